@@ -1,0 +1,152 @@
+//! Forms: reads one attachment's bytes as an application form (附件2/3/4) or a province
+//! summary sheet (推荐汇总表), and returns typed fields.
+//!
+//! Owns: OOXML reading (.docx via zip + quick-xml, .xlsx via calamine), label matching,
+//! tick detection, the case form's three sections. Does not own: validation (see `rules`),
+//! file-type sniffing (see `message::sniff`), legacy conversion (see `convert`).
+//! Pure: takes bytes, returns values; never touches the disk, the network or the database.
+
+pub mod spec;
+
+use std::collections::BTreeMap;
+
+pub use spec::FormsSpec;
+
+/// The three kinds of entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Case,
+    Project,
+    Course,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Case, Kind::Project, Kind::Course];
+
+    /// Stable key used in JSON, the database and rules files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::Case => "case",
+            Kind::Project => "project",
+            Kind::Course => "course",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.key() == key)
+    }
+
+    /// Letter used in receipt numbers.
+    pub fn letter(self) -> char {
+        match self {
+            Kind::Case => 'C',
+            Kind::Project => 'P',
+            Kind::Course => 'R',
+        }
+    }
+}
+
+/// One option of a tick list (课程资源类型) and whether it was ticked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// Canonical option label from the spec, e.g. "教材（读本）".
+    pub option: String,
+    pub ticked: bool,
+}
+
+/// A recognised application form.
+#[derive(Debug, Clone, Default)]
+pub struct Form {
+    pub kind: Option<Kind>,
+    /// Field key (see rules/forms.toml) → the value's text, trimmed, paragraphs joined by '\n'.
+    /// Only fields whose label was found are present (an empty string when the label was found
+    /// but its value cell was empty). Case sections (background/practice/results) hold the
+    /// section text with headings, the intro line and template hints removed. `video_minutes`
+    /// holds what was written on the 视频时长 blank (underscores removed).
+    pub fields: BTreeMap<String, String>,
+    /// Field key → the label as printed on the form (white space removed), for messages.
+    pub labels: BTreeMap<String, String>,
+    /// Options of the tick list with their state, in form order (course form only).
+    pub choices: Vec<Choice>,
+    /// All text of the document in reading order (for theme keywords and web links).
+    pub text: String,
+}
+
+impl Form {
+    pub fn kind(&self) -> Kind {
+        self.kind.unwrap_or(Kind::Case)
+    }
+}
+
+/// One row of a summary sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// 1-based row number in the sheet, for messages.
+    pub row: usize,
+    pub name: String,
+    pub kind: Option<Kind>,
+    pub unit: Option<String>,
+}
+
+/// What a readable document turned out to be.
+#[derive(Debug, Clone)]
+pub enum Document {
+    Form(Form),
+    Summary(Vec<SummaryRow>),
+    /// Readable, but neither a form nor a summary sheet.
+    NotAForm,
+}
+
+/// Bounds applied while reading, so hostile files cannot exhaust time or memory.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    /// Largest total of decompressed bytes read out of the package.
+    pub unpacked_bytes: u64,
+    /// Largest ratio of decompressed to compressed size for one package member.
+    pub ratio: u64,
+    /// Deepest XML element nesting accepted.
+    pub xml_depth: usize,
+    /// Most table cells (docx) or sheet cells (xlsx) looked at.
+    pub cells: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            unpacked_bytes: 200 * 1024 * 1024,
+            ratio: 100,
+            xml_depth: 256,
+            cells: 200_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read the document: {0}")]
+    Corrupt(String),
+    #[error("the document contains macros")]
+    Macro,
+    #[error("the document is encrypted")]
+    Encrypted,
+    #[error("the document exceeds a limit: {0}")]
+    TooLarge(String),
+}
+
+/// Reads a WordprocessingML package (.docx).
+pub fn read_docx(
+    _bytes: &[u8],
+    _spec: &FormsSpec,
+    _limits: &ReadLimits,
+) -> Result<Document, ReadError> {
+    todo!("forms::read_docx")
+}
+
+/// Reads a SpreadsheetML package (.xlsx): a form laid out as label/value cells, or a summary.
+pub fn read_xlsx(
+    _bytes: &[u8],
+    _spec: &FormsSpec,
+    _limits: &ReadLimits,
+) -> Result<Document, ReadError> {
+    todo!("forms::read_xlsx")
+}

@@ -1,0 +1,7 @@
+//! The form definitions loaded from `rules/forms.toml`: labels and their variants, fields,
+//! tick options, section headings. Deserialised by `campaign`, used by the readers.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct FormsSpec {}

@@ -1,0 +1,31 @@
+//! lndx turns a public mailbox into a registry of 智慧助老 application forms.
+//!
+//! The crate is a pipeline; modules are listed in the order data flows through them:
+//!
+//! - [`mailbox`]: where raw messages come from (a Maildir folder or an IMAP mailbox).
+//! - [`message`]: raw bytes → an [`message::Inbound`] with every attached file found (pure).
+//! - [`forms`]: a .docx/.xlsx file → a typed [`forms::Form`] or a summary sheet (pure).
+//! - [`campaign`]: the campaign's data loaded from `rules/*.toml` (kinds, batches, provinces,
+//!   forms, themes, senders).
+//! - [`rules`]: checks a form against the campaign → errors and warnings (pure).
+//! - [`registry`]: SQLite: messages, files, entries, versions, receipts, outbox queue.
+//! - [`reply`]: renders the answer to a message from `templates/` (pure).
+//! - [`outbox`]: delivers queued mail (a folder of .eml files, or SMTP).
+//! - [`report`]: the weekly progress report.
+//! - [`intake`]: wires one message through the stages above.
+//! - [`daemon`]: the long-running `lndx run`.
+
+pub mod campaign;
+pub mod config;
+pub mod convert;
+pub mod daemon;
+pub mod forms;
+pub mod intake;
+pub mod mailbox;
+pub mod message;
+pub mod outbox;
+pub mod registry;
+pub mod reply;
+pub mod report;
+pub mod rules;
+pub mod text;
