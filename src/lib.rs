@@ -21,6 +21,7 @@ pub mod convert;
 pub mod daemon;
 pub mod forms;
 pub mod intake;
+pub mod mail;
 pub mod mailbox;
 pub mod message;
 pub mod outbox;

@@ -1,1 +1,262 @@
-//! TODO
+//! Text normalisation shared by the stages: 字数 counting, name keys, numbers and phones.
+//!
+//! Owns the exact rules of SPEC "Exact rules" that are about strings. Pure functions.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// 字数: characters once every Unicode white-space character is removed (U+3000 and NBSP
+/// included); punctuation and digits count.
+pub fn char_count(s: &str) -> usize {
+    s.chars().filter(|c| !is_space(*c)).count()
+}
+
+/// White space as SPEC counts it: Unicode White_Space plus the zero-width characters Word
+/// leaves behind.
+pub fn is_space(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}' | '\u{2060}')
+}
+
+/// The comparison key of an entry name: NFKC, no white space, one form of brackets and
+/// quotes.
+pub fn name_key(s: &str) -> String {
+    s.nfkc()
+        .filter(|c| !is_space(*c))
+        .map(|c| match c {
+            '（' | '［' | '【' | '〔' | '[' | '{' => '(',
+            '）' | '］' | '】' | '〕' | ']' | '}' => ')',
+            '“' | '”' | '„' | '‟' | '「' | '」' | '『' | '』' | '\'' | '‘' | '’' => '"',
+            '《' | '〈' | '<' => '<',
+            '》' | '〉' | '>' => '>',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// Collapses all runs of white space into nothing (for comparing short values).
+pub fn squeeze(s: &str) -> String {
+    s.chars().filter(|c| !is_space(*c)).collect()
+}
+
+/// True when a value holds nothing but white space, underscores, dots or template hints
+/// such as "（500字以内）" — SPEC: "template hints and underscores alone count as empty".
+pub fn is_blank(s: &str) -> bool {
+    let s: String = s.nfkc().filter(|c| !is_space(*c)).collect();
+    let mut rest = s.as_str();
+    // Strip bracketed hints "(…字以内)" wherever they stand.
+    let mut kept = String::new();
+    while let Some(open) = rest.find('(') {
+        kept.push_str(&rest[..open]);
+        match rest[open..].find(')') {
+            Some(close) => {
+                let inner = &rest[open + 1..open + close];
+                if !(inner.contains("字以内") || inner.contains("盖章") || inner.is_empty()) {
+                    kept.push_str(&rest[open..open + close + 1]);
+                }
+                rest = &rest[open + close + 1..];
+            }
+            None => {
+                kept.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    kept.push_str(rest);
+    kept.chars()
+        .all(|c| matches!(c, '_' | '.' | '…' | '-' | '—' | '/' | '。' | ':' | '：'))
+}
+
+/// Parses a whole number as people write it: "6期", "1,260人次", "１２", "12 期".
+/// Returns None when the text holds no number or more than one.
+pub fn whole_number(s: &str) -> Option<u64> {
+    let s: String = s
+        .nfkc()
+        .filter(|c| !is_space(*c) && !matches!(c, ',' | '，' | '\''))
+        .collect();
+    let groups = digit_groups(&s);
+    match groups.as_slice() {
+        [(start, end)] => {
+            // "6.5" is not whole; "约300人" is 300.
+            if s[*end..].starts_with('.') && s[*end + 1..].starts_with(|c: char| c.is_ascii_digit()) {
+                return None;
+            }
+            let _ = start;
+            s[*start..*end].parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// Parses a positive decimal number ("96", "45.5", "９６分钟").
+pub fn decimal_number(s: &str) -> Option<f64> {
+    let s: String = s.nfkc().filter(|c| !is_space(*c)).collect();
+    let start = s.find(|c: char| c.is_ascii_digit())?;
+    let tail = &s[start..];
+    let end = tail
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(tail.len());
+    let num = &tail[..end];
+    if tail[end..].contains(|c: char| c.is_ascii_digit()) || s[..start].contains(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    num.trim_end_matches('.').parse().ok()
+}
+
+fn digit_groups(s: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        match (c.is_ascii_digit(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(st)) => {
+                out.push((st, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(st) = start {
+        out.push((st, s.len()));
+    }
+    // "6.5" is one number for our purpose of counting groups.
+    out
+}
+
+/// Checks a phone cell: one or more numbers separated by / 、 , ， ; ；.
+/// Each must be a mainland mobile or a landline with area code (SPEC "Phones").
+pub fn phones_valid(cell: &str) -> bool {
+    let cell: String = cell.nfkc().collect();
+    let parts: Vec<&str> = cell
+        .split(['/', '、', ',', ';', '；', '，', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    !parts.is_empty() && parts.iter().all(|p| phone_valid(p))
+}
+
+/// One phone number.
+pub fn phone_valid(p: &str) -> bool {
+    let p: String = p.nfkc().collect();
+    // Split off an extension written with 转 / ext / x.
+    let lower = p.to_lowercase();
+    let (main, ext) = match ["转", "ext.", "ext", "x", "#"]
+        .iter()
+        .find_map(|sep| lower.find(sep).map(|i| (i, sep.len())))
+    {
+        Some((i, len)) => (lower[..i].to_string(), Some(lower[i + len..].to_string())),
+        None => (lower.clone(), None),
+    };
+    if let Some(ext) = &ext {
+        let e: String = ext.chars().filter(|c| !is_space(*c) && *c != '-').collect();
+        if e.is_empty() || e.len() > 6 || !e.chars().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
+    }
+    let cleaned: String = main
+        .chars()
+        .filter(|c| !is_space(*c) && !matches!(c, '(' | ')' | '[' | ']' | '.'))
+        .collect();
+    let cleaned = cleaned
+        .strip_prefix("+86")
+        .or_else(|| cleaned.strip_prefix("0086"))
+        .unwrap_or(&cleaned)
+        .trim_start_matches('-')
+        .to_string();
+    if !cleaned.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        return false;
+    }
+    let digits: String = cleaned.chars().filter(|c| c.is_ascii_digit()).collect();
+    if is_mobile(&digits) || is_landline(&digits) {
+        return true;
+    }
+    // A trailing "-123" may be an extension when there was none written otherwise.
+    if ext.is_none() {
+        if let Some(i) = cleaned.rfind('-') {
+            let (head, tail) = (&cleaned[..i], &cleaned[i + 1..]);
+            let head_digits: String = head.chars().filter(|c| c.is_ascii_digit()).collect();
+            if head.contains('-') && (1..=6).contains(&tail.len()) && is_landline(&head_digits) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn is_mobile(d: &str) -> bool {
+    d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9')
+}
+
+fn is_landline(d: &str) -> bool {
+    if !d.starts_with('0') || d.starts_with("00") {
+        return false;
+    }
+    let area = if d.starts_with("010") || d.starts_with("02") { 3 } else { 4 };
+    if d.len() <= area {
+        return false;
+    }
+    let local = d.len() - area;
+    local == 7 || local == 8
+}
+
+/// Finds web links (http://, https://, www.) in text.
+pub fn has_web_link(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    l.contains("http://") || l.contains("https://") || l.contains("www.") || l.contains("ftp://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_without_white_space() {
+        assert_eq!(char_count("　一、 基\n本\u{a0}情况。"), 7);
+    }
+
+    #[test]
+    fn numbers_as_written() {
+        assert_eq!(whole_number("6期"), Some(6));
+        assert_eq!(whole_number("1,260人次"), Some(1260));
+        assert_eq!(whole_number("１２"), Some(12));
+        assert_eq!(whole_number("12 期"), Some(12));
+        assert_eq!(whole_number("若干"), None);
+        assert_eq!(whole_number("6.5"), None);
+        assert_eq!(whole_number("3至5期"), None);
+        assert_eq!(decimal_number("96"), Some(96.0));
+        assert_eq!(decimal_number("45.5分钟"), Some(45.5));
+        assert_eq!(decimal_number("______"), None);
+    }
+
+    #[test]
+    fn phones() {
+        for ok in [
+            "010-66490580",
+            "0755 1234 5678",
+            "(010)66096253",
+            "13926011873",
+            "０２０－８３２５６７１２",
+            "0571-88068052-123",
+            "010-66490580转123",
+            "13926011873 / 020-83256712",
+            "+86 139 2601 1873",
+            "0991-4523160",
+        ] {
+            assert!(phones_valid(ok), "{ok}");
+        }
+        for bad in ["66171235", "0991-52345", "1392601187", "12345678901", "电话", "", "010-6649058"] {
+            assert!(!phones_valid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn blanks() {
+        assert!(is_blank("______"));
+        assert!(is_blank(" （500 字以内）。"));
+        assert!(!is_blank("周静"));
+    }
+
+    #[test]
+    fn name_keys_unify() {
+        assert_eq!(name_key("“数字 助老”（修改）"), name_key("\"数字助老\"(修改)"));
+    }
+}

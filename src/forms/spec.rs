@@ -5,3 +5,10 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct FormsSpec {}
+
+impl FormsSpec {
+    /// Semantic checks beyond the file's syntax.
+    pub fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}

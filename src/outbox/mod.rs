@@ -1,1 +1,100 @@
-//! TODO
+//! Outbox: delivers the mail queued in the registry — replies, staff copies, reports —
+//! to a folder of .eml files or through SMTP, with retries and a per-recipient daily cap.
+//!
+//! Owns transports and retry policy: 4xx and connection failures are retried with
+//! backoff; 5xx is recorded and not retried; a connection lost after the data was handed
+//! over is marked `unknown` and never resent blindly. Each attempt is logged per recipient.
+
+pub mod folder;
+pub mod smtp;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::registry::{Delivery, OutboxRow, Registry, RegistryError};
+
+/// Where mail goes.
+pub enum Transport {
+    Folder(PathBuf),
+    Smtp(smtp::SmtpSender),
+}
+
+/// What one delivery pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub deferred: usize,
+    pub failed: usize,
+}
+
+/// Backoff before attempt `n + 1` (n ≥ 1 attempts made): 5 s, 10 s, 20 s … capped at 30 min,
+/// with ±20 % jitter.
+pub fn backoff(attempts: i64) -> Duration {
+    let base = 5u64.saturating_mul(1u64 << attempts.clamp(0, 10) as u32).min(1800);
+    let jitter = (rand::random::<f64>() * 0.4 - 0.2) * base as f64;
+    Duration::from_millis(((base as f64 + jitter) * 1000.0) as u64)
+}
+
+/// Delivers every due mail once. `cap` is the per-recipient daily limit (0 = none); it
+/// applies to the first recipient (the person answered), not to staff copies.
+pub async fn deliver_due(reg: &Registry, transport: &Transport, cap: u32) -> Result<Pass, RegistryError> {
+    let mut pass = Pass::default();
+    loop {
+        let due = reg.due_mail(50)?;
+        if due.is_empty() {
+            return Ok(pass);
+        }
+        for row in &due {
+            let outcome = if over_cap(reg, row, cap)? {
+                Delivery::Capped
+            } else {
+                match transport {
+                    Transport::Folder(dir) => folder::deliver(dir, row),
+                    Transport::Smtp(s) => s.deliver(row).await,
+                }
+            };
+            match &outcome {
+                Delivery::Sent => pass.sent += 1,
+                Delivery::Deferred { error, .. } => {
+                    tracing::warn!(outbox = row.id, %error, "delivery deferred");
+                    pass.deferred += 1
+                }
+                Delivery::Failed { error } | Delivery::Unknown { error } => {
+                    tracing::error!(outbox = row.id, %error, "delivery failed");
+                    pass.failed += 1
+                }
+                Delivery::Capped => {
+                    tracing::warn!(outbox = row.id, "per-recipient daily cap reached; not sent");
+                    pass.failed += 1
+                }
+            }
+            reg.record_delivery(row, &outcome)?;
+        }
+        if pass.deferred > 0 {
+            // Deferred mail is not due again in this pass.
+            return Ok(pass);
+        }
+    }
+}
+
+fn over_cap(reg: &Registry, row: &OutboxRow, cap: u32) -> Result<bool, RegistryError> {
+    if cap == 0 || row.purpose == "report" {
+        return Ok(false);
+    }
+    let Some(first) = row.recipients.first() else {
+        return Ok(false);
+    };
+    let since = (Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Ok(reg.sent_to_since(first, &since)? >= cap as i64)
+}
+
+/// A deferred outcome with the next attempt computed from the attempts so far.
+pub fn deferred(row: &OutboxRow, error: String) -> Delivery {
+    let at = Utc::now() + chrono::Duration::from_std(backoff(row.attempts + 1)).unwrap_or_default();
+    Delivery::Deferred {
+        error,
+        retry_at: at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    }
+}

@@ -1,1 +1,240 @@
-//! TODO
+//! Registry: the SQLite database and the raw-message store under the data directory.
+//!
+//! Owns: every SQL statement of lndx, schema migrations, content-addressed raw messages,
+//! receipt numbers (stable, never reused), entry versions, the outbox queue and its
+//! delivery log. Knows nothing of IMAP, MIME or forms: callers hand it plain values.
+
+mod entries;
+mod migrate;
+mod outbox;
+mod raw;
+
+pub use raw::sha256_hex;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension};
+
+pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
+pub use outbox::{Delivery, OutboxRow, QueuedMail};
+pub use raw::Stored;
+
+/// A registry operation that failed; these stop the current message, never the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the database at {path} was written by a newer lndx (schema {found}, this build knows {known})")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, RegistryError>;
+
+/// Where a message came from, so that the same mailbox message is never filed twice.
+#[derive(Debug, Clone)]
+pub struct SourceRef {
+    /// file | maildir | imap
+    pub source: &'static str,
+    /// Unique per source, or None for one-off files.
+    pub key: Option<String>,
+    /// Arrival time (RFC 3339, UTC) as the source knows it.
+    pub arrived_at: Option<String>,
+}
+
+/// The registry: one SQLite connection plus the data directory.
+pub struct Registry {
+    conn: Connection,
+    dir: PathBuf,
+}
+
+impl Registry {
+    /// Opens (creating when needed) the registry in `dir`: `lndx.db` and `raw/`.
+    /// The directory is made private (0700) and the database 0600.
+    pub fn open(dir: &Path) -> Result<Registry> {
+        create_private_dir(dir)?;
+        let path = dir.join("lndx.db");
+        let conn = Connection::open(&path)?;
+        restrict_file(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrate::run(&conn, &path)?;
+        Ok(Registry {
+            conn,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Read access for queries (reports, listings).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Starts the one transaction in which a message is filed.
+    pub fn begin(&mut self) -> Result<Tx<'_>> {
+        Ok(Tx {
+            tx: self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+        })
+    }
+
+    /// The stored JSON result of a message already filed from the same source, if any.
+    pub fn result_for_source(&self, key: &str) -> Result<Option<(i64, Option<String>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, result FROM messages WHERE source_key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Raw bytes of a stored message.
+    pub fn raw_message(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        let path: Option<String> = self
+            .conn
+            .query_row("SELECT raw_path FROM messages WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match path {
+            None => Ok(None),
+            Some(p) => {
+                let full = self.dir.join(&p);
+                std::fs::read(&full)
+                    .map(Some)
+                    .map_err(|source| RegistryError::Io { path: full, source })
+            }
+        }
+    }
+
+    /// Messages stored but not filed (a crash happened in between): to be processed again.
+    pub fn unfinished_messages(&self) -> Result<Vec<i64>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id FROM messages WHERE state = 'received' ORDER BY id")?;
+        let ids = st
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        Ok(ids)
+    }
+
+    /// Records that a message could not be processed (kept, shown in health, not retried).
+    pub fn quarantine(&self, id: i64, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE messages SET state = 'quarantined', error = ?2, processed_at = ?3 WHERE id = ?1",
+            rusqlite::params![id, error, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn count_quarantined(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM messages WHERE state = 'quarantined'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+/// The transaction that files one message: files, entries, receipts, queued replies and
+/// the message's result either all land or none do.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+impl Tx<'_> {
+    pub fn commit(self) -> Result<()> {
+        Ok(self.tx.commit()?)
+    }
+
+    /// Marks a message filed with its JSON result and what it was judged to be.
+    pub fn finish_message(&self, id: i64, fin: &Finished) -> Result<()> {
+        self.tx.execute(
+            "UPDATE messages SET state = 'filed', message_id = ?2, sender = ?3, subject = ?4,
+                province = ?5, batch = ?6, skipped = ?7, result = ?8, processed_at = ?9,
+                arrived_at = coalesce(arrived_at, ?10)
+             WHERE id = ?1",
+            rusqlite::params![
+                id,
+                fin.message_id,
+                fin.sender,
+                fin.subject,
+                fin.province,
+                fin.batch,
+                fin.skipped,
+                fin.result,
+                now(),
+                fin.arrived_at
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// What is recorded of a filed message.
+#[derive(Debug, Clone, Default)]
+pub struct Finished {
+    pub message_id: Option<String>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub province: Option<String>,
+    pub batch: Option<u8>,
+    pub skipped: Option<String>,
+    pub result: String,
+    pub arrived_at: Option<String>,
+}
+
+/// The current time as stored (RFC 3339, UTC, seconds).
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| RegistryError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(
+            |source| RegistryError::Io {
+                path: dir.to_path_buf(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn restrict_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| RegistryError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Reads every file of a parsed message: decides its role, reads forms and summary sheets
+//! (converting legacy formats when a converter is configured) and checks each form.
+//! A panic or error in any reader becomes `unreadable_attachment` for that file only.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::campaign::Campaign;
+use crate::convert::Converter;
+use crate::forms::{self, Document, Kind, ReadError, ReadLimits, SummaryRow};
+use crate::message::{File, FileProblem, FileType, Inbound};
+use crate::rules::{self, CheckedForm, Code, Finding, FormContext};
+
+/// What one file turned out to be.
+#[derive(Debug, Clone)]
+pub struct FileAnalysis {
+    pub role: &'static str,
+    pub form: Option<CheckedForm>,
+    pub unit: Option<String>,
+    pub summary: Vec<SummaryRow>,
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+}
+
+impl FileAnalysis {
+    fn role(role: &'static str) -> FileAnalysis {
+        FileAnalysis {
+            role,
+            form: None,
+            unit: None,
+            summary: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn error(role: &'static str, code: Code) -> FileAnalysis {
+        let mut a = FileAnalysis::role(role);
+        a.errors.push(Finding::new(code));
+        a
+    }
+
+    pub fn kind(&self) -> Option<Kind> {
+        self.form.as_ref().map(|f| f.kind)
+    }
+}
+
+pub struct Readers<'a> {
+    pub campaign: &'a Campaign,
+    pub limits: ReadLimits,
+    pub converter: Option<&'a Converter>,
+}
+
+/// Analyses every file of the message, in order.
+pub fn analyse(inbound: &Inbound, r: &Readers) -> Vec<FileAnalysis> {
+    let ctx = FormContext {
+        has_video_file: inbound.files.iter().any(|f| f.file_type == FileType::Mp4 || is_video_name(&f.filename)),
+        body_has_link: crate::text::has_web_link(&inbound.body_text),
+    };
+    let mut out: Vec<FileAnalysis> = inbound.files.iter().map(|f| analyse_file(f, r, &ctx)).collect();
+
+    // Summary sheets are checked against the forms of the same message.
+    let forms: Vec<(Kind, String)> = out
+        .iter()
+        .filter_map(|a| a.form.as_ref().map(|f| (f.kind, f.name.clone())))
+        .collect();
+    for a in out.iter_mut().filter(|a| a.role == "summary") {
+        a.errors.extend(rules::check_summary(&a.summary, &forms));
+    }
+    out
+}
+
+fn is_video_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    [".mp4", ".mov", ".avi", ".wmv", ".flv", ".mkv", ".m4v", ".mpg", ".mpeg"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
+    if let Some(problem) = &file.problem {
+        let mut a = FileAnalysis::error(
+            if file.file_type == FileType::Zip { "archive" } else { "unknown" },
+            match problem {
+                FileProblem::TooLarge { .. } | FileProblem::TooDeep => Code::TooLarge,
+                FileProblem::Corrupt(_) => Code::UnreadableAttachment,
+                FileProblem::Encrypted => Code::EncryptedDocument,
+            },
+        );
+        if let FileProblem::TooLarge { limit, actual, .. } = problem {
+            a.errors[0].limit = Some(*limit);
+            a.errors[0].actual = Some(*actual);
+        }
+        return a;
+    }
+    match file.file_type {
+        FileType::Docx => read(file, &file.bytes, forms::read_docx, r, ctx),
+        FileType::Xlsx => read(file, &file.bytes, forms::read_xlsx, r, ctx),
+        FileType::Docm | FileType::Xlsm => FileAnalysis::error("unknown", Code::MacroDocument),
+        FileType::EncryptedOoxml => FileAnalysis::error("unknown", Code::EncryptedDocument),
+        FileType::Doc | FileType::Xls => legacy(file, r, ctx),
+        FileType::Ole2 => FileAnalysis::error("unknown", Code::UnsupportedFormat),
+        FileType::Zip => FileAnalysis::role("archive"),
+        FileType::Pdf | FileType::Jpeg | FileType::Png | FileType::Gif | FileType::Mp4 => {
+            FileAnalysis::role("supporting")
+        }
+        FileType::Rar | FileType::SevenZ => FileAnalysis::error("unknown", Code::UnsupportedFormat),
+        FileType::Unknown => unknown(file),
+    }
+}
+
+/// A file content could not place: judged by its name.
+fn unknown(file: &File) -> FileAnalysis {
+    let lower = file.filename.to_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    match ext {
+        "docx" | "xlsx" | "doc" | "xls" | "pdf" | "zip" => FileAnalysis::error("unknown", Code::UnreadableAttachment),
+        "wps" | "et" | "rar" | "7z" | "tar" | "gz" | "tgz" | "bz2" | "xz" | "odt" | "ods" | "rtf" | "pages" | "numbers" => {
+            FileAnalysis::error("unknown", Code::UnsupportedFormat)
+        }
+        _ if is_video_name(&lower) => FileAnalysis::role("supporting"),
+        "txt" | "csv" | "html" | "htm" | "bmp" | "tif" | "tiff" | "webp" | "heic" | "ofd" => FileAnalysis::role("supporting"),
+        _ => FileAnalysis::role("unknown"),
+    }
+}
+
+fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
+    let Some(conv) = r.converter else {
+        let mut a = FileAnalysis::error("form", Code::UnsupportedFormat);
+        a.errors[0].value = Some(file.filename.clone());
+        return a;
+    };
+    let target = if file.file_type == FileType::Doc { "docx" } else { "xlsx" };
+    match conv.convert(&file.bytes, target) {
+        Ok(bytes) => {
+            let reader = if target == "docx" { forms::read_docx } else { forms::read_xlsx };
+            read(file, &bytes, reader, r, ctx)
+        }
+        Err(e) => {
+            tracing::warn!(file = %file.filename, error = %e, "legacy conversion failed");
+            let mut a = FileAnalysis::error("form", Code::UnsupportedFormat);
+            a.errors[0].detail = Some(e.to_string());
+            a
+        }
+    }
+}
+
+type Reader = fn(&[u8], &forms::FormsSpec, &ReadLimits) -> Result<Document, ReadError>;
+
+fn read(file: &File, bytes: &[u8], reader: Reader, r: &Readers, ctx: &FormContext) -> FileAnalysis {
+    let spec = &r.campaign.forms;
+    let limits = r.limits;
+    let result = catch_unwind(AssertUnwindSafe(|| reader(bytes, spec, &limits)));
+    let doc = match result {
+        Ok(Ok(doc)) => doc,
+        Ok(Err(ReadError::Macro)) => return FileAnalysis::error("unknown", Code::MacroDocument),
+        Ok(Err(ReadError::Encrypted)) => return FileAnalysis::error("unknown", Code::EncryptedDocument),
+        Ok(Err(ReadError::TooLarge(what))) => {
+            let mut a = FileAnalysis::error("unknown", Code::TooLarge);
+            a.errors[0].detail = Some(what);
+            return a;
+        }
+        Ok(Err(ReadError::Corrupt(why))) => {
+            tracing::info!(file = %file.filename, %why, "unreadable attachment");
+            return FileAnalysis::error("unknown", Code::UnreadableAttachment);
+        }
+        Err(_) => {
+            tracing::error!(file = %file.filename, "form reader panicked");
+            return FileAnalysis::error("unknown", Code::UnreadableAttachment);
+        }
+    };
+    match doc {
+        Document::Form(form) => {
+            let checked = catch_unwind(AssertUnwindSafe(|| rules::check_form(&form, r.campaign, ctx)));
+            match checked {
+                Ok(checked) => {
+                    let mut a = FileAnalysis::role("form");
+                    a.unit = form.fields.get("unit").cloned();
+                    a.form = Some(checked);
+                    a
+                }
+                Err(_) => FileAnalysis::error("unknown", Code::UnreadableAttachment),
+            }
+        }
+        Document::Summary(rows) => {
+            let mut a = FileAnalysis::role("summary");
+            a.summary = rows;
+            a
+        }
+        Document::NotAForm => FileAnalysis::role("supporting"),
+    }
+}

@@ -1,0 +1,409 @@
+//! Intake: files one raw message through every stage — store raw → parse → read files →
+//! check → file entries, queue the reply, record the result — and returns the result.
+//!
+//! This is the only place that knows the order of the stages. The message is stored raw
+//! (and committed) before anything else; everything after that happens in one
+//! transaction, so a crash leaves either nothing filed or everything filed.
+
+mod analyse;
+pub mod outcome;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+pub use analyse::FileAnalysis;
+pub use outcome::{AttachmentOutcome, EntryOutcome, Outcome, ReplyInfo};
+
+use crate::campaign::Campaign;
+use crate::convert::Converter;
+use crate::forms::ReadLimits;
+use crate::message::{self, Inbound, Limits, ParseOptions};
+use crate::registry::{self, Finished, NewEntry, NewFile, QueuedMail, Registry, SourceRef};
+use crate::reply::Replier;
+use crate::rules::{self, Code, Finding, MessageFacts};
+
+/// Who we are and how we file (from the config).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub own_address: String,
+    pub own_name: String,
+    /// Addresses that receive a copy of every reply.
+    pub staff_copies: Vec<String>,
+    pub loop_header: String,
+    pub limits: Limits,
+    pub read_limits: ReadLimits,
+    pub registered_only: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            own_address: "lndx@ouchn.edu.cn".into(),
+            own_name: "智慧助老申报收件".into(),
+            staff_copies: Vec::new(),
+            loop_header: "X-Lndx-Loop".into(),
+            limits: Limits::default(),
+            read_limits: ReadLimits::default(),
+            registered_only: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
+    #[error("cannot render the reply: {0}")]
+    Render(String),
+}
+
+/// A message after intake.
+#[derive(Debug, Clone)]
+pub struct Filed {
+    pub id: i64,
+    /// The JSON result (as printed by `ingest --json`).
+    pub json: Value,
+    /// False when the same source message had been filed before.
+    pub fresh: bool,
+}
+
+/// The pipeline with everything it needs.
+pub struct Intake {
+    pub campaign: Campaign,
+    pub settings: Settings,
+    pub replier: Replier,
+    pub converter: Option<Converter>,
+}
+
+impl Intake {
+    fn parse_options(&self) -> ParseOptions {
+        let mut own = self.campaign.own_addresses.clone();
+        let me = self.settings.own_address.to_lowercase();
+        if !own.contains(&me) {
+            own.push(me);
+        }
+        ParseOptions {
+            own_addresses: own,
+            loop_header: self.settings.loop_header.clone(),
+            limits: self.settings.limits,
+        }
+    }
+
+    /// Files one message. Errors are infrastructure failures (database, disk); whatever
+    /// the message holds is answered in the result.
+    pub fn file(&self, reg: &mut Registry, raw: &[u8], source: SourceRef) -> Result<Filed, IntakeError> {
+        let stored = reg.store_raw(raw, &source)?;
+        if let Some(state) = &stored.earlier_state {
+            if state != "received" {
+                let json = reg
+                    .result_for_source(source.key.as_deref().unwrap_or_default())?
+                    .and_then(|(_, r)| r)
+                    .and_then(|r| serde_json::from_str(&r).ok())
+                    .unwrap_or(Value::Null);
+                return Ok(Filed {
+                    id: stored.id,
+                    json,
+                    fresh: false,
+                });
+            }
+        }
+        self.process_stored(reg, stored.id, raw, source.arrived_at.as_deref())
+    }
+
+    /// Processes a message already stored raw (a fresh one, or one left unfinished by a
+    /// crash, or one reprocessed by staff).
+    pub fn process_stored(
+        &self,
+        reg: &mut Registry,
+        id: i64,
+        raw: &[u8],
+        arrived_at: Option<&str>,
+    ) -> Result<Filed, IntakeError> {
+        let opts = self.parse_options();
+        let parsed = catch_unwind(AssertUnwindSafe(|| {
+            if raw.len() as u64 > opts.limits.message_bytes {
+                // Headers only: the body is not looked at.
+                let head_end = find_header_end(raw);
+                let mut inbound = message::parse(&raw[..head_end], &opts);
+                inbound.files.clear();
+                (inbound, true)
+            } else {
+                (message::parse(raw, &opts), false)
+            }
+        }));
+        let (inbound, oversized) = match parsed {
+            Ok(p) => p,
+            Err(_) => {
+                reg.quarantine(id, "the message parser panicked")?;
+                tracing::error!(id, "message parser panicked; message quarantined");
+                return Ok(Filed {
+                    id,
+                    json: serde_json::json!({"stored_id": id, "quarantined": true}),
+                    fresh: true,
+                });
+            }
+        };
+        let arrival = arrived_at
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.with_timezone(&Utc))
+            .or_else(|| inbound.received.map(|d| d.with_timezone(&Utc)))
+            .or_else(|| inbound.date.map(|d| d.with_timezone(&Utc)));
+
+        let mut outcome = Outcome {
+            message_id: inbound.message_id.clone(),
+            province: None,
+            batch: None,
+            reply: None,
+            skipped: inbound.skip.map(|s| s.key()),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            attachments: Vec::new(),
+            arrived_at: arrival.map(|a| a.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            from: inbound.from.as_ref().map(|a| a.address.clone()),
+            subject: inbound.subject.clone(),
+            stored_id: id,
+        };
+
+        let tx = reg.begin()?;
+        if inbound.skip.is_none() {
+            self.judge_and_file(&tx, id, &inbound, arrival, oversized, &mut outcome)?;
+            if let Some(mail) = self.reply_for(&inbound, &outcome, id)? {
+                outcome.reply = Some(ReplyInfo {
+                    to: mail.recipients.iter().take(1).cloned().collect(),
+                    subject: mail_subject(&inbound, &outcome, &self.replier),
+                    sent: false,
+                    message_id: mail.message_id.clone(),
+                });
+                tx.enqueue(&mail)?;
+            }
+        }
+        let json = serde_json::to_value(&outcome).expect("outcome serialises");
+        tx.finish_message(
+            id,
+            &Finished {
+                message_id: outcome.message_id.clone(),
+                sender: outcome.from.clone(),
+                subject: Some(outcome.subject.clone()),
+                province: outcome.province.clone(),
+                batch: outcome.batch,
+                skipped: outcome.skipped.map(str::to_string),
+                result: json.to_string(),
+                arrived_at: outcome.arrived_at.clone(),
+            },
+        )?;
+        tx.commit()?;
+        Ok(Filed {
+            id,
+            json,
+            fresh: true,
+        })
+    }
+
+    fn judge_and_file(
+        &self,
+        tx: &registry::Tx,
+        id: i64,
+        inbound: &Inbound,
+        arrival: Option<DateTime<Utc>>,
+        oversized: bool,
+        outcome: &mut Outcome,
+    ) -> Result<(), IntakeError> {
+        let readers = analyse::Readers {
+            campaign: &self.campaign,
+            limits: self.settings.read_limits,
+            converter: self.converter.as_ref(),
+        };
+        let analyses = analyse::analyse(inbound, &readers);
+        let units: Vec<&str> = analyses.iter().filter_map(|a| a.unit.as_deref()).collect();
+        let facts = MessageFacts {
+            sender: inbound.from.as_ref().map(|a| a.address.as_str()),
+            subject: &inbound.subject,
+            arrival,
+            units,
+            usable_files: if oversized { 1 } else { inbound.files.len() },
+            big_attachment_link: inbound.big_attachment_link,
+            registered_only: self.settings.registered_only,
+        };
+        let verdict = rules::judge_message(&facts, &self.campaign);
+        outcome.province = verdict.province.clone();
+        outcome.batch = verdict.batch;
+        outcome.errors = verdict.errors;
+        outcome.warnings = verdict.warnings;
+        if oversized {
+            let mut f = Finding::new(Code::TooLarge);
+            f.limit = Some(self.settings.limits.message_bytes);
+            outcome.errors.push(f);
+        }
+        let late = verdict.batch.is_none();
+        let held = verdict.province.is_none();
+        let info = &self.campaign.info;
+        let arrived = outcome.arrived_at.clone();
+
+        for (seq, (file, analysis)) in inbound.files.iter().zip(analyses).enumerate() {
+            let sha = registry::sha256_hex(&file.bytes);
+            let kind = analysis.kind();
+            let file_id = tx.add_file(&NewFile {
+                message: id,
+                seq,
+                filename: &file.filename,
+                container: file.container.as_deref(),
+                path_in_container: file.path_in_container.as_deref(),
+                sha256: &sha,
+                size: file.bytes.len(),
+                file_type: file_type_key(file.file_type),
+                role: analysis.role,
+                kind: kind.map(|k| k.key()),
+                errors: to_json(&analysis.errors),
+                warnings: to_json(&analysis.warnings),
+            })?;
+            let mut att = AttachmentOutcome {
+                filename: file.filename.clone(),
+                role: analysis.role,
+                kind: kind.map(|k| k.key()),
+                container: file.container.clone(),
+                path_in_container: file.path_in_container.clone(),
+                file_type: file_type_key(file.file_type),
+                size: file.bytes.len(),
+                sha256: sha.clone(),
+                entry: None,
+                errors: analysis.errors.clone(),
+                warnings: analysis.warnings.clone(),
+            };
+            if let Some(form) = &analysis.form {
+                att.errors.extend(form.errors.iter().cloned());
+                att.warnings.extend(form.warnings.iter().cloned());
+                if let Some(earlier) = tx.entry_by_file_sha(&sha)? {
+                    let mut dup = Finding::new(Code::Duplicate);
+                    dup.receipt = Some(earlier.receipt.clone());
+                    att.warnings.push(dup);
+                    att.entry = Some(entry_outcome(&earlier));
+                } else {
+                    let status = if held {
+                        "held"
+                    } else if form.is_valid() {
+                        "valid"
+                    } else {
+                        "invalid"
+                    };
+                    let province = verdict.province.as_deref();
+                    let batch_tag = match verdict.batch {
+                        Some(b) => format!("B{b}"),
+                        None => info.late_batch_tag.clone(),
+                    };
+                    let name_key = crate::text::name_key(&form.name);
+                    let entry_key = format!(
+                        "{}|{}|{}",
+                        province.unwrap_or("-"),
+                        form.kind.key(),
+                        if name_key.is_empty() { format!("#{sha}") } else { name_key }
+                    );
+                    let row = tx.file_entry(&NewEntry {
+                        message: id,
+                        file: file_id,
+                        file_sha256: &sha,
+                        entry_key,
+                        receipt_prefix: format!(
+                            "{}-{}-{}-{}",
+                            info.code,
+                            batch_tag,
+                            province.unwrap_or(&info.held_province),
+                            form.kind.letter()
+                        ),
+                        province,
+                        batch: verdict.batch,
+                        late,
+                        kind: form.kind.key(),
+                        name: &form.name,
+                        unit: analysis.unit.as_deref(),
+                        status,
+                        fields: serde_json::to_string(&form.fields).expect("fields serialise"),
+                        errors: to_json(&att.errors),
+                        warnings: to_json(&att.warnings),
+                        themes: serde_json::to_string(&form.themes).expect("themes serialise"),
+                        arrived_at: arrived.clone(),
+                    })?;
+                    att.entry = Some(entry_outcome(&row));
+                }
+            }
+            outcome.attachments.push(att);
+        }
+        Ok(())
+    }
+
+    fn reply_for(&self, inbound: &Inbound, outcome: &Outcome, id: i64) -> Result<Option<QueuedMail>, IntakeError> {
+        let Some(from) = &inbound.from else {
+            return Ok(None);
+        };
+        if !from.address.contains('@') {
+            return Ok(None);
+        }
+        let rendered = self
+            .replier
+            .render(inbound, outcome, &self.campaign, &self.settings)
+            .map_err(|e| IntakeError::Render(e.to_string()))?;
+        let mut recipients = vec![from.address.clone()];
+        recipients.extend(self.settings.staff_copies.iter().cloned());
+        Ok(Some(QueuedMail {
+            message: Some(id),
+            purpose: "reply",
+            message_id: rendered.message_id,
+            envelope_from: self.settings.own_address.clone(),
+            recipients,
+            body: rendered.bytes,
+        }))
+    }
+}
+
+fn mail_subject(inbound: &Inbound, outcome: &Outcome, replier: &Replier) -> String {
+    replier.subject(inbound, outcome)
+}
+
+fn entry_outcome(row: &registry::EntryRow) -> EntryOutcome {
+    EntryOutcome {
+        receipt: row.receipt.clone(),
+        name: row.name.clone(),
+        status: row.status.clone(),
+        fields: serde_json::from_str(&row.fields).unwrap_or_default(),
+        themes: serde_json::from_str(&row.themes).unwrap_or_default(),
+        supersedes: row.supersedes.clone(),
+        version: row.version,
+    }
+}
+
+fn to_json(findings: &[Finding]) -> String {
+    serde_json::to_string(findings).expect("findings serialise")
+}
+
+/// The end of the header block (the blank line), or the whole input.
+fn find_header_end(raw: &[u8]) -> usize {
+    raw.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2))
+        .unwrap_or(raw.len())
+}
+
+pub fn file_type_key(t: message::FileType) -> &'static str {
+    use message::FileType::*;
+    match t {
+        Docx => "docx",
+        Docm => "docm",
+        Xlsx => "xlsx",
+        Xlsm => "xlsm",
+        Zip => "zip",
+        Doc => "doc",
+        Xls => "xls",
+        EncryptedOoxml => "encrypted",
+        Ole2 => "ole2",
+        Pdf => "pdf",
+        Jpeg => "jpeg",
+        Png => "png",
+        Gif => "gif",
+        Mp4 => "mp4",
+        Rar => "rar",
+        SevenZ => "7z",
+        Unknown => "unknown",
+    }
+}

@@ -1,0 +1,135 @@
+//! Outgoing mail: turns a rendered [`Outgoing`] (addresses, subject, text, HTML,
+//! attachments, extra headers) into RFC 5322 bytes with lettre's builder.
+//!
+//! Owns header safety (no CR/LF from a message can reach a header) and the encoding of
+//! Chinese subjects and attachment names that QQ Mail, 163 Mail and Outlook display
+//! (RFC 2047 `name=` beside RFC 2231 `filename*=`). Pure: no I/O.
+
+use base64::Engine;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+
+/// A mail ready to be encoded.
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    pub from: String,
+    pub from_name: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    /// Extra headers (name, value); values are sanitised.
+    pub headers: Vec<(&'static str, String)>,
+    pub attachments: Vec<OutAttachment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address {0:?}")]
+    Address(String),
+    #[error("cannot build the message: {0}")]
+    Build(String),
+}
+
+/// Removes what could break a header: CR, LF and other control characters.
+pub fn header_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A new Message-ID under our domain, e.g. `<lndx.r12.a1b2c3@ouchn.edu.cn>`.
+pub fn new_message_id(tag: &str, from: &str) -> String {
+    let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("lndx.invalid");
+    let rand: u64 = rand::random();
+    format!(
+        "<lndx.{}.{}.{:016x}@{}>",
+        tag,
+        chrono::Utc::now().timestamp_millis(),
+        rand,
+        domain
+    )
+}
+
+fn mailbox(addr: &str, name: Option<&str>) -> Result<Mailbox, MailError> {
+    let address = addr
+        .trim()
+        .parse()
+        .map_err(|_| MailError::Address(addr.to_string()))?;
+    Ok(Mailbox::new(name.map(header_safe), address))
+}
+
+/// Encodes the mail. The returned bytes use CRLF line endings.
+pub fn encode(m: &Outgoing) -> Result<Vec<u8>, MailError> {
+    let mut b = Message::builder()
+        .from(mailbox(&m.from, m.from_name.as_deref())?)
+        .subject(header_safe(&m.subject))
+        .message_id(Some(header_safe(&m.message_id)))
+        .date_now();
+    for to in &m.to {
+        b = b.to(mailbox(to, None)?);
+    }
+    for cc in &m.cc {
+        b = b.cc(mailbox(cc, None)?);
+    }
+    if let Some(irt) = &m.in_reply_to {
+        b = b.in_reply_to(header_safe(irt));
+    }
+    if !m.references.is_empty() {
+        let refs: Vec<String> = m.references.iter().map(|r| header_safe(r)).collect();
+        b = b.references(refs.join(" "));
+    }
+    for (name, value) in &m.headers {
+        b = b.raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str(name),
+            header_safe(value),
+        ));
+    }
+    let body = MultiPart::alternative()
+        .singlepart(SinglePart::plain(m.text.clone()))
+        .singlepart(SinglePart::html(m.html.clone()));
+    let message = if m.attachments.is_empty() {
+        b.multipart(body)
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for a in &m.attachments {
+            mixed = mixed.singlepart(attachment(a)?);
+        }
+        b.multipart(mixed)
+    }
+    .map_err(|e| MailError::Build(e.to_string()))?;
+    Ok(message.formatted())
+}
+
+/// An attachment whose Chinese name shows in QQ Mail, 163 Mail and Outlook: RFC 2047
+/// `name=` in Content-Type (what older clients read) and RFC 2231 `filename*=` in
+/// Content-Disposition (the standard).
+fn attachment(a: &OutAttachment) -> Result<SinglePart, MailError> {
+    let name = header_safe(&a.filename).replace('"', "'");
+    let encoded = if name.is_ascii() {
+        name.clone()
+    } else {
+        format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(name.as_bytes())
+        )
+    };
+    let ct = ContentType::parse(&format!("{}; name=\"{}\"", a.content_type, encoded))
+        .map_err(|e| MailError::Build(e.to_string()))?;
+    Ok(Attachment::new(name).body(a.bytes.clone(), ct))
+}

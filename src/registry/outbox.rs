@@ -1,0 +1,203 @@
+//! The outbox queue: mail is queued in the transaction that decided to send it, under a
+//! Message-ID fixed at queue time, and its fate recorded per recipient.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{now, Registry, Result, Tx};
+
+/// Mail to queue.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    pub message: Option<i64>,
+    /// reply | copy | report
+    pub purpose: &'static str,
+    pub message_id: String,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub body: Vec<u8>,
+}
+
+/// A queued mail as stored.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message: Option<i64>,
+    pub purpose: String,
+    pub message_id: String,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub body: Vec<u8>,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Temporary failure: try again at the given time (RFC 3339).
+    Deferred { error: String, retry_at: String },
+    /// Permanent failure: never retried.
+    Failed { error: String },
+    /// The connection was lost after the data was handed over: the server may have the
+    /// mail. Not resent automatically.
+    Unknown { error: String },
+    /// Over the per-recipient daily cap: not sent (loop guard).
+    Capped,
+}
+
+fn queue(tx: &rusqlite::Connection, m: &QueuedMail) -> Result<i64> {
+    let recipients = serde_json::to_string(&m.recipients).expect("strings serialise");
+    tx.execute(
+        "INSERT INTO outbox (message, purpose, message_id, envelope_from, recipients, body,
+            next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![
+            m.message,
+            m.purpose,
+            m.message_id,
+            m.envelope_from,
+            recipients,
+            m.body,
+            now()
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+impl Tx<'_> {
+    pub fn enqueue(&self, m: &QueuedMail) -> Result<i64> {
+        queue(&self.tx, m)
+    }
+
+    /// Records a report slot as taken; false when it already was (never queued twice).
+    pub fn claim_report_slot(&self, slot: &str) -> Result<bool> {
+        let n = self.tx.execute(
+            "INSERT OR IGNORE INTO report_slots (slot, created_at) VALUES (?1, ?2)",
+            params![slot, now()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn set_report_outbox(&self, slot: &str, outbox: i64) -> Result<()> {
+        self.tx.execute(
+            "UPDATE report_slots SET outbox = ?2 WHERE slot = ?1",
+            params![slot, outbox],
+        )?;
+        Ok(())
+    }
+}
+
+impl Registry {
+    /// Queues mail outside a filing (reports, send-now).
+    pub fn enqueue(&self, m: &QueuedMail) -> Result<i64> {
+        queue(&self.conn, m)
+    }
+
+    /// Pending mail whose next attempt is due.
+    pub fn due_mail(&self, limit: usize) -> Result<Vec<OutboxRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, message, purpose, message_id, envelope_from, recipients, body, state,
+                    attempts, last_error
+             FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1
+             ORDER BY id LIMIT ?2",
+        )?;
+        let rows = st
+            .query_map(params![now(), limit as i64], |r| {
+                let rcpts: String = r.get(5)?;
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    message: r.get(1)?,
+                    purpose: r.get(2)?,
+                    message_id: r.get(3)?,
+                    envelope_from: r.get(4)?,
+                    recipients: serde_json::from_str(&rcpts).unwrap_or_default(),
+                    body: r.get(6)?,
+                    state: r.get(7)?,
+                    attempts: r.get(8)?,
+                    last_error: r.get(9)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The earliest next attempt of pending mail, if any.
+    pub fn next_due(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Records the outcome of an attempt for every recipient of the mail.
+    pub fn record_delivery(&self, row: &OutboxRow, outcome: &Delivery) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        let at = now();
+        let (state, detail, next): (&str, Option<&str>, Option<&str>) = match outcome {
+            Delivery::Sent => ("sent", None, None),
+            Delivery::Deferred { error, retry_at } => ("pending", Some(error), Some(retry_at)),
+            Delivery::Failed { error } => ("failed", Some(error), None),
+            Delivery::Unknown { error } => ("unknown", Some(error), None),
+            Delivery::Capped => ("capped", Some("daily cap per recipient reached"), None),
+        };
+        tx.execute(
+            "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_error = ?3,
+                next_attempt_at = coalesce(?4, next_attempt_at),
+                sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END
+             WHERE id = ?1",
+            params![row.id, state, detail, next, at],
+        )?;
+        let log_outcome = match outcome {
+            Delivery::Sent => "sent",
+            Delivery::Deferred { .. } => "deferred",
+            Delivery::Failed { .. } => "failed",
+            Delivery::Unknown { .. } => "unknown",
+            Delivery::Capped => "capped",
+        };
+        for r in &row.recipients {
+            tx.execute(
+                "INSERT INTO deliveries (outbox, recipient, outcome, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![row.id, r, log_outcome, detail, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many mails were sent (or handed over) to a recipient since a time (RFC 3339).
+    pub fn sent_to_since(&self, recipient: &str, since: &str) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM deliveries WHERE recipient = ?1 AND outcome IN ('sent', 'unknown') AND at >= ?2",
+            params![recipient, since],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Mail not yet sent, by state.
+    pub fn outbox_depth(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Outbox rows of a given purpose and state (for health and tests).
+    pub fn outbox_rows(&self, purpose: Option<&str>) -> Result<Vec<(i64, String, String, Option<String>)>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, purpose, state, last_error FROM outbox
+             WHERE ?1 IS NULL OR purpose = ?1 ORDER BY id",
+        )?;
+        let rows = st
+            .query_map([purpose], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
