@@ -51,6 +51,17 @@ group_alive() {
     ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
 }
 
+# group_has_exe PGID dovecot|postfix: a live process of group PGID runs a
+# binary of that daemon (used for leftovers of a master that is gone).
+group_has_exe() {
+    local g=$1 prefix pid
+    case $2 in dovecot) prefix=/usr/lib/dovecot/;; *) prefix=/usr/lib/postfix/;; esac
+    for pid in $(ps -e -o pid=,pgid=,stat= | awk -v g="$g" '$2 == g && $3 !~ /^Z/ { print $1 }'); do
+        case $(readlink "/proc/$pid/exe" 2>/dev/null) in "$prefix"*) return 0;; esac
+    done
+    return 1
+}
+
 # port_answers PORT: something accepts TCP connections on 127.0.0.1:PORT.
 port_answers() {
     ( { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null ) 

@@ -32,6 +32,12 @@ for w in "${which[@]}"; do
         pid=$(postfix_pid); exe=$POSTFIX_MASTER_BIN
     fi
     if ! proc_alive "$pid" "$exe"; then
+        # Master gone, but maybe children of it left in its group (e.g. the
+        # master was killed alone): stop those if they are this daemon's.
+        if [ -n "$pid" ] && group_has_exe "$pid" "$w"; then
+            kill -"$([ "$fast" = 1 ] && echo KILL || echo TERM)" -- "-$pid" 2>/dev/null || true
+            pgids+=("$pid:$w")
+        fi
         continue
     fi
     # Both masters call setsid(): the master is the leader of its own group.
@@ -46,10 +52,18 @@ for w in "${which[@]}"; do
 done
 
 # Wait for the groups to go; escalate to SIGKILL after 15 s.
+# Dovecot's auth process (with stats and log) outlives the master while
+# Postfix smtpd processes are still connected to auth-postfix, i.e. when
+# Dovecot is stopped alone: once the master is gone, SIGTERM the rest.
 deadline=$((SECONDS + 15))
 for entry in ${pgids[@]+"${pgids[@]}"}; do
     g=${entry%%:*}
+    termed=0
     while group_alive "$g"; do
+        if [ $termed = 0 ] && ! proc_alive "$g" "$(readlink "/proc/$g/exe" 2>/dev/null || echo none)"; then
+            kill -TERM -- "-$g" 2>/dev/null || true
+            termed=1
+        fi
         if [ $SECONDS -ge $deadline ]; then
             echo "stop.sh: ${entry#*:} (group $g) still running after 15 s; sending SIGKILL" >&2
             kill -KILL -- "-$g" 2>/dev/null || true
