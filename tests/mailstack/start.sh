@@ -446,7 +446,8 @@ if [ $postfix_up = 0 ]; then
 fi
 
 if [ $dovecot_up = 0 ]; then
-    "$HERE/stop.sh" "$S" dovecot    # leftovers of a master that died
+    # leftovers of a master that died
+    p=$(dovecot_pid); if [ -n "$p" ] && group_has_exe "$p" dovecot; then "$HERE/stop.sh" "$S" dovecot; fi
     rm -f "$RUN/master.pid" "$RUN/anvil-auth-penalty"
     /usr/sbin/dovecot -c "$DC" </dev/null >>"$S/log/dovecot.log" 2>&1 \
         || die "dovecot failed to start; see $S/log/dovecot.log"
@@ -457,7 +458,7 @@ elif changed "$DC" "$USERS_FILE" "$DOMAINS_FILE"; then
 fi
 
 if [ $postfix_up = 0 ]; then
-    "$HERE/stop.sh" "$S" postfix
+    p=$(postfix_pid); if [ -n "$p" ] && group_has_exe "$p" postfix; then "$HERE/stop.sh" "$S" postfix; fi
     /usr/sbin/postfix -c "$PC" start </dev/null >>"$S/log/postfix.log" 2>&1 \
         || { started+=(postfix); die "postfix failed to start; see $S/log/postfix.log"; }
     started+=(postfix)
