@@ -1,0 +1,219 @@
+//! The SMTP transport (lettre's connection API): STARTTLS, implicit TLS or plain, AUTH,
+//! a timeout on every step, and an honest account of what happened — a reply code from
+//! the server decides between retry (4xx) and give up (5xx); a connection lost after the
+//! message data was handed over is `unknown`, because the server may already have it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::Address;
+use serde::Deserialize;
+
+use crate::config::Secret;
+use crate::registry::{Delivery, OutboxRow};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// "starttls" (default), "tls" (implicit, port 465) or "plain" (loopback only).
+    #[serde(default = "default_security")]
+    pub security: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// Extra trusted CA (PEM) for a private mail server.
+    pub ca_file: Option<PathBuf>,
+    /// Name to verify in the server's certificate (default: host).
+    pub tls_name: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// EHLO name (default: the identity address's domain).
+    pub hello_name: Option<String>,
+}
+
+fn default_security() -> String {
+    "starttls".into()
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+/// A configured SMTP sender.
+pub struct SmtpSender {
+    cfg: SmtpConfig,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for SmtpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSender")
+            .field("host", &self.cfg.host)
+            .field("port", &self.cfg.port)
+            .field("security", &self.cfg.security)
+            .field("username", &self.cfg.username)
+            .finish()
+    }
+}
+
+impl SmtpSender {
+    pub fn new(cfg: &SmtpConfig, own_address: &str) -> Result<SmtpSender, String> {
+        let tls = match cfg.security.as_str() {
+            "plain" => None,
+            "starttls" | "tls" => {
+                let name = cfg.tls_name.clone().unwrap_or_else(|| cfg.host.clone());
+                let mut b = TlsParameters::builder(name);
+                if let Some(ca) = &cfg.ca_file {
+                    let pem = std::fs::read(ca).map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?;
+                    let cert = Certificate::from_pem(&pem).map_err(|e| format!("CA file {}: {e}", ca.display()))?;
+                    b = b.add_root_certificate(cert);
+                }
+                Some(b.build_rustls().map_err(|e| format!("TLS setup: {e}"))?)
+            }
+            other => return Err(format!("smtp.security {other:?}: use starttls, tls or plain")),
+        };
+        let credentials = match (&cfg.username, &cfg.password) {
+            (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.resolve()?)),
+            (Some(_), None) => return Err("smtp.username is set but smtp.password is not".into()),
+            _ => None,
+        };
+        let hello = ClientId::Domain(
+            cfg.hello_name
+                .clone()
+                .or_else(|| own_address.rsplit_once('@').map(|(_, d)| d.to_string()))
+                .unwrap_or_else(|| "localhost".into()),
+        );
+        Ok(SmtpSender {
+            cfg: cfg.clone(),
+            tls,
+            credentials,
+            hello,
+            timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
+        })
+    }
+
+    /// Connects, says EHLO, upgrades and authenticates; used by `deliver` and `doctor`.
+    pub async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+        let implicit = if self.cfg.security == "tls" { self.tls.clone() } else { None };
+        let mut conn = step(
+            self.timeout,
+            AsyncSmtpConnection::connect_tokio1(
+                (self.cfg.host.as_str(), self.cfg.port),
+                Some(self.timeout),
+                &self.hello,
+                implicit,
+                None,
+            ),
+        )
+        .await
+        .map_err(|e| format!("connect {}:{}: {e}", self.cfg.host, self.cfg.port))?;
+        if self.cfg.security == "starttls" {
+            if !conn.can_starttls() {
+                return Err(format!("{} does not offer STARTTLS", self.cfg.host));
+            }
+            let tls = self.tls.clone().expect("starttls has parameters");
+            step(self.timeout, conn.starttls(tls, &self.hello))
+                .await
+                .map_err(|e| format!("STARTTLS: {e}"))?;
+        }
+        if let Some(c) = &self.credentials {
+            step(self.timeout, conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
+                .await
+                .map_err(|e| format!("AUTH: {e}"))?;
+        }
+        Ok(conn)
+    }
+
+    /// One delivery attempt of one queued mail.
+    pub async fn deliver(&self, row: &OutboxRow) -> Delivery {
+        let env = match envelope(row) {
+            Ok(e) => e,
+            Err(e) => return Delivery::Failed { error: e },
+        };
+        let mut conn = match self.connect().await {
+            Ok(c) => c,
+            Err(e) => return super::deferred(row, e),
+        };
+        // MAIL, RCPT, DATA: a reply code decides; no reply means try again later.
+        let mail = Mail::new(env.from().cloned(), vec![]);
+        if let Err(e) = step(self.timeout, conn.command(mail)).await {
+            return classify(row, e, false);
+        }
+        for to in env.to() {
+            if let Err(e) = step(self.timeout, conn.command(Rcpt::new(to.clone(), vec![]))).await {
+                return classify(row, e, false);
+            }
+        }
+        if let Err(e) = step(self.timeout, conn.command(Data)).await {
+            return classify(row, e, false);
+        }
+        let result = step(self.timeout, conn.message(&row.body)).await;
+        let outcome = match result {
+            Ok(_) => Delivery::Sent,
+            Err(e) => classify(row, e, true),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), conn.quit()).await;
+        outcome
+    }
+}
+
+/// An SMTP step's error: a server reply, or no reply at all.
+#[derive(Debug)]
+enum StepError {
+    Smtp(lettre::transport::smtp::Error),
+    Timeout,
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Smtp(e) => write!(f, "{e}"),
+            StepError::Timeout => f.write_str("timed out"),
+        }
+    }
+}
+
+async fn step<T>(
+    timeout: Duration,
+    fut: impl std::future::Future<Output = Result<T, lettre::transport::smtp::Error>>,
+) -> Result<T, StepError> {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(StepError::Smtp(e)),
+        Err(_) => Err(StepError::Timeout),
+    }
+}
+
+/// 5xx → failed; 4xx → retried; no reply → retried, unless the data had been sent.
+fn classify(row: &OutboxRow, e: StepError, after_data: bool) -> Delivery {
+    let error = e.to_string();
+    match &e {
+        StepError::Smtp(err) if err.is_permanent() => Delivery::Failed { error },
+        StepError::Smtp(err) if err.is_transient() => super::deferred(row, error),
+        _ if after_data => Delivery::Unknown { error },
+        _ => super::deferred(row, error),
+    }
+}
+
+fn envelope(row: &OutboxRow) -> Result<Envelope, String> {
+    let from: Option<Address> = if row.envelope_from.is_empty() {
+        None
+    } else {
+        Some(row.envelope_from.parse().map_err(|_| format!("bad sender {:?}", row.envelope_from))?)
+    };
+    let to = row
+        .recipients
+        .iter()
+        .map(|r| r.parse::<Address>().map_err(|_| format!("bad recipient {r:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Envelope::new(from, to).map_err(|e| e.to_string())
+}
