@@ -88,11 +88,11 @@ pub fn expand(
                 compressed.saturating_mul(limits.zip_ratio).max(RATIO_FLOOR),
             ),
         ];
-        let (what, cap, shown_limit) = caps
-            .iter()
-            .min_by_key(|c| c.1)
-            .copied()
-            .unwrap_or(("file size", limits.file_bytes, limits.file_bytes));
+        let (what, cap, shown_limit) = caps.iter().min_by_key(|c| c.1).copied().unwrap_or((
+            "file size",
+            limits.file_bytes,
+            limits.file_bytes,
+        ));
         if declared > cap {
             member.problem = Some(FileProblem::TooLarge {
                 what: what.into(),
@@ -116,7 +116,9 @@ pub fn expand(
             }
         };
         let mut buf = Vec::new();
-        let read = (&mut file).take(cap.saturating_add(1)).read_to_end(&mut buf);
+        let read = (&mut file)
+            .take(cap.saturating_add(1))
+            .read_to_end(&mut buf);
         drop(file);
         let got = buf.len() as u64;
         *budget = budget.saturating_sub(got.min(cap));

@@ -176,7 +176,10 @@ fn encoded_word(input: &[u8], start: usize) -> Option<(String, Vec<u8>, usize)> 
         return None;
     }
     let text_start = q1 + 3;
-    let text_len = rest.get(text_start..)?.windows(2).position(|w| w == b"?=")?;
+    let text_len = rest
+        .get(text_start..)?
+        .windows(2)
+        .position(|w| w == b"?=")?;
     let text = &rest[text_start..text_start + text_len];
     let bytes = match enc {
         b'B' | b'b' => base64_lenient(text),

@@ -96,8 +96,11 @@ pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
 pub fn convert_date(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
     let secs = (d.tz_hour as i32) * 3600 + (d.tz_minute as i32) * 60;
     let offset = FixedOffset::east_opt(if d.tz_before_gmt { -secs } else { secs })?;
-    let naive = NaiveDate::from_ymd_opt(d.year as i32, d.month as u32, d.day as u32)?
-        .and_hms_opt(d.hour as u32, d.minute as u32, d.second as u32)?;
+    let naive = NaiveDate::from_ymd_opt(d.year as i32, d.month as u32, d.day as u32)?.and_hms_opt(
+        d.hour as u32,
+        d.minute as u32,
+        d.second as u32,
+    )?;
     offset.from_local_datetime(&naive).single()
 }
 
@@ -109,11 +112,7 @@ pub fn received_date(value: &[u8]) -> Option<DateTime<FixedOffset>> {
 }
 
 /// Why a message gets no reply, if it should get none (SPEC "Skip reasons").
-pub fn classify(
-    headers: &RawHeaders,
-    from: Option<&Address>,
-    opts: &ParseOptions,
-) -> Option<Skip> {
+pub fn classify(headers: &RawHeaders, from: Option<&Address>, opts: &ParseOptions) -> Option<Skip> {
     let lower = |name: &str| headers.text(name).map(|v| v.to_ascii_lowercase());
     let from_addr = from.map(|a| a.address.trim().to_ascii_lowercase());
 

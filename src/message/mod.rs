@@ -86,7 +86,11 @@ impl Skip {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileProblem {
     /// Over a size limit; `what` names the limit in English for logs.
-    TooLarge { what: String, limit: u64, actual: u64 },
+    TooLarge {
+        what: String,
+        limit: u64,
+        actual: u64,
+    },
     /// A corrupt archive or member.
     Corrupt(String),
     /// An encrypted zip member.
@@ -197,7 +201,10 @@ fn parse_inner(raw: &[u8], opts: &ParseOptions) -> Inbound {
     inbound.in_reply_to = header_ids(msg.in_reply_to()).into_iter().next();
     inbound.references = header_ids(msg.references());
     inbound.from = msg.from().and_then(|a| a.first()).map(|a| {
-        let mut name = a.name().map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        let mut name = a
+            .name()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
         if name.as_deref().is_some_and(|n| n.contains('\u{FFFD}')) {
             name = headers.get("From").and_then(display_name).or(name);
         }
@@ -225,10 +232,7 @@ fn parse_inner(raw: &[u8], opts: &ParseOptions) -> Inbound {
     });
     inbound.skip = headers::classify(&headers, inbound.from.as_ref(), opts);
 
-    inbound.body_text = msg
-        .body_text(0)
-        .map(|t| t.into_owned())
-        .unwrap_or_default();
+    inbound.body_text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
     let mut texts: Vec<String> = Vec::new();
     for i in 0..msg.text_body_count() {
         if let Some(t) = msg.body_text(i) {

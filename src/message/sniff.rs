@@ -217,7 +217,10 @@ fn ole2_stream_names(b: &[u8]) -> Option<Vec<String>> {
     let mut fat: Vec<u32> = Vec::new();
     for sid in fat_sids.iter().take(sector_count + 1) {
         if let Some(s) = sector_at(*sid) {
-            fat.extend(s.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+            fat.extend(
+                s.chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
         }
     }
     let mut names = Vec::new();
