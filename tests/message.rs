@@ -247,6 +247,26 @@ fn skip_rules_in_order() {
     assert_eq!(simple("From: a@b.test\r\n").skip, None);
 }
 
+#[test]
+fn top_most_authentication_results_and_received() {
+    let inb = simple(
+        "Received: from a by b; Mon, 1 Nov 2021 09:00:00 +0800 (CST)\r\n\
+Received: from c by a; Mon, 1 Nov 2021 08:59:00 +0800\r\n\
+Authentication-Results: mx.ouchn.test;\r\n\tspf=pass smtp.mailfrom=b.test\r\n\
+Authentication-Results: other.test; spf=fail\r\nFrom: a@b.test\r\nMessage-ID: <x@y>\r\n",
+    );
+    assert_eq!(
+        inb.authentication_results.as_deref(),
+        Some("mx.ouchn.test; spf=pass smtp.mailfrom=b.test")
+    );
+    assert_eq!(
+        inb.received.unwrap().to_rfc3339(),
+        "2021-11-01T09:00:00+08:00"
+    );
+    assert_eq!(inb.message_id.as_deref(), Some("<x@y>"));
+    assert_eq!(inb.date, None);
+}
+
 // ---- names --------------------------------------------------------------------------------
 
 fn gbk(s: &str) -> Vec<u8> {
@@ -692,4 +712,71 @@ fn zip_bomb_with_a_lying_size_header() {
     let member = &inb.files[1];
     assert!(member.problem.is_some(), "{:?}", member.problem);
     assert!(member.bytes.len() <= 10);
+}
+
+#[test]
+fn deeply_nested_multiparts_and_forwards() {
+    let mut raw = String::from("From: a@b.test\r\nSubject: deep\r\n");
+    let depth = 2000;
+    for i in 0..depth {
+        raw.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"
+        ));
+    }
+    raw.push_str("Content-Type: application/pdf; name=\"x.pdf\"\r\n\r\n%PDF-1.4\r\n");
+    let _ = parse(raw.as_bytes(), &opts());
+
+    // forwards nested deeper than the limit
+    let mut inner = String::from(
+        "From: a@b.test\r\nSubject: level\r\nContent-Type: application/pdf; name=\"x.pdf\"\r\n\r\n%PDF-1.4\r\n",
+    );
+    for _ in 0..6 {
+        inner = format!(
+            "From: a@b.test\r\nSubject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"F\"\r\n\r\n--F\r\nContent-Type: message/rfc822\r\n\r\n{}\r\n--F--\r\n",
+            inner.replace("boundary=\"F\"", "boundary=\"F1\"").replace("--F", "--F1")
+        );
+    }
+    let inb = parse(inner.as_bytes(), &opts());
+    let got: Vec<_> = inb
+        .files
+        .iter()
+        .map(|f| (f.filename.as_str(), f.problem.clone()))
+        .collect();
+    assert_eq!(got, vec![("message.eml", Some(FileProblem::TooDeep))]);
+}
+
+#[test]
+fn base64_encoded_forward_keeps_gbk_continuation_names() {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let name = "沈阳开放大学-典型工作案例申报表.pdf";
+    let bytes = gbk(name);
+    let cut = 7; // inside a character
+    let mut inner = format!(
+        "From: x@y.test\r\nSubject: =?utf-8?B?{}?=\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"I\"\r\n\r\n--I\r\nContent-Type: text/plain\r\n\r\nhi\r\n--I\r\n\
+Content-Type: application/octet-stream\r\nContent-Disposition: attachment;\r\n filename*0*=gbk''{};\r\n filename*1*={}\r\n\
+Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--I--\r\n",
+        b64("沈阳市推荐材料".as_bytes()),
+        pct(&bytes[..cut]),
+        pct(&bytes[cut..]),
+        b64(b"%PDF-1.4\n")
+    )
+    .into_bytes();
+    inner.extend_from_slice(b"");
+    let outer = format!(
+        "From: a@b.test\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"O\"\r\n\r\n\
+--O\r\nContent-Type: text/plain\r\n\r\nfwd\r\n--O\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--O--\r\n",
+        b64(&inner)
+    );
+    let inb = parse(outer.as_bytes(), &opts());
+    let got = names(&inb);
+    assert_eq!(
+        got,
+        vec![(
+            name.to_string(),
+            Some("message/rfc822: 沈阳市推荐材料".to_string()),
+            Some(name.to_string())
+        )]
+    );
 }

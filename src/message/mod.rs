@@ -197,6 +197,13 @@ fn parse_inner(raw: &[u8], opts: &ParseOptions) -> Inbound {
         .message_id()
         .map(|id| id.trim().to_string())
         .filter(|id| !id.is_empty())
+        .or_else(|| {
+            // unparseable by mail-parser: keep what is written
+            headers
+                .text("Message-ID")
+                .map(|id| id.trim_matches(['<', '>', ' ']).to_string())
+                .filter(|id| !id.is_empty() && !id.contains(char::is_whitespace))
+        })
         .map(|id| format!("<{id}>"));
     inbound.in_reply_to = header_ids(msg.in_reply_to()).into_iter().next();
     inbound.references = header_ids(msg.references());
