@@ -5,9 +5,19 @@
 //! arrival time written in headers, and the skip classification (auto-replies, bounces,
 //! lists, our own mail). Pure: no disk, network or database.
 
+pub mod archive;
+pub mod filename;
+pub mod headers;
+pub mod links;
 pub mod sniff;
+pub mod walk;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use chrono::{DateTime, FixedOffset};
+use mail_parser::{HeaderValue, MessageParser};
+
+use headers::RawHeaders;
 
 pub use sniff::FileType;
 
@@ -76,7 +86,11 @@ impl Skip {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileProblem {
     /// Over a size limit; `what` names the limit in English for logs.
-    TooLarge { what: String, limit: u64, actual: u64 },
+    TooLarge {
+        what: String,
+        limit: u64,
+        actual: u64,
+    },
     /// A corrupt archive or member.
     Corrupt(String),
     /// An encrypted zip member.
@@ -126,6 +140,122 @@ pub struct Inbound {
 
 /// Parses a raw message. Never fails and never panics: what cannot be read is reported in
 /// the result.
-pub fn parse(_raw: &[u8], _opts: &ParseOptions) -> Inbound {
-    todo!("message::parse")
+pub fn parse(raw: &[u8], opts: &ParseOptions) -> Inbound {
+    catch_unwind(AssertUnwindSafe(|| parse_inner(raw, opts))).unwrap_or_else(|_| Inbound {
+        unparseable: true,
+        ..Inbound::default()
+    })
+}
+
+fn header_ids(value: &HeaderValue<'_>) -> Vec<String> {
+    let ids: Vec<String> = match value {
+        HeaderValue::Text(t) => vec![t.to_string()],
+        HeaderValue::TextList(list) => list.iter().map(|t| t.to_string()).collect(),
+        _ => Vec::new(),
+    };
+    ids.into_iter()
+        .map(|id| id.trim().trim_matches(['<', '>']).trim().to_string())
+        .filter(|id| !id.is_empty())
+        .map(|id| format!("<{id}>"))
+        .collect()
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The display name of a raw `From:`-like value, decoded by us.
+fn display_name(raw: &[u8]) -> Option<String> {
+    let text = filename::decode_2047(raw);
+    let name = text.split('<').next()?.trim().trim_matches('"').trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+fn parse_inner(raw: &[u8], opts: &ParseOptions) -> Inbound {
+    let headers = RawHeaders::parse(raw);
+    let mut inbound = Inbound {
+        received: headers.get("Received").and_then(headers::received_date),
+        authentication_results: headers
+            .get("Authentication-Results")
+            .map(|v| collapse(&filename::decode_raw(v))),
+        ..Inbound::default()
+    };
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        inbound.unparseable = true;
+        inbound.subject = headers
+            .get("Subject")
+            .map(|v| filename::decode_2047(v).trim().to_string())
+            .unwrap_or_default();
+        inbound.skip = headers::classify(&headers, None, opts);
+        return inbound;
+    };
+    if headers.fields.is_empty() && msg.headers().is_empty() {
+        inbound.unparseable = true;
+    }
+
+    inbound.message_id = msg
+        .message_id()
+        .map(|id| id.trim().to_string())
+        .filter(|id| !id.is_empty())
+        .or_else(|| {
+            // unparseable by mail-parser: keep what is written
+            headers
+                .text("Message-ID")
+                .map(|id| id.trim_matches(['<', '>', ' ']).to_string())
+                .filter(|id| !id.is_empty() && !id.contains(char::is_whitespace))
+        })
+        .map(|id| format!("<{id}>"));
+    inbound.in_reply_to = header_ids(msg.in_reply_to()).into_iter().next();
+    inbound.references = header_ids(msg.references());
+    inbound.from = msg.from().and_then(|a| a.first()).map(|a| {
+        let mut name = a
+            .name()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        if name.as_deref().is_some_and(|n| n.contains('\u{FFFD}')) {
+            name = headers.get("From").and_then(display_name).or(name);
+        }
+        Address {
+            name,
+            address: a.address().unwrap_or("").trim().to_string(),
+        }
+    });
+    inbound.reply_to = msg
+        .reply_to()
+        .map(|list| {
+            list.iter()
+                .map(|a| Address {
+                    name: a.name().map(str::to_string),
+                    address: a.address().unwrap_or("").trim().to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    inbound.subject = walk::subject_of(&msg, Some(&headers));
+    inbound.date = msg.date().and_then(headers::convert_date).or_else(|| {
+        headers
+            .get("Date")
+            .and_then(|v| headers::parse_date(&String::from_utf8_lossy(v)))
+    });
+    inbound.skip = headers::classify(&headers, inbound.from.as_ref(), opts);
+
+    inbound.body_text = msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+    let mut texts: Vec<String> = Vec::new();
+    for i in 0..msg.text_body_count() {
+        if let Some(t) = msg.body_text(i) {
+            texts.push(t.into_owned());
+        }
+    }
+    for i in 0..msg.html_body_count() {
+        if let Some(t) = msg.body_html(i) {
+            texts.push(t.into_owned());
+        }
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    inbound.big_attachment_link = links::mentions_big_attachment(&refs);
+
+    let mut walker = walk::Walker::new(opts);
+    walker.message(&msg, &[raw], 0, None);
+    inbound.files = walker.files;
+    inbound
 }
