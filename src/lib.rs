@@ -15,6 +15,7 @@
 //! - [`intake`]: wires one message through the stages above.
 //! - [`daemon`]: the long-running `lndx run`.
 
+pub mod app;
 pub mod campaign;
 pub mod config;
 pub mod convert;

@@ -407,3 +407,60 @@ pub fn file_type_key(t: message::FileType) -> &'static str {
         Unknown => "unknown",
     }
 }
+
+impl Intake {
+    /// Reads and checks form files without filing anything (`lndx check`). The result has
+    /// the shape of a message result's `attachments`, without receipts.
+    pub fn check_files(&self, files: Vec<(String, Vec<u8>)>) -> Value {
+        let inbound = Inbound {
+            files: files
+                .into_iter()
+                .map(|(filename, bytes)| message::File {
+                    file_type: message::sniff(&bytes, &filename),
+                    filename,
+                    bytes,
+                    container: None,
+                    path_in_container: None,
+                    problem: None,
+                })
+                .collect(),
+            ..Inbound::default()
+        };
+        let readers = analyse::Readers {
+            campaign: &self.campaign,
+            limits: self.settings.read_limits,
+            converter: self.converter.as_ref(),
+        };
+        let analyses = analyse::analyse(&inbound, &readers);
+        let attachments: Vec<Value> = inbound
+            .files
+            .iter()
+            .zip(analyses)
+            .map(|(f, a)| {
+                let mut errors = a.errors.clone();
+                let mut warnings = a.warnings.clone();
+                let entry = a.form.as_ref().map(|form| {
+                    errors.extend(form.errors.iter().cloned());
+                    warnings.extend(form.warnings.iter().cloned());
+                    serde_json::json!({
+                        "receipt": null,
+                        "name": form.name,
+                        "status": if form.is_valid() { "valid" } else { "invalid" },
+                        "fields": form.fields,
+                        "themes": form.themes,
+                    })
+                });
+                serde_json::json!({
+                    "filename": f.filename,
+                    "role": a.role,
+                    "kind": a.kind().map(|k| k.key()),
+                    "file_type": file_type_key(f.file_type),
+                    "entry": entry,
+                    "errors": errors,
+                    "warnings": warnings,
+                })
+            })
+            .collect();
+        serde_json::json!({ "attachments": attachments })
+    }
+}

@@ -19,7 +19,7 @@ use mail_parser::{HeaderValue, MessageParser};
 
 use headers::RawHeaders;
 
-pub use sniff::FileType;
+pub use sniff::{sniff, FileType};
 
 /// Limits applied while unpacking (SPEC defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,122 @@
+//! App: what every command needs, built once from the command line and the config —
+//! the campaign rules, templates, converter and data directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::campaign::Campaign;
+use crate::config::{Config, OutboxConfig};
+use crate::convert::Converter;
+use crate::intake::Intake;
+use crate::outbox::{smtp::SmtpSender, Transport};
+use crate::registry::Registry;
+use crate::reply::Replier;
+
+/// Built-in copies of the rules, used when no rules folder is given or found.
+pub const EMBEDDED_RULES: &[(&str, &str)] = &[
+    ("campaign.toml", include_str!("../rules/campaign.toml")),
+    ("provinces.toml", include_str!("../rules/provinces.toml")),
+    ("themes.toml", include_str!("../rules/themes.toml")),
+    ("forms.toml", include_str!("../rules/forms.toml")),
+    ("checks.toml", include_str!("../rules/checks.toml")),
+    ("senders.toml", include_str!("../rules/senders.toml")),
+];
+
+pub struct App {
+    pub config: Config,
+    pub data_dir: PathBuf,
+    pub rules_dir: Option<PathBuf>,
+    pub templates_dir: Option<PathBuf>,
+}
+
+impl App {
+    pub fn new(config_path: Option<&Path>, data_dir: Option<PathBuf>, rules: Option<PathBuf>) -> Result<App> {
+        let config = Config::load(config_path)?;
+        let data_dir = data_dir.unwrap_or_else(|| config.data_dir());
+        let rules_dir = rules.or_else(|| config.rules_dir());
+        let templates_dir = config.templates_dir();
+        Ok(App {
+            config,
+            data_dir,
+            rules_dir,
+            templates_dir,
+        })
+    }
+
+    /// Loads the rules folder (or the built-in rules).
+    pub fn campaign(&self) -> Result<Campaign> {
+        match &self.rules_dir {
+            Some(dir) => Campaign::load(dir).map_err(anyhow::Error::from),
+            None => {
+                let tmp = std::env::temp_dir().join(format!("lndx-rules-{}", std::process::id()));
+                std::fs::create_dir_all(&tmp)?;
+                for (name, text) in EMBEDDED_RULES {
+                    std::fs::write(tmp.join(name), text)?;
+                }
+                let c = Campaign::load(&tmp);
+                let _ = std::fs::remove_dir_all(&tmp);
+                c.context("built-in rules")
+            }
+        }
+    }
+
+    pub fn registry(&self) -> Result<Registry> {
+        Registry::open(&self.data_dir).with_context(|| format!("cannot open the registry in {}", self.data_dir.display()))
+    }
+
+    pub fn converter(&self) -> Option<Converter> {
+        let c = &self.config.converter;
+        if !c.enabled {
+            return None;
+        }
+        Converter::find(c.program.as_deref(), self.config.converter_timeout())
+    }
+
+    pub fn intake(&self) -> Result<Intake> {
+        Ok(Intake {
+            campaign: self.campaign()?,
+            settings: self.config.settings(),
+            replier: Replier::load(self.templates_dir.as_deref()).context("reply templates")?,
+            converter: self.converter(),
+        })
+    }
+
+    pub fn transport(&self) -> Result<Transport> {
+        Ok(match &self.config.outbox {
+            OutboxConfig::Folder { .. } => {
+                let dir = match &self.config.outbox {
+                    OutboxConfig::Folder { path: Some(p) } => p.clone(),
+                    _ => self.data_dir.join("outbox"),
+                };
+                Transport::Folder(dir)
+            }
+            OutboxConfig::Smtp(cfg) => Transport::Smtp(
+                SmtpSender::new(cfg, &self.config.identity.address).map_err(anyhow::Error::msg)?,
+            ),
+        })
+    }
+
+    pub fn maildir(&self) -> PathBuf {
+        match &self.config.mailbox {
+            crate::config::MailboxConfig::Maildir { path: Some(p) } => p.clone(),
+            _ => self.data_dir.join("mail"),
+        }
+    }
+
+    pub fn cap(&self) -> u32 {
+        self.config.limits.per_recipient_per_day
+    }
+}
+
+/// Runs a future on a small runtime (for commands that send mail once).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(120);
