@@ -22,7 +22,9 @@ pub fn read_grid(bytes: &[u8], spec: &FormsSpec, limits: &ReadLimits) -> Result<
         MainPart::Word(p) => p,
         MainPart::WordMacro => return Err(ReadError::Macro),
         MainPart::ExcelMacro | MainPart::Excel(_) => {
-            return Err(ReadError::Corrupt("a spreadsheet, not a Word document".into()))
+            return Err(ReadError::Corrupt(
+                "a spreadsheet, not a Word document".into(),
+            ))
         }
         MainPart::Other => return Err(ReadError::Corrupt("no Word main part".into())),
     };
@@ -54,27 +56,18 @@ pub fn parse_document(
             Event::Start(e) => st.start(&e, false)?,
             Event::Empty(e) => {
                 st.start(&e, true)?;
-                st.end(e.local_name().as_ref());
+                st.end(e.local_name().as_ref(), true);
             }
-            Event::End(e) => st.end(e.local_name().as_ref()),
-            Event::Text(t) => {
-                if st.collecting() {
-                    let s = t.xml10_content();
-                    st.push_text(&s);
-                }
+            Event::End(e) => st.end(e.local_name().as_ref(), false),
+            Event::Text(t) if st.collecting() => st.push_text(&t.xml10_content()),
+            Event::CData(t) if st.collecting() => {
+                let s = t.as_ref().to_string();
+                st.push_text(&s);
             }
-            Event::CData(t) => {
-                if st.collecting() {
-                    let s = t.as_ref().to_string();
-                    st.push_text(&s);
-                }
-            }
-            Event::GeneralRef(r) => {
-                if st.collecting() {
-                    if let Some(c) = resolve_ref(&r) {
-                        let mut b = [0u8; 4];
-                        st.push_text(c.encode_utf8(&mut b));
-                    }
+            Event::GeneralRef(r) if st.collecting() => {
+                if let Some(c) = resolve_ref(&r) {
+                    let mut b = [0u8; 4];
+                    st.push_text(c.encode_utf8(&mut b));
                 }
             }
             Event::Eof => break,
@@ -355,10 +348,14 @@ impl<'s> State<'s> {
         }
     }
 
-    fn end(&mut self, name: &str) {
-        self.depth = self.depth.saturating_sub(1);
+    fn end(&mut self, name: &str, empty: bool) {
+        if !empty {
+            self.depth = self.depth.saturating_sub(1);
+        }
         if self.skip > 0 {
-            self.skip -= 1;
+            if !empty {
+                self.skip -= 1;
+            }
             return;
         }
         match name {

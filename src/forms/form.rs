@@ -163,7 +163,11 @@ fn value_of(grid: &Grid, hits: &Hits, r: usize, i: usize) -> String {
     if parts.is_empty() && !spanned {
         below(grid, hits, r, i, &mut parts);
     }
-    let joined: Vec<String> = parts.iter().map(|p| tidy(p)).filter(|p| !p.is_empty()).collect();
+    let joined: Vec<String> = parts
+        .iter()
+        .map(|p| tidy(p))
+        .filter(|p| !p.is_empty())
+        .collect();
     joined.join("\n")
 }
 
@@ -196,7 +200,12 @@ fn below<'g>(grid: &'g Grid, hits: &Hits, r: usize, i: usize, out: &mut Vec<&'g 
     if next.table != row.table || hits[r + 1].iter().any(|h| h.is_some()) {
         return;
     }
-    out.extend(next.cells.iter().filter(|c| !c.vcont).map(|c| c.text.as_str()));
+    out.extend(
+        next.cells
+            .iter()
+            .filter(|c| !c.vcont)
+            .map(|c| c.text.as_str()),
+    );
 }
 
 /// Sections, tick list, blank, hint removal.

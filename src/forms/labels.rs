@@ -33,7 +33,11 @@ pub fn normalize_label(s: &str) -> String {
 
 /// White space in the widest sense (Unicode White_Space plus zero-width characters).
 pub fn is_blank(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}')
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        )
 }
 
 /// Maps every kind of opening/closing bracket to "(" / ")".
@@ -149,7 +153,7 @@ pub fn lookup(spec: &FormsSpec, text: &str) -> Option<LabelHit> {
 
 /// The normalised text itself when it is a known label, else the text without a trailing
 /// bracketed hint ("案例内容(3000字以内)。") when that is.
-fn matching_key<'a>(norm: &'a str, known: impl Fn(&str) -> bool) -> Option<&'a str> {
+fn matching_key(norm: &str, known: impl Fn(&str) -> bool) -> Option<&str> {
     if known(norm) {
         return Some(norm);
     }

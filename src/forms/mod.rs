@@ -145,14 +145,22 @@ pub enum ReadError {
 }
 
 /// Reads a WordprocessingML package (.docx).
-pub fn read_docx(bytes: &[u8], spec: &FormsSpec, limits: &ReadLimits) -> Result<Document, ReadError> {
+pub fn read_docx(
+    bytes: &[u8],
+    spec: &FormsSpec,
+    limits: &ReadLimits,
+) -> Result<Document, ReadError> {
     let grid = docx::read_grid(bytes, spec, limits)?;
     Ok(form::classify(grid, spec))
 }
 
 /// Reads a SpreadsheetML package (.xlsx): a form laid out as label/value cells, or a summary.
 /// The first sheet that is a form or a summary decides; otherwise `NotAForm`.
-pub fn read_xlsx(bytes: &[u8], spec: &FormsSpec, limits: &ReadLimits) -> Result<Document, ReadError> {
+pub fn read_xlsx(
+    bytes: &[u8],
+    spec: &FormsSpec,
+    limits: &ReadLimits,
+) -> Result<Document, ReadError> {
     let grids = xlsx::read_grids(bytes, limits)?;
     for grid in grids {
         match form::classify(grid, spec) {

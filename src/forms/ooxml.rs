@@ -72,7 +72,9 @@ impl<'a> Package<'a> {
         let packed = file.compressed_size().max(1);
         let remaining = self.limits.unpacked_bytes.saturating_sub(self.unpacked);
         if size > remaining {
-            return Err(ReadError::TooLarge(format!("{name}: {size} bytes unpacked")));
+            return Err(ReadError::TooLarge(format!(
+                "{name}: {size} bytes unpacked"
+            )));
         }
         if size > RATIO_FLOOR && size / packed > self.limits.ratio {
             return Err(ReadError::TooLarge(format!(

@@ -31,9 +31,19 @@ impl Patterns {
             headings: s
                 .headings
                 .iter()
-                .map(|h| (h.key.clone(), h.words.iter().map(|w| compact_pattern(w)).collect()))
+                .map(|h| {
+                    (
+                        h.key.clone(),
+                        h.words.iter().map(|w| compact_pattern(w)).collect(),
+                    )
+                })
                 .collect(),
-            hints: spec.hints.words.iter().map(|w| compact_pattern(w)).collect(),
+            hints: spec
+                .hints
+                .words
+                .iter()
+                .map(|w| compact_pattern(w))
+                .collect(),
         }
     }
 }
@@ -107,12 +117,16 @@ fn heading<'a>(line: &'a str, pats: &Patterns) -> Option<(usize, &'a str)> {
     }
     let head: String = cs.chars.iter().take(8).collect();
     let num = head[..numbering_len(&head)].chars().count();
-    let (idx, wlen) = pats.headings.iter().enumerate().find_map(|(i, (_, words))| {
-        words
-            .iter()
-            .find(|w| cs.matches_at(num, w))
-            .map(|w| (i, w.len()))
-    })?;
+    let (idx, wlen) = pats
+        .headings
+        .iter()
+        .enumerate()
+        .find_map(|(i, (_, words))| {
+            words
+                .iter()
+                .find(|w| cs.matches_at(num, w))
+                .map(|w| (i, w.len()))
+        })?;
     let mut at = num + wlen;
     let mut marked = num > 0;
     if matches!(cs.chars.get(at), Some(':' | '、' | '.' | '。')) {

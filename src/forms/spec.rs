@@ -207,13 +207,19 @@ impl FormsSpec {
         let mut seen = BTreeSet::new();
         for k in &self.kinds {
             if Kind::from_key(&k.key).is_none() {
-                problems.push(format!("[[kind]] key \"{}\" is not case/project/course", k.key));
+                problems.push(format!(
+                    "[[kind]] key \"{}\" is not case/project/course",
+                    k.key
+                ));
             }
             if !seen.insert(k.key.as_str()) {
                 problems.push(format!("[[kind]] \"{}\" defined twice", k.key));
             }
             if k.markers.is_empty() && k.titles.is_empty() {
-                problems.push(format!("[[kind]] \"{}\" has neither titles nor markers", k.key));
+                problems.push(format!(
+                    "[[kind]] \"{}\" has neither titles nor markers",
+                    k.key
+                ));
             }
         }
         for kind in Kind::ALL {
@@ -244,7 +250,10 @@ impl FormsSpec {
         for f in &self.fields {
             if let Some(prev) = &f.follows {
                 if !seen.contains(prev.as_str()) {
-                    problems.push(format!("[[field]] \"{}\" follows unknown \"{prev}\"", f.key));
+                    problems.push(format!(
+                        "[[field]] \"{}\" follows unknown \"{prev}\"",
+                        f.key
+                    ));
                 }
             }
         }
@@ -273,7 +282,10 @@ impl FormsSpec {
     fn check_sections(&self, problems: &mut Vec<String>) {
         let s = &self.sections;
         if !s.field.is_empty() && !self.fields.iter().any(|f| f.key == s.field) {
-            problems.push(format!("[sections] field \"{}\" is not a [[field]]", s.field));
+            problems.push(format!(
+                "[sections] field \"{}\" is not a [[field]]",
+                s.field
+            ));
         }
         for h in &s.headings {
             if h.words.is_empty() {

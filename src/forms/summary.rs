@@ -77,7 +77,11 @@ fn text_at(row: &Row, col: usize) -> String {
     for c in &row.cells {
         let end = start.saturating_add(c.span);
         if col >= start && col < end {
-            return if c.vcont { String::new() } else { tidy(&c.text) };
+            return if c.vcont {
+                String::new()
+            } else {
+                tidy(&c.text)
+            };
         }
         start = end;
     }

@@ -130,7 +130,11 @@ pub fn strip_hints<'a>(s: &'a str, words: &[Vec<char>]) -> Cow<'a, str> {
 
 /// Hint words of the spec as compact patterns.
 pub fn hint_words(spec: &super::spec::FormsSpec) -> Vec<Vec<char>> {
-    spec.hints.words.iter().map(|w| compact_pattern(w)).collect()
+    spec.hints
+        .words
+        .iter()
+        .map(|w| compact_pattern(w))
+        .collect()
 }
 
 /// Trims white space (Unicode, incl. U+3000) and empty lines at both ends; drops lines that

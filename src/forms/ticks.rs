@@ -50,10 +50,7 @@ pub fn choices(value: &str, spec: &FormsSpec) -> Vec<Choice> {
         let prev_end = if k == 0 { 0 } else { found[k - 1].2 };
         let next_start = found.get(k + 1).map_or(cs.chars.len(), |f| f.1);
         let mark = if prefix {
-            marks
-                .iter()
-                .rev()
-                .find(|m| m.0 >= prev_end && m.0 < start)
+            marks.iter().rev().find(|m| m.0 >= prev_end && m.0 < start)
         } else {
             marks.iter().find(|m| m.0 >= end && m.0 < next_start)
         };
@@ -70,7 +67,11 @@ pub fn choices(value: &str, spec: &FormsSpec) -> Vec<Choice> {
 }
 
 /// The first occurrence of the first variant that occurs outside the ranges already taken.
-fn locate(cs: &Compact, variants: &[String], taken: &[(usize, usize, usize)]) -> Option<(usize, usize)> {
+fn locate(
+    cs: &Compact,
+    variants: &[String],
+    taken: &[(usize, usize, usize)],
+) -> Option<(usize, usize)> {
     for v in variants {
         let pat = compact_pattern(v);
         let mut from = 0;

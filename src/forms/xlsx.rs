@@ -32,7 +32,9 @@ pub fn read_grids(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<Grid>, ReadEr
         MainPart::Excel(_) => {}
         MainPart::ExcelMacro => return Err(ReadError::Macro),
         MainPart::Word(_) | MainPart::WordMacro => {
-            return Err(ReadError::Corrupt("a Word document, not a spreadsheet".into()))
+            return Err(ReadError::Corrupt(
+                "a Word document, not a spreadsheet".into(),
+            ))
         }
         MainPart::Other => return Err(ReadError::Corrupt("no spreadsheet main part".into())),
     }
@@ -86,7 +88,10 @@ fn sheet_grid(
     };
     let cells = (r1 - r0 + 1) as usize * (c1 as usize + 1);
     if cells > *budget {
-        return Err(ReadError::TooLarge(format!("more than {} sheet cells", budget)));
+        return Err(ReadError::TooLarge(format!(
+            "more than {} sheet cells",
+            budget
+        )));
     }
     *budget -= cells;
     let map = merge_map(merges);
