@@ -333,3 +333,182 @@ fn not_a_form() {
     let r = read_docx(&fixture("P01-gd-case.docx"), &empty, &ReadLimits::default());
     assert!(matches!(r, Ok(Document::NotAForm)), "{r:?}");
 }
+
+#[test]
+#[ignore = "timing; run with --release --ignored"]
+fn throughput() {
+    let spec = spec();
+    let limits = ReadLimits::default();
+    let files: Vec<Vec<u8>> = samples()
+        .into_iter()
+        .filter(|(f, _)| f.ends_with(".docx"))
+        .map(|(f, _)| fixture(&f))
+        .collect();
+    let t = Instant::now();
+    let mut n = 0usize;
+    while t.elapsed() < Duration::from_secs(3) {
+        for b in &files {
+            let _ = read_docx(b, &spec, &limits);
+            n += 1;
+        }
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    eprintln!("{rate:.0} docx forms/s");
+}
+
+/// Builds a minimal .docx around a `w:body` content.
+fn make_docx(body: &str) -> Vec<u8> {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let ct = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#;
+    let doc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:w14="http://schemas.microsoft.com/office/word/2010/wordml"><w:body>{body}</w:body></w:document>"#
+    );
+    let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default();
+    zw.start_file("[Content_Types].xml", opts).expect("zip");
+    zw.write_all(ct.as_bytes()).expect("zip");
+    zw.start_file("word/document.xml", opts).expect("zip");
+    zw.write_all(doc.as_bytes()).expect("zip");
+    zw.finish().expect("zip").into_inner()
+}
+
+fn p(text: &str) -> String {
+    format!("<w:p><w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>")
+}
+
+fn tc(props: &str, content: &str) -> String {
+    format!("<w:tc><w:tcPr>{props}</w:tcPr>{content}</w:tc>")
+}
+
+fn tr(cells: &[String]) -> String {
+    format!("<w:tr>{}</w:tr>", cells.concat())
+}
+
+const SPAN2: &str = r#"<w:gridSpan w:val="2"/>"#;
+const RESTART: &str = r#"<w:vMerge w:val="restart"/>"#;
+const CONT: &str = "<w:vMerge/>";
+
+#[test]
+fn vertical_label_with_section_rows() {
+    let spec = spec();
+    let vertical = "<w:p><w:r><w:t>案</w:t><w:br/><w:t>例</w:t><w:br/><w:t>内</w:t><w:br/><w:t>容</w:t></w:r></w:p>";
+    let body = format!(
+        "<w:tbl>{}{}{}{}{}{}</w:tbl>",
+        tr(&[tc("", &p("案 例 名 称")), tc(SPAN2, &p("测试案例"))]),
+        tr(&[
+            tc("", &p("负责人")),
+            tc("", &p("张三")),
+            tc("", &p("电话")),
+            tc("", &p("13800000000"))
+        ]),
+        tr(&[
+            tc("", &p("联系人")),
+            tc("", &p("李四")),
+            tc("", &p("电　话：")),
+            tc("", &p("010-12345678"))
+        ]),
+        tr(&[
+            tc(RESTART, vertical),
+            tc("", &p("一、基本情况（500字以内）")),
+            tc(SPAN2, &p("背景文字"))
+        ]),
+        tr(&[
+            tc(CONT, "<w:p/>"),
+            tc("", &p("主要做法")),
+            tc(SPAN2, &p("做法文字"))
+        ]),
+        tr(&[
+            tc(CONT, "<w:p/>"),
+            tc("", &p("三、经验效果：")),
+            tc(
+                SPAN2,
+                &format!("{}{}", p("（1000 字以内）。"), p("效果文字"))
+            )
+        ]),
+    );
+    let Ok(Document::Form(f)) = read_docx(&make_docx(&body), &spec, &ReadLimits::default()) else {
+        panic!("not a form");
+    };
+    assert_eq!(f.kind.map(|k| k.key()), Some("case"));
+    assert_eq!(f.fields["name"], "测试案例");
+    assert_eq!(f.fields["leader_phone"], "13800000000");
+    assert_eq!(f.fields["contact_phone"], "010-12345678");
+    assert_eq!(f.fields["background"], "背景文字");
+    assert_eq!(f.fields["practice"], "做法文字");
+    assert_eq!(f.fields["results"], "效果文字");
+}
+
+#[test]
+fn sections_in_one_cell_any_order() {
+    let spec = spec();
+    let content = [
+        "主要围绕以下三方面内容：",
+        "1.主要做法：（1500 字以内）。做法A",
+        "（一）基本情况",
+        "背景B",
+        "三、经验效果",
+        "效果C",
+        "基本情况良好",
+    ]
+    .iter()
+    .map(|s| p(s))
+    .collect::<String>();
+    let body = format!(
+        "{}<w:tbl>{}{}</w:tbl>",
+        p("典型工作案例申报表"),
+        tr(&[tc("", &p("案例名称")), tc("", &p("X"))]),
+        tr(&[tc("", &p("案例内容")), tc("", &content)]),
+    );
+    let Ok(Document::Form(f)) = read_docx(&make_docx(&body), &spec, &ReadLimits::default()) else {
+        panic!("not a form");
+    };
+    assert_eq!(f.fields["practice"], "做法A");
+    assert_eq!(f.fields["background"], "背景B");
+    assert_eq!(f.fields["results"], "效果C\n基本情况良好");
+}
+
+#[test]
+fn ticks_after_options_and_value_below_label() {
+    let spec = spec();
+    let sym = |c: &str| format!(r#"<w:r><w:sym w:font="Wingdings 2" w:char="{c}"/></w:r>"#);
+    let t = |s: &str| format!("<w:r><w:t xml:space=\"preserve\">{s}</w:t></w:r>");
+    let list = format!(
+        "<w:p>{}{}</w:p><w:p>{}{}{}</w:p><w:p>{}{}</w:p>",
+        t("教材(读本)"),
+        sym("F0A3"),
+        t("视频资源"),
+        sym("F052"),
+        t("，视频时长 ___30___ 分钟"),
+        t("其他"),
+        sym("F0A3"),
+    );
+    let body = format!(
+        "{}<w:tbl>{}{}{}{}</w:tbl>",
+        p("附件4"),
+        tr(&[tc("", &p("课程名称：")), tc("", &p("课程X"))]),
+        tr(&[tc("", &p("课程资源类型")), tc("", &list)]),
+        tr(&[tc(SPAN2, &p("课程主要内容"))]),
+        tr(&[tc(SPAN2, &p("内容文字"))]),
+    );
+    let Ok(Document::Form(f)) = read_docx(&make_docx(&body), &spec, &ReadLimits::default()) else {
+        panic!("not a form");
+    };
+    assert_eq!(f.kind.map(|k| k.key()), Some("course"));
+    let ticked: Vec<bool> = f.choices.iter().map(|c| c.ticked).collect();
+    assert_eq!(ticked, [false, true, false]);
+    assert_eq!(f.fields["video_minutes"], "30");
+    assert_eq!(f.fields["summary"], "内容文字");
+}
+
+#[test]
+fn a_table_without_form_labels_is_not_a_form() {
+    let spec = spec();
+    let body = format!(
+        "{}<w:tbl>{}</w:tbl>",
+        p("会议通知"),
+        tr(&[tc("", &p("时间")), tc("", &p("上午"))])
+    );
+    let r = read_docx(&make_docx(&body), &spec, &ReadLimits::default());
+    assert!(matches!(r, Ok(Document::NotAForm)), "{r:?}");
+}
