@@ -89,7 +89,7 @@ fn detect_kind(grid: &Grid, hits: &Hits, spec: &FormsSpec) -> Option<Kind> {
 /// Reads every label's value into the form.
 fn extract(grid: &Grid, hits: &Hits, spec: &FormsSpec, kind: Kind, form: &mut Form) {
     let mut last_field: Option<String> = None;
-    for (r, row) in grid.rows.iter().enumerate() {
+    for r in 0..grid.rows.len() {
         for (i, hit) in hits[r].iter().enumerate() {
             let Some(hit) = hit else { continue };
             let Some(fi) = choose_field(hit, spec, kind, last_field.as_deref(), form) else {
@@ -103,7 +103,6 @@ fn extract(grid: &Grid, hits: &Hits, spec: &FormsSpec, kind: Kind, form: &mut Fo
                 form.labels.insert(key.clone(), hit.printed.clone());
             }
             last_field = Some(key);
-            let _ = row;
         }
     }
 }

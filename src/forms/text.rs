@@ -137,8 +137,8 @@ pub fn hint_words(spec: &super::spec::FormsSpec) -> Vec<Vec<char>> {
         .collect()
 }
 
-/// Trims white space (Unicode, incl. U+3000) and empty lines at both ends; drops lines that
-/// are empty after hint removal only when they were not empty before is not attempted here.
+/// Trims white space (Unicode, incl. U+3000 and zero-width characters) and empty lines at
+/// both ends.
 pub fn tidy(s: &str) -> String {
     s.trim_matches(|c: char| is_blank(c)).to_string()
 }
