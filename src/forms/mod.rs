@@ -6,10 +6,21 @@
 //! file-type sniffing (see `message::sniff`), legacy conversion (see `convert`).
 //! Pure: takes bytes, returns values; never touches the disk, the network or the database.
 
+mod docx;
+mod form;
+mod grid;
+pub mod labels;
+mod ooxml;
+mod sections;
 pub mod spec;
+mod summary;
+mod text;
+mod ticks;
+mod xlsx;
 
 use std::collections::BTreeMap;
 
+pub use ooxml::is_encrypted_package;
 pub use spec::FormsSpec;
 
 /// The three kinds of entry.
@@ -135,18 +146,27 @@ pub enum ReadError {
 
 /// Reads a WordprocessingML package (.docx).
 pub fn read_docx(
-    _bytes: &[u8],
-    _spec: &FormsSpec,
-    _limits: &ReadLimits,
+    bytes: &[u8],
+    spec: &FormsSpec,
+    limits: &ReadLimits,
 ) -> Result<Document, ReadError> {
-    todo!("forms::read_docx")
+    let grid = docx::read_grid(bytes, spec, limits)?;
+    Ok(form::classify(grid, spec))
 }
 
 /// Reads a SpreadsheetML package (.xlsx): a form laid out as label/value cells, or a summary.
+/// The first sheet that is a form or a summary decides; otherwise `NotAForm`.
 pub fn read_xlsx(
-    _bytes: &[u8],
-    _spec: &FormsSpec,
-    _limits: &ReadLimits,
+    bytes: &[u8],
+    spec: &FormsSpec,
+    limits: &ReadLimits,
 ) -> Result<Document, ReadError> {
-    todo!("forms::read_xlsx")
+    let grids = xlsx::read_grids(bytes, limits)?;
+    for grid in grids {
+        match form::classify(grid, spec) {
+            Document::NotAForm => continue,
+            doc => return Ok(doc),
+        }
+    }
+    Ok(Document::NotAForm)
 }

@@ -1,0 +1,143 @@
+//! The .xlsx reader: checks the package (content types, macro-enabled, size limits), then reads
+//! each sheet with calamine into a [`Grid`] (merged regions become one spanning cell plus
+//! vertical-continue cells), numbers formatted as typed (no ".0").
+
+use std::collections::HashMap;
+use std::io::Cursor;
+
+use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+
+use super::grid::{Cell, Grid, Row};
+use super::ooxml::{MainPart, Package};
+use super::{ReadError, ReadLimits};
+
+/// Most sheets looked at.
+const MAX_SHEETS: usize = 32;
+
+/// Role of a sheet position inside a merged region.
+#[derive(Clone, Copy)]
+enum Merge {
+    /// Top-left: the region's width.
+    Head(usize),
+    /// First column of a lower row: continues the region vertically.
+    Continue(usize),
+    /// Any other position: covered by the head or a continue cell.
+    Covered,
+}
+
+/// Reads every sheet of the workbook into a grid.
+pub fn read_grids(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<Grid>, ReadError> {
+    let mut pkg = Package::open(bytes, limits)?;
+    match pkg.main_part()? {
+        MainPart::Excel(_) => {}
+        MainPart::ExcelMacro => return Err(ReadError::Macro),
+        MainPart::Word(_) | MainPart::WordMacro => {
+            return Err(ReadError::Corrupt(
+                "a Word document, not a spreadsheet".into(),
+            ))
+        }
+        MainPart::Other => return Err(ReadError::Corrupt("no spreadsheet main part".into())),
+    }
+    pkg.check_all_members()?;
+    let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e| ReadError::Corrupt(format!("xlsx: {e}")))?;
+    let names: Vec<String> = wb.sheet_names().into_iter().take(MAX_SHEETS).collect();
+    let mut grids = Vec::new();
+    let mut budget = limits.cells;
+    for name in names {
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|e| ReadError::Corrupt(format!("sheet {name}: {e}")))?;
+        let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+        grids.push(sheet_grid(&range, &merges, &mut budget)?);
+    }
+    Ok(grids)
+}
+
+fn merge_map(merges: &[calamine::Dimensions]) -> HashMap<(u32, u32), Merge> {
+    let mut map = HashMap::new();
+    for m in merges.iter().take(10_000) {
+        let (r0, c0) = m.start;
+        let (r1, c1) = m.end;
+        if r1 < r0 || c1 < c0 || (r1 - r0) as u64 * (c1 - c0) as u64 > 100_000 {
+            continue;
+        }
+        let width = (c1 - c0 + 1) as usize;
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                let role = match (r == r0, c == c0) {
+                    (true, true) => Merge::Head(width),
+                    (false, true) => Merge::Continue(width),
+                    _ => Merge::Covered,
+                };
+                map.insert((r, c), role);
+            }
+        }
+    }
+    map
+}
+
+fn sheet_grid(
+    range: &calamine::Range<Data>,
+    merges: &[calamine::Dimensions],
+    budget: &mut usize,
+) -> Result<Grid, ReadError> {
+    let mut grid = Grid::default();
+    let (Some((r0, _)), Some((r1, c1))) = (range.start(), range.end()) else {
+        return Ok(grid);
+    };
+    let cells = (r1 - r0 + 1) as usize * (c1 as usize + 1);
+    if cells > *budget {
+        return Err(ReadError::TooLarge(format!(
+            "more than {} sheet cells",
+            budget
+        )));
+    }
+    *budget -= cells;
+    let map = merge_map(merges);
+    let mut text = Vec::new();
+    for r in r0..=r1 {
+        let mut row = Row {
+            number: r as usize + 1,
+            table: 0,
+            cells: Vec::new(),
+        };
+        for c in 0..=c1 {
+            let value = range.get_value((r, c)).map(data_text).unwrap_or_default();
+            let cell = match map.get(&(r, c)) {
+                Some(Merge::Covered) => continue,
+                Some(Merge::Head(w)) => Cell::new(value, *w, false),
+                Some(Merge::Continue(w)) => Cell::new(String::new(), *w, true),
+                None => Cell::new(value, 1, false),
+            };
+            if !cell.text.trim().is_empty() {
+                text.push(cell.text.clone());
+            }
+            row.cells.push(cell);
+        }
+        grid.rows.push(row);
+    }
+    grid.text = text.join("\n");
+    Ok(grid)
+}
+
+/// A cell's value as text; whole numbers without ".0".
+pub fn data_text(d: &Data) -> String {
+    match d {
+        Data::String(s) => s.clone(),
+        Data::Float(f) => float_text(*f),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(_) | Data::Empty => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn float_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e17 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
