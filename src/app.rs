@@ -32,7 +32,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config_path: Option<&Path>, data_dir: Option<PathBuf>, rules: Option<PathBuf>) -> Result<App> {
+    pub fn new(
+        config_path: Option<&Path>,
+        data_dir: Option<PathBuf>,
+        rules: Option<PathBuf>,
+    ) -> Result<App> {
         let config = Config::load(config_path)?;
         let data_dir = data_dir.unwrap_or_else(|| config.data_dir());
         let rules_dir = rules.or_else(|| config.rules_dir());
@@ -63,7 +67,8 @@ impl App {
     }
 
     pub fn registry(&self) -> Result<Registry> {
-        Registry::open(&self.data_dir).with_context(|| format!("cannot open the registry in {}", self.data_dir.display()))
+        Registry::open(&self.data_dir)
+            .with_context(|| format!("cannot open the registry in {}", self.data_dir.display()))
     }
 
     pub fn converter(&self) -> Option<Converter> {
@@ -92,9 +97,9 @@ impl App {
                 };
                 Transport::Folder(dir)
             }
-            OutboxConfig::Smtp(cfg) => Transport::Smtp(
+            OutboxConfig::Smtp(cfg) => Transport::Smtp(Box::new(
                 SmtpSender::new(cfg, &self.config.identity.address).map_err(anyhow::Error::msg)?,
-            ),
+            )),
         })
     }
 

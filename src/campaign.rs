@@ -212,15 +212,17 @@ impl Campaign {
     pub fn load(dir: &Path) -> Result<Campaign, LoadError> {
         let (p, t) = read(dir, "campaign.toml")?;
         let cf: CampaignFile = parse(&p, &t)?;
-        let tz: Tz = cf
-            .campaign
-            .timezone
-            .parse()
-            .map_err(|_| invalid(&p, format!("unknown time zone {:?}", cf.campaign.timezone)))?;
+        let tz: Tz =
+            cf.campaign.timezone.parse().map_err(|_| {
+                invalid(&p, format!("unknown time zone {:?}", cf.campaign.timezone))
+            })?;
         let mut kinds = BTreeMap::new();
         for (key, info) in cf.kinds {
             let kind = Kind::from_key(&key).ok_or_else(|| {
-                invalid(&p, format!("unknown kind [kinds.{key}]: use case, project or course"))
+                invalid(
+                    &p,
+                    format!("unknown kind [kinds.{key}]: use case, project or course"),
+                )
             })?;
             kinds.insert(kind, info);
         }
@@ -236,9 +238,15 @@ impl Campaign {
         let (pp, pt) = read(dir, "provinces.toml")?;
         let provinces = parse::<ProvincesFile>(&pp, &pt)?.provinces;
         for pr in &provinces {
-            for n in std::iter::once(&pr.name).chain(&pr.aliases).chain(std::iter::once(&pr.short)) {
+            for n in std::iter::once(&pr.name)
+                .chain(&pr.aliases)
+                .chain(std::iter::once(&pr.short))
+            {
                 if n.chars().count() < 2 {
-                    return Err(invalid(&pp, format!("{}: name {n:?} is shorter than two characters", pr.code)));
+                    return Err(invalid(
+                        &pp,
+                        format!("{}: name {n:?} is shorter than two characters", pr.code),
+                    ));
                 }
             }
         }
@@ -247,7 +255,13 @@ impl Campaign {
         let themes = parse::<ThemesFile>(&tp, &tt)?.themes;
         for th in &themes {
             if !th.keywords.contains(&th.name) {
-                return Err(invalid(&tp, format!("theme {}: keywords must contain the theme's own word", th.name)));
+                return Err(invalid(
+                    &tp,
+                    format!(
+                        "theme {}: keywords must contain the theme's own word",
+                        th.name
+                    ),
+                ));
             }
         }
 
@@ -285,7 +299,10 @@ impl Campaign {
         let mut senders = BTreeMap::new();
         for (who, code) in senders_file.senders {
             if !provinces.iter().any(|p| p.code == code) {
-                return Err(invalid(&sp, format!("{who:?} = {code:?}: unknown province code")));
+                return Err(invalid(
+                    &sp,
+                    format!("{who:?} = {code:?}: unknown province code"),
+                ));
             }
             senders.insert(who.trim().to_lowercase(), code);
         }
@@ -370,7 +387,10 @@ impl Campaign {
         let t = crate::text::squeeze(text);
         let mut best: Option<(&str, usize)> = None;
         for p in &self.provinces {
-            for n in std::iter::once(&p.name).chain(&p.aliases).chain(std::iter::once(&p.short)) {
+            for n in std::iter::once(&p.name)
+                .chain(&p.aliases)
+                .chain(std::iter::once(&p.short))
+            {
                 let len = n.chars().count();
                 if t.contains(n.as_str()) && best.is_none_or(|(_, l)| len > l) {
                     best = Some((p.code.as_str(), len));

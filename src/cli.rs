@@ -67,11 +67,15 @@ pub fn ingest(app: &App, files: &[PathBuf], json: bool) -> Result<ExitCode> {
     for path in files {
         let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let filed = intake
-            .file(&mut reg, &raw, SourceRef {
-                source: "file",
-                key: None,
-                arrived_at: None,
-            })
+            .file(
+                &mut reg,
+                &raw,
+                SourceRef {
+                    source: "file",
+                    key: None,
+                    arrived_at: None,
+                },
+            )
             .with_context(|| format!("cannot file {}", path.display()))?;
         let mut out = stdout.lock();
         if json {
@@ -90,8 +94,14 @@ fn print_summary(out: &mut impl Write, path: &Path, v: &serde_json::Value) -> Re
         "{}: province {} batch {} {}",
         path.display(),
         v["province"].as_str().unwrap_or("-"),
-        v["batch"].as_u64().map(|b| b.to_string()).unwrap_or_else(|| "-".into()),
-        v["skipped"].as_str().map(|s| format!("skipped ({s})")).unwrap_or_default()
+        v["batch"]
+            .as_u64()
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "-".into()),
+        v["skipped"]
+            .as_str()
+            .map(|s| format!("skipped ({s})"))
+            .unwrap_or_default()
     )?;
     for a in v["attachments"].as_array().into_iter().flatten() {
         let codes: Vec<&str> = a["errors"]
@@ -117,7 +127,11 @@ fn print_summary(out: &mut impl Write, path: &Path, v: &serde_json::Value) -> Re
 fn flush_outbox(app: &App, reg: &lndx::registry::Registry) -> Result<()> {
     let transport = app.transport()?;
     let pass = block_on(async {
-        tokio::time::timeout(lndx::app::SEND_TIMEOUT, lndx::outbox::deliver_due(reg, &transport, app.cap())).await
+        tokio::time::timeout(
+            lndx::app::SEND_TIMEOUT,
+            lndx::outbox::deliver_due(reg, &transport, app.cap()),
+        )
+        .await
     });
     match pass {
         Ok(r) => {
@@ -133,7 +147,10 @@ pub fn check(app: &App, forms: &[PathBuf], json: bool) -> Result<ExitCode> {
     let mut files = Vec::new();
     for p in forms {
         let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-        let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         files.push((name, bytes));
     }
     let result = intake.check_files(files);
@@ -190,7 +207,11 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
         }
         RegistryCommand::Export { out, all_versions } => {
             let campaign = app.campaign()?;
-            let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+            let ext = out
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_lowercase();
             let n = match ext.as_str() {
                 "csv" => lndx::report::export::csv(&reg, &campaign, &out, all_versions)?,
                 "xlsx" => lndx::report::export::xlsx(&reg, &campaign, &out, all_versions)?,
@@ -222,7 +243,11 @@ pub fn run(app: &App) -> Result<ExitCode> {
 
 pub fn doctor(app: &App) -> Result<ExitCode> {
     let ok = lndx::daemon::doctor(app);
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn report(app: &App, cmd: ReportCommand) -> Result<ExitCode> {

@@ -81,7 +81,7 @@ pub enum MailboxConfig {
     /// A local Maildir: messages dropped into new/ are filed.
     Maildir { path: Option<PathBuf> },
     /// An IMAP mailbox.
-    Imap(crate::mailbox::imap::ImapConfig),
+    Imap(Box<crate::mailbox::imap::ImapConfig>),
 }
 
 impl Default for MailboxConfig {
@@ -96,7 +96,7 @@ pub enum OutboxConfig {
     /// Write each mail as an .eml file into a folder.
     Folder { path: Option<PathBuf> },
     /// Send through an SMTP server.
-    Smtp(crate::outbox::smtp::SmtpConfig),
+    Smtp(Box<crate::outbox::smtp::SmtpConfig>),
 }
 
 impl Default for OutboxConfig {
@@ -214,11 +214,18 @@ impl Config {
 
     fn validate(&self) -> Result<(), String> {
         if !self.identity.address.contains('@') {
-            return Err(format!("identity.address {:?} is not an address", self.identity.address));
+            return Err(format!(
+                "identity.address {:?} is not an address",
+                self.identity.address
+            ));
         }
         match self.senders.policy.as_deref() {
             None | Some("infer") | Some("registered") => {}
-            Some(other) => return Err(format!("senders.policy {other:?}: use \"infer\" or \"registered\"")),
+            Some(other) => {
+                return Err(format!(
+                    "senders.policy {other:?}: use \"infer\" or \"registered\""
+                ))
+            }
         }
         if self.report.schedule.parse::<cron::Schedule>().is_err() {
             return Err(format!(
@@ -227,17 +234,24 @@ impl Config {
             ));
         }
         if self.report.timezone.parse::<chrono_tz::Tz>().is_err() {
-            return Err(format!("report.timezone {:?} is not a time zone", self.report.timezone));
+            return Err(format!(
+                "report.timezone {:?} is not a time zone",
+                self.report.timezone
+            ));
         }
         Ok(())
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("var"))
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("var"))
     }
 
     pub fn rules_dir(&self) -> Option<PathBuf> {
-        self.rules_dir.clone().or_else(|| Some(PathBuf::from("rules")).filter(|p| p.is_dir()))
+        self.rules_dir
+            .clone()
+            .or_else(|| Some(PathBuf::from("rules")).filter(|p| p.is_dir()))
     }
 
     pub fn templates_dir(&self) -> Option<PathBuf> {
@@ -312,7 +326,8 @@ impl Secret {
             return Ok(v.clone());
         }
         if let Some(name) = &self.env {
-            return std::env::var(name).map_err(|_| format!("environment variable {name} is not set"));
+            return std::env::var(name)
+                .map_err(|_| format!("environment variable {name} is not set"));
         }
         if let Some(p) = &self.file {
             return std::fs::read_to_string(p)

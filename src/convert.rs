@@ -39,8 +39,14 @@ impl Converter {
             None => vec!["soffice".into(), "libreoffice".into()],
         };
         candidates.into_iter().find_map(|c| {
-            let resolved = if c.components().count() > 1 { Some(c) } else { which(&c) };
-            resolved.filter(|p| p.is_file()).map(|program| Converter { program, timeout })
+            let resolved = if c.components().count() > 1 {
+                Some(c)
+            } else {
+                which(&c)
+            };
+            resolved
+                .filter(|p| p.is_file())
+                .map(|program| Converter { program, timeout })
         })
     }
 
@@ -53,8 +59,19 @@ impl Converter {
         let out = work.path().join("out");
         let profile = work.path().join("profile");
         let mut child = Command::new(&self.program)
-            .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-            .args(["--headless", "--norestore", "--nologo", "--nodefault", "--convert-to", target, "--outdir"])
+            .arg(format!(
+                "-env:UserInstallation=file://{}",
+                profile.display()
+            ))
+            .args([
+                "--headless",
+                "--norestore",
+                "--nologo",
+                "--nodefault",
+                "--convert-to",
+                target,
+                "--outdir",
+            ])
             .arg(&out)
             .arg(&input)
             .stdin(Stdio::null())
@@ -78,7 +95,8 @@ impl Converter {
             std::thread::sleep(Duration::from_millis(50));
         };
         let produced = out.join(format!("input.{target}"));
-        std::fs::read(&produced).map_err(|_| ConvertError::NoOutput(format!("exit status {status}")))
+        std::fs::read(&produced)
+            .map_err(|_| ConvertError::NoOutput(format!("exit status {status}")))
     }
 }
 

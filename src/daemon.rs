@@ -112,30 +112,34 @@ pub fn run(app: &App) -> Result<()> {
         let mut shutdown = shutdown.clone();
         let health = health.clone();
         let wake = outbox_wake.clone();
-        threads.push(thread::Builder::new().name("outbox".into()).spawn(move || {
-            crate::app::block_on(async move {
-                loop {
-                    match crate::outbox::deliver_due(&reg, &transport, cap).await {
-                        Ok(pass) => health.delivered(pass.sent, pass.failed),
-                        Err(e) => {
-                            health.error();
-                            tracing::error!(error = %e, "outbox");
+        threads.push(
+            thread::Builder::new()
+                .name("outbox".into())
+                .spawn(move || {
+                    crate::app::block_on(async move {
+                        loop {
+                            match crate::outbox::deliver_due(&reg, &transport, cap).await {
+                                Ok(pass) => health.delivered(pass.sent, pass.failed),
+                                Err(e) => {
+                                    health.error();
+                                    tracing::error!(error = %e, "outbox");
+                                }
+                            }
+                            if let Ok(depth) = reg.outbox_depth() {
+                                health.set_outbox_depth(depth);
+                            }
+                            if shutdown.is_set() {
+                                break;
+                            }
+                            tokio::select! {
+                                _ = wake.notified() => {}
+                                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                                _ = shutdown.wait() => {}
+                            }
                         }
-                    }
-                    if let Ok(depth) = reg.outbox_depth() {
-                        health.set_outbox_depth(depth);
-                    }
-                    if shutdown.is_set() {
-                        break;
-                    }
-                    tokio::select! {
-                        _ = wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = shutdown.wait() => {}
-                    }
-                }
-            })
-        })?);
+                    })
+                })?,
+        );
     }
 
     // Weekly report scheduler.
@@ -144,9 +148,11 @@ pub fn run(app: &App) -> Result<()> {
         let shutdown = shutdown.clone();
         let wake = outbox_wake.clone();
         let health = health.clone();
-        threads.push(thread::Builder::new().name("report".into()).spawn(move || {
-            app_report.run(shutdown, wake, health)
-        })?);
+        threads.push(
+            thread::Builder::new()
+                .name("report".into())
+                .spawn(move || app_report.run(shutdown, wake, health))?,
+        );
     }
 
     // Health and metrics.
@@ -154,9 +160,11 @@ pub fn run(app: &App) -> Result<()> {
         let shutdown = shutdown.clone();
         let health = health.clone();
         let reg = app.registry()?;
-        threads.push(thread::Builder::new().name("http".into()).spawn(move || {
-            crate::app::block_on(crate::health::serve(listen, health, reg, shutdown))
-        })?);
+        threads.push(
+            thread::Builder::new()
+                .name("http".into())
+                .spawn(move || crate::health::serve(listen, health, reg, shutdown))?,
+        );
     }
 
     // The mailbox source.
@@ -166,17 +174,22 @@ pub fn run(app: &App) -> Result<()> {
         match app.config.mailbox.clone() {
             MailboxConfig::Maildir { .. } => {
                 let dir = app.maildir();
-                crate::mailbox::maildir::ensure(&dir).with_context(|| format!("maildir {}", dir.display()))?;
+                crate::mailbox::maildir::ensure(&dir)
+                    .with_context(|| format!("maildir {}", dir.display()))?;
                 tracing::info!(maildir = %dir.display(), "watching");
-                threads.push(thread::Builder::new().name("maildir".into()).spawn(move || {
-                    watch_maildir(&dir, job_tx, shutdown, health)
-                })?);
+                threads.push(
+                    thread::Builder::new()
+                        .name("maildir".into())
+                        .spawn(move || watch_maildir(&dir, job_tx, shutdown, health))?,
+                );
             }
             MailboxConfig::Imap(cfg) => {
                 let reg = app.registry()?;
                 let limits = app.config.settings().limits;
                 threads.push(thread::Builder::new().name("imap".into()).spawn(move || {
-                    crate::app::block_on(crate::mailbox::imap::watch(cfg, reg, limits, job_tx, shutdown, health))
+                    crate::app::block_on(crate::mailbox::imap::watch(
+                        *cfg, reg, limits, job_tx, shutdown, health,
+                    ))
                 })?);
             }
         }
@@ -200,7 +213,12 @@ pub fn run(app: &App) -> Result<()> {
     Ok(())
 }
 
-fn watch_maildir(dir: &std::path::Path, jobs: mpsc::SyncSender<Job>, shutdown: Shutdown, health: Arc<Health>) {
+fn watch_maildir(
+    dir: &std::path::Path,
+    jobs: mpsc::SyncSender<Job>,
+    shutdown: Shutdown,
+    health: Arc<Health>,
+) {
     loop {
         match crate::mailbox::maildir::waiting(dir) {
             Ok(list) => {
@@ -252,23 +270,52 @@ pub fn doctor(app: &App) -> bool {
         println!("{} {what}: {detail}", if good { "ok  " } else { "FAIL" });
     };
     match app.campaign() {
-        Ok(c) => line(true, "rules", format!("{} provinces, {} batches, {} registered senders", c.provinces.len(), c.batches.len(), c.senders.len())),
-        Err(e) => line(false, "rules", format!("{e:#} — fix the file and run doctor again")),
+        Ok(c) => line(
+            true,
+            "rules",
+            format!(
+                "{} provinces, {} batches, {} registered senders",
+                c.provinces.len(),
+                c.batches.len(),
+                c.senders.len()
+            ),
+        ),
+        Err(e) => line(
+            false,
+            "rules",
+            format!("{e:#} — fix the file and run doctor again"),
+        ),
     }
     match crate::reply::Replier::load(app.templates_dir.as_deref()) {
         Ok(_) => line(true, "templates", "reply templates render".into()),
         Err(e) => line(false, "templates", e.to_string()),
     }
     match app.registry() {
-        Ok(r) => line(true, "database", format!("{}", r.dir().join("lndx.db").display())),
+        Ok(r) => line(
+            true,
+            "database",
+            format!("{}", r.dir().join("lndx.db").display()),
+        ),
         Err(e) => line(false, "database", format!("{e:#}")),
     }
     match app.converter() {
-        Some(c) => line(true, "converter", format!("{} (legacy .doc/.xls are converted)", c.program.display())),
-        None => line(true, "converter", "none: .doc/.xls/.wps/.et are answered unsupported_format".into()),
+        Some(c) => line(
+            true,
+            "converter",
+            format!("{} (legacy .doc/.xls are converted)", c.program.display()),
+        ),
+        None => line(
+            true,
+            "converter",
+            "none: .doc/.xls/.wps/.et are answered unsupported_format".into(),
+        ),
     }
     match &app.config.mailbox {
-        MailboxConfig::Maildir { .. } => line(true, "mailbox", format!("maildir {}", app.maildir().display())),
+        MailboxConfig::Maildir { .. } => line(
+            true,
+            "mailbox",
+            format!("maildir {}", app.maildir().display()),
+        ),
         MailboxConfig::Imap(cfg) => {
             let r = crate::app::block_on(crate::mailbox::imap::check(cfg));
             match r {
@@ -278,7 +325,9 @@ pub fn doctor(app: &App) -> bool {
         }
     }
     match app.transport() {
-        Ok(crate::outbox::Transport::Folder(dir)) => line(true, "outbox", format!("folder {}", dir.display())),
+        Ok(crate::outbox::Transport::Folder(dir)) => {
+            line(true, "outbox", format!("folder {}", dir.display()))
+        }
         Ok(crate::outbox::Transport::Smtp(s)) => {
             let r = crate::app::block_on(async { s.connect().await.map(|_| ()) });
             match r {

@@ -21,6 +21,7 @@ pub mod config;
 pub mod convert;
 pub mod daemon;
 pub mod forms;
+pub mod health;
 pub mod intake;
 pub mod mail;
 pub mod mailbox;

@@ -55,7 +55,10 @@ pub fn header_safe(s: &str) -> String {
 
 /// A new Message-ID under our domain, e.g. `<lndx.r12.a1b2c3@ouchn.edu.cn>`.
 pub fn new_message_id(tag: &str, from: &str) -> String {
-    let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("lndx.invalid");
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("lndx.invalid");
     let rand: u64 = rand::random();
     format!(
         "<lndx.{}.{}.{:016x}@{}>",

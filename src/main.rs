@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 #[derive(Parser)]
-#[command(name = "lndx", version, about = "智慧助老 application intake: mailbox → registry → receipts and reports")]
+#[command(
+    name = "lndx",
+    version,
+    about = "智慧助老 application intake: mailbox → registry → receipts and reports"
+)]
 struct Args {
     /// Config file (TOML); without it the built-in default is used.
     #[arg(long, global = true, env = "LNDX_CONFIG")]

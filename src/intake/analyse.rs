@@ -53,10 +53,17 @@ pub struct Readers<'a> {
 /// Analyses every file of the message, in order.
 pub fn analyse(inbound: &Inbound, r: &Readers) -> Vec<FileAnalysis> {
     let ctx = FormContext {
-        has_video_file: inbound.files.iter().any(|f| f.file_type == FileType::Mp4 || is_video_name(&f.filename)),
+        has_video_file: inbound
+            .files
+            .iter()
+            .any(|f| f.file_type == FileType::Mp4 || is_video_name(&f.filename)),
         body_has_link: crate::text::has_web_link(&inbound.body_text),
     };
-    let mut out: Vec<FileAnalysis> = inbound.files.iter().map(|f| analyse_file(f, r, &ctx)).collect();
+    let mut out: Vec<FileAnalysis> = inbound
+        .files
+        .iter()
+        .map(|f| analyse_file(f, r, &ctx))
+        .collect();
 
     // Summary sheets are checked against the forms of the same message.
     let forms: Vec<(Kind, String)> = out
@@ -71,15 +78,21 @@ pub fn analyse(inbound: &Inbound, r: &Readers) -> Vec<FileAnalysis> {
 
 fn is_video_name(name: &str) -> bool {
     let lower = name.to_lowercase();
-    [".mp4", ".mov", ".avi", ".wmv", ".flv", ".mkv", ".m4v", ".mpg", ".mpeg"]
-        .iter()
-        .any(|e| lower.ends_with(e))
+    [
+        ".mp4", ".mov", ".avi", ".wmv", ".flv", ".mkv", ".m4v", ".mpg", ".mpeg",
+    ]
+    .iter()
+    .any(|e| lower.ends_with(e))
 }
 
 fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     if let Some(problem) = &file.problem {
         let mut a = FileAnalysis::error(
-            if file.file_type == FileType::Zip { "archive" } else { "unknown" },
+            if file.file_type == FileType::Zip {
+                "archive"
+            } else {
+                "unknown"
+            },
             match problem {
                 FileProblem::TooLarge { .. } | FileProblem::TooDeep => Code::TooLarge,
                 FileProblem::Corrupt(_) => Code::UnreadableAttachment,
@@ -113,12 +126,15 @@ fn unknown(file: &File) -> FileAnalysis {
     let lower = file.filename.to_lowercase();
     let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     match ext {
-        "docx" | "xlsx" | "doc" | "xls" | "pdf" | "zip" => FileAnalysis::error("unknown", Code::UnreadableAttachment),
-        "wps" | "et" | "rar" | "7z" | "tar" | "gz" | "tgz" | "bz2" | "xz" | "odt" | "ods" | "rtf" | "pages" | "numbers" => {
-            FileAnalysis::error("unknown", Code::UnsupportedFormat)
+        "docx" | "xlsx" | "doc" | "xls" | "pdf" | "zip" => {
+            FileAnalysis::error("unknown", Code::UnreadableAttachment)
         }
+        "wps" | "et" | "rar" | "7z" | "tar" | "gz" | "tgz" | "bz2" | "xz" | "odt" | "ods"
+        | "rtf" | "pages" | "numbers" => FileAnalysis::error("unknown", Code::UnsupportedFormat),
         _ if is_video_name(&lower) => FileAnalysis::role("supporting"),
-        "txt" | "csv" | "html" | "htm" | "bmp" | "tif" | "tiff" | "webp" | "heic" | "ofd" => FileAnalysis::role("supporting"),
+        "txt" | "csv" | "html" | "htm" | "bmp" | "tif" | "tiff" | "webp" | "heic" | "ofd" => {
+            FileAnalysis::role("supporting")
+        }
         _ => FileAnalysis::role("unknown"),
     }
 }
@@ -129,10 +145,18 @@ fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
         a.errors[0].value = Some(file.filename.clone());
         return a;
     };
-    let target = if file.file_type == FileType::Doc { "docx" } else { "xlsx" };
+    let target = if file.file_type == FileType::Doc {
+        "docx"
+    } else {
+        "xlsx"
+    };
     match conv.convert(&file.bytes, target) {
         Ok(bytes) => {
-            let reader = if target == "docx" { forms::read_docx } else { forms::read_xlsx };
+            let reader = if target == "docx" {
+                forms::read_docx
+            } else {
+                forms::read_xlsx
+            };
             read(file, &bytes, reader, r, ctx)
         }
         Err(e) => {
@@ -153,7 +177,9 @@ fn read(file: &File, bytes: &[u8], reader: Reader, r: &Readers, ctx: &FormContex
     let doc = match result {
         Ok(Ok(doc)) => doc,
         Ok(Err(ReadError::Macro)) => return FileAnalysis::error("unknown", Code::MacroDocument),
-        Ok(Err(ReadError::Encrypted)) => return FileAnalysis::error("unknown", Code::EncryptedDocument),
+        Ok(Err(ReadError::Encrypted)) => {
+            return FileAnalysis::error("unknown", Code::EncryptedDocument)
+        }
         Ok(Err(ReadError::TooLarge(what))) => {
             let mut a = FileAnalysis::error("unknown", Code::TooLarge);
             a.errors[0].detail = Some(what);
@@ -170,7 +196,9 @@ fn read(file: &File, bytes: &[u8], reader: Reader, r: &Readers, ctx: &FormContex
     };
     match doc {
         Document::Form(form) => {
-            let checked = catch_unwind(AssertUnwindSafe(|| rules::check_form(&form, r.campaign, ctx)));
+            let checked = catch_unwind(AssertUnwindSafe(|| {
+                rules::check_form(&form, r.campaign, ctx)
+            }));
             match checked {
                 Ok(checked) => {
                     let mut a = FileAnalysis::role("form");

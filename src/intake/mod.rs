@@ -93,7 +93,12 @@ impl Intake {
 
     /// Files one message. Errors are infrastructure failures (database, disk); whatever
     /// the message holds is answered in the result.
-    pub fn file(&self, reg: &mut Registry, raw: &[u8], source: SourceRef) -> Result<Filed, IntakeError> {
+    pub fn file(
+        &self,
+        reg: &mut Registry,
+        raw: &[u8],
+        source: SourceRef,
+    ) -> Result<Filed, IntakeError> {
         let stored = reg.store_raw(raw, &source)?;
         if let Some(state) = &stored.earlier_state {
             if state != "received" {
@@ -297,7 +302,11 @@ impl Intake {
                         "{}|{}|{}",
                         province.unwrap_or("-"),
                         form.kind.key(),
-                        if name_key.is_empty() { format!("#{sha}") } else { name_key }
+                        if name_key.is_empty() {
+                            format!("#{sha}")
+                        } else {
+                            name_key
+                        }
                     );
                     let row = tx.file_entry(&NewEntry {
                         message: id,
@@ -332,7 +341,12 @@ impl Intake {
         Ok(())
     }
 
-    fn reply_for(&self, inbound: &Inbound, outcome: &Outcome, id: i64) -> Result<Option<QueuedMail>, IntakeError> {
+    fn reply_for(
+        &self,
+        inbound: &Inbound,
+        outcome: &Outcome,
+        id: i64,
+    ) -> Result<Option<QueuedMail>, IntakeError> {
         let Some(from) = &inbound.from else {
             return Ok(None);
         };

@@ -64,3 +64,20 @@ fn default_idle() -> u64 {
 fn default_timeout() -> u64 {
     60
 }
+
+/// Watches the mailbox until shutdown.
+pub async fn watch(
+    _cfg: ImapConfig,
+    _reg: crate::registry::Registry,
+    _limits: crate::message::Limits,
+    _jobs: std::sync::mpsc::SyncSender<crate::daemon::Job>,
+    _shutdown: crate::daemon::Shutdown,
+    _health: std::sync::Arc<crate::health::Health>,
+) {
+    tracing::error!("IMAP support is being written");
+}
+
+/// `doctor`: connects, logs in and checks the folder.
+pub async fn check(_cfg: &ImapConfig) -> Result<String, String> {
+    Err("IMAP support is being written".into())
+}

@@ -50,7 +50,11 @@ pub fn waiting(dir: &Path) -> std::io::Result<Vec<Waiting>> {
 
 /// Moves a filed message to `cur/` with the Seen flag.
 pub fn mark_done(dir: &Path, w: &Waiting) -> std::io::Result<()> {
-    let name = w.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = w
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let base = name.split(':').next().unwrap_or(&name);
     std::fs::rename(&w.path, dir.join("cur").join(format!("{base}:2,S")))
 }

@@ -18,7 +18,7 @@ use crate::registry::{Delivery, OutboxRow, Registry, RegistryError};
 /// Where mail goes.
 pub enum Transport {
     Folder(PathBuf),
-    Smtp(smtp::SmtpSender),
+    Smtp(Box<smtp::SmtpSender>),
 }
 
 /// What one delivery pass did.
@@ -32,14 +32,20 @@ pub struct Pass {
 /// Backoff before attempt `n + 1` (n ≥ 1 attempts made): 5 s, 10 s, 20 s … capped at 30 min,
 /// with ±20 % jitter.
 pub fn backoff(attempts: i64) -> Duration {
-    let base = 5u64.saturating_mul(1u64 << attempts.clamp(0, 10) as u32).min(1800);
+    let base = 5u64
+        .saturating_mul(1u64 << attempts.clamp(0, 10) as u32)
+        .min(1800);
     let jitter = (rand::random::<f64>() * 0.4 - 0.2) * base as f64;
     Duration::from_millis(((base as f64 + jitter) * 1000.0) as u64)
 }
 
 /// Delivers every due mail once. `cap` is the per-recipient daily limit (0 = none); it
 /// applies to the first recipient (the person answered), not to staff copies.
-pub async fn deliver_due(reg: &Registry, transport: &Transport, cap: u32) -> Result<Pass, RegistryError> {
+pub async fn deliver_due(
+    reg: &Registry,
+    transport: &Transport,
+    cap: u32,
+) -> Result<Pass, RegistryError> {
     let mut pass = Pass::default();
     loop {
         let due = reg.due_mail(50)?;
@@ -86,7 +92,8 @@ fn over_cap(reg: &Registry, row: &OutboxRow, cap: u32) -> Result<bool, RegistryE
     let Some(first) = row.recipients.first() else {
         return Ok(false);
     };
-    let since = (Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let since = (Utc::now() - chrono::Duration::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     Ok(reg.sent_to_since(first, &since)? >= cap as i64)
 }
 

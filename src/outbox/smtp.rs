@@ -73,13 +73,19 @@ impl SmtpSender {
                 let name = cfg.tls_name.clone().unwrap_or_else(|| cfg.host.clone());
                 let mut b = TlsParameters::builder(name);
                 if let Some(ca) = &cfg.ca_file {
-                    let pem = std::fs::read(ca).map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?;
-                    let cert = Certificate::from_pem(&pem).map_err(|e| format!("CA file {}: {e}", ca.display()))?;
+                    let pem = std::fs::read(ca)
+                        .map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?;
+                    let cert = Certificate::from_pem(&pem)
+                        .map_err(|e| format!("CA file {}: {e}", ca.display()))?;
                     b = b.add_root_certificate(cert);
                 }
                 Some(b.build_rustls().map_err(|e| format!("TLS setup: {e}"))?)
             }
-            other => return Err(format!("smtp.security {other:?}: use starttls, tls or plain")),
+            other => {
+                return Err(format!(
+                    "smtp.security {other:?}: use starttls, tls or plain"
+                ))
+            }
         };
         let credentials = match (&cfg.username, &cfg.password) {
             (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.resolve()?)),
@@ -103,7 +109,11 @@ impl SmtpSender {
 
     /// Connects, says EHLO, upgrades and authenticates; used by `deliver` and `doctor`.
     pub async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
-        let implicit = if self.cfg.security == "tls" { self.tls.clone() } else { None };
+        let implicit = if self.cfg.security == "tls" {
+            self.tls.clone()
+        } else {
+            None
+        };
         let mut conn = step(
             self.timeout,
             AsyncSmtpConnection::connect_tokio1(
@@ -126,9 +136,12 @@ impl SmtpSender {
                 .map_err(|e| format!("STARTTLS: {e}"))?;
         }
         if let Some(c) = &self.credentials {
-            step(self.timeout, conn.auth(&[Mechanism::Plain, Mechanism::Login], c))
-                .await
-                .map_err(|e| format!("AUTH: {e}"))?;
+            step(
+                self.timeout,
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], c),
+            )
+            .await
+            .map_err(|e| format!("AUTH: {e}"))?;
         }
         Ok(conn)
     }
@@ -208,12 +221,19 @@ fn envelope(row: &OutboxRow) -> Result<Envelope, String> {
     let from: Option<Address> = if row.envelope_from.is_empty() {
         None
     } else {
-        Some(row.envelope_from.parse().map_err(|_| format!("bad sender {:?}", row.envelope_from))?)
+        Some(
+            row.envelope_from
+                .parse()
+                .map_err(|_| format!("bad sender {:?}", row.envelope_from))?,
+        )
     };
     let to = row
         .recipients
         .iter()
-        .map(|r| r.parse::<Address>().map_err(|_| format!("bad recipient {r:?}")))
+        .map(|r| {
+            r.parse::<Address>()
+                .map_err(|_| format!("bad recipient {r:?}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Envelope::new(from, to).map_err(|e| e.to_string())
 }

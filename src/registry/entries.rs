@@ -209,11 +209,11 @@ impl Tx<'_> {
              ON CONFLICT(scope) DO UPDATE SET next = next + 1",
             [scope],
         )?;
-        Ok(self
-            .tx
-            .query_row("SELECT next FROM sequences WHERE scope = ?1", [scope], |r| {
-                r.get(0)
-            })?)
+        Ok(self.tx.query_row(
+            "SELECT next FROM sequences WHERE scope = ?1",
+            [scope],
+            |r| r.get(0),
+        )?)
     }
 }
 
@@ -260,4 +260,3 @@ impl Registry {
         Ok(rows)
     }
 }
-

@@ -32,17 +32,27 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// (id, purpose, state, last error) of a queued mail.
+pub type OutboxSummary = (i64, String, String, Option<String>);
+
 /// The outcome of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     Sent,
     /// Temporary failure: try again at the given time (RFC 3339).
-    Deferred { error: String, retry_at: String },
+    Deferred {
+        error: String,
+        retry_at: String,
+    },
     /// Permanent failure: never retried.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The connection was lost after the data was handed over: the server may have the
     /// mail. Not resent automatically.
-    Unknown { error: String },
+    Unknown {
+        error: String,
+    },
     /// Over the per-recipient daily cap: not sent (loop guard).
     Capped,
 }
@@ -190,13 +200,18 @@ impl Registry {
     }
 
     /// Outbox rows of a given purpose and state (for health and tests).
-    pub fn outbox_rows(&self, purpose: Option<&str>) -> Result<Vec<(i64, String, String, Option<String>)>> {
+    pub fn outbox_rows(
+        &self,
+        purpose: Option<&str>,
+    ) -> Result<Vec<OutboxSummary>> {
         let mut st = self.conn.prepare(
             "SELECT id, purpose, state, last_error FROM outbox
              WHERE ?1 IS NULL OR purpose = ?1 ORDER BY id",
         )?;
         let rows = st
-            .query_map([purpose], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .query_map([purpose], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

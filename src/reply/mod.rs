@@ -41,9 +41,18 @@ pub struct Rendered {
 
 /// Built-in copies of the templates, used when no templates folder is found.
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("reply.txt.hbs", include_str!("../../templates/reply.txt.hbs")),
-    ("reply.html.hbs", include_str!("../../templates/reply.html.hbs")),
-    ("findings.toml", include_str!("../../templates/findings.toml")),
+    (
+        "reply.txt.hbs",
+        include_str!("../../templates/reply.txt.hbs"),
+    ),
+    (
+        "reply.html.hbs",
+        include_str!("../../templates/reply.html.hbs"),
+    ),
+    (
+        "findings.toml",
+        include_str!("../../templates/findings.toml"),
+    ),
 ];
 
 /// Reads a template file from `dir`, else the built-in copy.
@@ -119,7 +128,13 @@ impl Replier {
     }
 
     /// The template context for a message's reply.
-    pub fn context(&self, inbound: &Inbound, outcome: &Outcome, campaign: &Campaign, settings: &Settings) -> Value {
+    pub fn context(
+        &self,
+        inbound: &Inbound,
+        outcome: &Outcome,
+        campaign: &Campaign,
+        settings: &Settings,
+    ) -> Value {
         let province = outcome
             .province
             .as_deref()
@@ -135,7 +150,9 @@ impl Replier {
             campaign,
         };
         let describe = |fs: &[crate::rules::Finding], kind| -> Vec<String> {
-            fs.iter().map(|f| self.wording.describe(f, kind, &facts)).collect()
+            fs.iter()
+                .map(|f| self.wording.describe(f, kind, &facts))
+                .collect()
         };
         let attachments: Vec<Value> = outcome
             .attachments
@@ -197,26 +214,44 @@ impl Replier {
     }
 
     /// Renders and encodes the reply to a message.
-    pub fn render(&self, inbound: &Inbound, outcome: &Outcome, campaign: &Campaign, settings: &Settings) -> Result<Rendered, ReplyError> {
+    pub fn render(
+        &self,
+        inbound: &Inbound,
+        outcome: &Outcome,
+        campaign: &Campaign,
+        settings: &Settings,
+    ) -> Result<Rendered, ReplyError> {
         let ctx = self.context(inbound, outcome, campaign, settings);
-        let text = self.text.render("reply.txt.hbs", &ctx).map_err(|e| ReplyError::Template {
-            name: "reply.txt.hbs".into(),
-            message: e.to_string(),
-        })?;
+        let text = self
+            .text
+            .render("reply.txt.hbs", &ctx)
+            .map_err(|e| ReplyError::Template {
+                name: "reply.txt.hbs".into(),
+                message: e.to_string(),
+            })?;
         let text = squeeze_blank_lines(&text);
-        let html = self.html.render("reply.html.hbs", &ctx).map_err(|e| ReplyError::Template {
-            name: "reply.html.hbs".into(),
-            message: e.to_string(),
-        })?;
+        let html = self
+            .html
+            .render("reply.html.hbs", &ctx)
+            .map_err(|e| ReplyError::Template {
+                name: "reply.html.hbs".into(),
+                message: e.to_string(),
+            })?;
         let subject = self.subject(inbound, outcome);
-        let message_id = mail::new_message_id(&format!("r{}", outcome.stored_id), &settings.own_address);
+        let message_id =
+            mail::new_message_id(&format!("r{}", outcome.stored_id), &settings.own_address);
         let mut references = inbound.references.clone();
         if let Some(id) = &inbound.message_id {
             if !references.contains(id) {
                 references.push(id.clone());
             }
         }
-        let to = inbound.from.as_ref().map(|f| f.address.clone()).into_iter().collect();
+        let to = inbound
+            .from
+            .as_ref()
+            .map(|f| f.address.clone())
+            .into_iter()
+            .collect();
         let out = Outgoing {
             from: settings.own_address.clone(),
             from_name: Some(settings.own_name.clone()),
@@ -231,7 +266,10 @@ impl Replier {
             headers: vec![
                 ("Auto-Submitted", "auto-replied".into()),
                 ("X-Auto-Response-Suppress", "All".into()),
-                (leak_header(&settings.loop_header), settings.own_address.clone()),
+                (
+                    leak_header(&settings.loop_header),
+                    settings.own_address.clone(),
+                ),
             ],
             attachments: Vec::new(),
         };

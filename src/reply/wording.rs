@@ -43,10 +43,11 @@ impl Wording {
         let mut hb = Handlebars::new();
         hb.register_escape_fn(handlebars::no_escape);
         for (code, t) in &file.codes {
-            hb.register_template_string(code, t).map_err(|e| ReplyError::Wording {
-                path: "templates/findings.toml".into(),
-                message: format!("{code}: {e}"),
-            })?;
+            hb.register_template_string(code, t)
+                .map_err(|e| ReplyError::Wording {
+                    path: "templates/findings.toml".into(),
+                    message: format!("{code}: {e}"),
+                })?;
         }
         for (key, t) in &file.subjects {
             hb.register_template_string(&format!("subject.{key}"), t)
@@ -62,9 +63,11 @@ impl Wording {
     pub fn describe(&self, f: &Finding, kind: Option<Kind>, facts: &Facts) -> String {
         let code = f.code.key();
         let label = f.label.clone().or_else(|| {
-            f.field
-                .as_ref()
-                .map(|field| facts.campaign.field_label(kind.unwrap_or(Kind::Case), field))
+            f.field.as_ref().map(|field| {
+                facts
+                    .campaign
+                    .field_label(kind.unwrap_or(Kind::Case), field)
+            })
         });
         let named_batch = f
             .actual
@@ -94,11 +97,19 @@ impl Wording {
     }
 
     pub fn role(&self, role: &str) -> String {
-        self.file.roles.get(role).cloned().unwrap_or_else(|| role.to_string())
+        self.file
+            .roles
+            .get(role)
+            .cloned()
+            .unwrap_or_else(|| role.to_string())
     }
 
     pub fn status(&self, status: &str) -> String {
-        self.file.status.get(status).cloned().unwrap_or_else(|| status.to_string())
+        self.file
+            .status
+            .get(status)
+            .cloned()
+            .unwrap_or_else(|| status.to_string())
     }
 
     pub fn subject(&self, key: &str, original: &str) -> String {

@@ -68,7 +68,11 @@ pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> Checke
     }
     for f in &checks.phones {
         if present(f) && !text::phones_valid(value(f)) {
-            errors.push(Finding::new(Code::InvalidPhone).field(f, label(f)).value(value(f)));
+            errors.push(
+                Finding::new(Code::InvalidPhone)
+                    .field(f, label(f))
+                    .value(value(f)),
+            );
         }
     }
     for f in &checks.whole {
@@ -79,7 +83,11 @@ pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> Checke
             Some(n) if n >= 1 => {
                 fields.insert(f.clone(), Value::from(n));
             }
-            _ => errors.push(Finding::new(Code::NotANumber).field(f, label(f)).value(value(f))),
+            _ => errors.push(
+                Finding::new(Code::NotANumber)
+                    .field(f, label(f))
+                    .value(value(f)),
+            ),
         }
     }
     for (f, &limit) in &checks.max_chars {
@@ -93,7 +101,11 @@ pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> Checke
         }
     }
     if let Some(total) = &checks.total {
-        let n: usize = total.fields.iter().map(|f| text::char_count(value(f))).sum();
+        let n: usize = total
+            .fields
+            .iter()
+            .map(|f| text::char_count(value(f)))
+            .sum();
         if n > total.limit {
             warnings.push(Finding::new(Code::OverTotal).counts(total.limit as u64, n as u64));
         }
@@ -181,7 +193,10 @@ fn check_video(
         ),
         None => {}
     }
-    let video_ticked = form.choices.iter().any(|c| c.ticked && c.option == video.option);
+    let video_ticked = form
+        .choices
+        .iter()
+        .any(|c| c.ticked && c.option == video.option);
     if !video_ticked {
         fields.remove(&video.minutes);
         return;
@@ -212,7 +227,11 @@ fn check_video(
         errors.push(
             Finding::new(Code::VideoSourceMissing)
                 .field(field, label(field))
-                .detail(if shared == Some(false) { "web link" } else { "video file or link" }),
+                .detail(if shared == Some(false) {
+                    "web link"
+                } else {
+                    "video file or link"
+                }),
         );
         if let Some(Value::String(_)) = fields.get(field) {
             // keep the ticked option as the field's value
@@ -245,7 +264,11 @@ fn yes_no(raw: &str, video: &VideoCheck) -> Option<bool> {
             if video.no.iter().any(|n| rest.starts_with(&n.to_uppercase())) {
                 return Some(false);
             }
-            if video.yes.iter().any(|y| rest.starts_with(&y.to_uppercase())) {
+            if video
+                .yes
+                .iter()
+                .any(|y| rest.starts_with(&y.to_uppercase()))
+            {
                 return Some(true);
             }
         }

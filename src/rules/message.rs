@@ -37,7 +37,10 @@ pub fn judge_message(facts: &MessageFacts, campaign: &Campaign) -> MessageVerdic
     let mut warnings = Vec::new();
 
     let registered = facts.sender.and_then(|s| campaign.registered_province(s));
-    let from_units = facts.units.iter().find_map(|u| campaign.province_in_text(u));
+    let from_units = facts
+        .units
+        .iter()
+        .find_map(|u| campaign.province_in_text(u));
     let province = match registered {
         Some(code) => {
             if let Some(named) = from_units {
