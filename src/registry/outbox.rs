@@ -200,10 +200,7 @@ impl Registry {
     }
 
     /// Outbox rows of a given purpose and state (for health and tests).
-    pub fn outbox_rows(
-        &self,
-        purpose: Option<&str>,
-    ) -> Result<Vec<OutboxSummary>> {
+    pub fn outbox_rows(&self, purpose: Option<&str>) -> Result<Vec<OutboxSummary>> {
         let mut st = self.conn.prepare(
             "SELECT id, purpose, state, last_error FROM outbox
              WHERE ?1 IS NULL OR purpose = ?1 ORDER BY id",

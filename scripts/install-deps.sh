@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what lndx's tests need on a fresh Debian machine (idempotent, fast when done):
+# LibreOffice (headless converter for legacy .doc/.xls), Dovecot and Postfix (the real
+# mail stack the live tests run on loopback), and python3 for the harness self-test.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+need=()
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui libreoffice-calc-nogui)
+if ((${#need[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt_install() {
+    apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 "$@"
+  }
+  if ! apt_install "${need[@]}" >/tmp/lndx-apt.log 2>&1; then
+    apt-get update -q -o DPkg::Lock::Timeout=300 >>/tmp/lndx-apt.log 2>&1
+    apt_install "${need[@]}" >>/tmp/lndx-apt.log 2>&1 || { cat /tmp/lndx-apt.log >&2; exit 1; }
+  fi
+fi
+
+"$here/../tests/mailstack/install.sh"

@@ -1,0 +1,147 @@
+//! Helpers shared by the offline integration tests: a scratch folder with the shipped
+//! rules plus the samples' sender registration, and a runner for the real binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(rel)
+}
+
+/// A scratch directory removed on drop.
+pub struct Scratch {
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "lndx-test-{tag}-{}-{:x}",
+            std::process::id(),
+            rand_u64()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let s = Scratch { dir };
+        s.write_rules();
+        s
+    }
+
+    pub fn rules(&self) -> PathBuf {
+        self.dir.join("rules")
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.join("var")
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.data().join("outbox")
+    }
+
+    /// Copies the shipped rules and registers the samples' senders (senders.json).
+    fn write_rules(&self) {
+        let rules = self.rules();
+        std::fs::create_dir_all(&rules).unwrap();
+        for e in std::fs::read_dir(repo().join("rules")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), rules.join(e.file_name())).unwrap();
+        }
+        let senders: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture("senders.json")).unwrap())
+                .unwrap();
+        let mut toml = format!("self = {}\n\n[senders]\n", senders["self"]);
+        for table in ["domains", "addresses"] {
+            for (k, v) in senders[table].as_object().unwrap() {
+                toml.push_str(&format!("{:?} = {}\n", k, v));
+            }
+        }
+        std::fs::write(rules.join("senders.toml"), toml).unwrap();
+    }
+
+    /// Writes a config file and returns its path.
+    pub fn config(&self, text: &str) -> PathBuf {
+        let p = self.dir.join("lndx.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Runs `lndx --data-dir D --rules R [--config C] ARGS`.
+    pub fn lndx(&self, config: Option<&Path>, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lndx"));
+        cmd.arg("--data-dir")
+            .arg(self.data())
+            .arg("--rules")
+            .arg(self.rules());
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        cmd.args(args)
+            .env("LNDX_LOG", "error")
+            .current_dir(&self.dir);
+        cmd.output().expect("run lndx")
+    }
+
+    /// `ingest --json` of files in order; one JSON value per file.
+    pub fn ingest(&self, config: Option<&Path>, files: &[PathBuf]) -> Vec<serde_json::Value> {
+        let mut args = vec!["ingest".to_string(), "--json".to_string()];
+        args.extend(files.iter().map(|f| f.display().to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.lndx(config, &args);
+        assert!(
+            out.status.success(),
+            "lndx ingest failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON document per line"))
+            .collect()
+    }
+
+    /// The .eml files written to the outbox folder.
+    pub fn outbox_files(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.outbox())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+pub fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    );
+    h.finish()
+}
+
+/// Strips white space, for comparing field values as the manifest asks.
+pub fn squeeze(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
