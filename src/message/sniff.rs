@@ -121,10 +121,10 @@ fn sniff_zip(bytes: &[u8], filename: &str) -> FileType {
             } else if ct.contains("ms-excel.sheet.macroenabled") {
                 FileType::Xlsm
             } else {
-                FileType::Zip
+                office_by_parts(bytes, filename)
             }
         }
-        Ok(None) => FileType::Zip,
+        Ok(None) => office_by_parts(bytes, filename),
         // The central directory cannot be read: trust the extension only to route an office
         // file to the form reader, which then reports it unreadable.
         Err(()) => match extension_of(filename).as_str() {
@@ -134,6 +134,33 @@ fn sniff_zip(bytes: &[u8], filename: &str) -> FileType {
             "xlsm" => FileType::Xlsm,
             _ => FileType::Zip,
         },
+    }
+}
+
+/// A zip whose content types are missing or damaged is still an Office package when it
+/// holds the package's main part, or when it is named like one: it goes to the form reader
+/// (which reports it unreadable) rather than being unpacked as an archive of XML parts.
+fn office_by_parts(bytes: &[u8], filename: &str) -> FileType {
+    let names: Vec<String> = zip::ZipArchive::new(Cursor::new(bytes))
+        .map(|a| {
+            a.file_names()
+                .filter_map(|n| n.ok())
+                .map(|n| n.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    let has = |n: &str| names.iter().any(|x| x == n);
+    let macros = names.iter().any(|x| x.ends_with("vbaproject.bin"));
+    match extension_of(filename).as_str() {
+        _ if has("word/document.xml") && macros => FileType::Docm,
+        _ if has("word/document.xml") => FileType::Docx,
+        _ if has("xl/workbook.xml") && macros => FileType::Xlsm,
+        _ if has("xl/workbook.xml") => FileType::Xlsx,
+        "docx" => FileType::Docx,
+        "docm" => FileType::Docm,
+        "xlsx" => FileType::Xlsx,
+        "xlsm" => FileType::Xlsm,
+        _ => FileType::Zip,
     }
 }
 

@@ -44,11 +44,11 @@ const NOT_CONTENT: &[&str] = &["unit_opinion", "province_opinion"];
 pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> CheckedForm {
     let kind = form.kind();
     let checks = &campaign.checks[&kind];
-    let label = |field: &str| {
-        form.labels
-            .get(field)
-            .cloned()
-            .unwrap_or_else(|| campaign.field_label(kind, field))
+    // The label as printed, unless two fields share it (the two 联系电话): then the
+    // standard label says which one is meant.
+    let label = |field: &str| match form.labels.get(field) {
+        Some(l) if form.labels.iter().filter(|(_, v)| *v == l).count() == 1 => l.clone(),
+        _ => campaign.field_label(kind, field),
     };
     let value = |field: &str| form.fields.get(field).map(String::as_str).unwrap_or("");
     let present = |field: &str| !text::is_blank(value(field));
