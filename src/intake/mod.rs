@@ -246,6 +246,8 @@ impl Intake {
         let info = &self.campaign.info;
         let arrived = outcome.arrived_at.clone();
 
+        // Files filed earlier in this same message, by SHA-256 (a form attached twice).
+        let mut seen: std::collections::HashMap<String, registry::EntryRow> = Default::default();
         for (seq, (file, analysis)) in inbound.files.iter().zip(analyses).enumerate() {
             let sha = registry::sha256_hex(&file.bytes);
             let kind = analysis.kind();
@@ -279,7 +281,11 @@ impl Intake {
             if let Some(form) = &analysis.form {
                 att.errors.extend(form.errors.iter().cloned());
                 att.warnings.extend(form.warnings.iter().cloned());
-                if let Some(earlier) = tx.entry_by_file_sha(&sha)? {
+                let earlier = match seen.get(&sha) {
+                    Some(row) => Some(row.clone()),
+                    None => tx.entry_by_file_sha(&sha, id)?,
+                };
+                if let Some(earlier) = earlier {
                     let mut dup = Finding::new(Code::Duplicate);
                     dup.receipt = Some(earlier.receipt.clone());
                     att.warnings.push(dup);
@@ -334,6 +340,7 @@ impl Intake {
                         arrived_at: arrived.clone(),
                     })?;
                     att.entry = Some(entry_outcome(&row));
+                    seen.insert(sha.clone(), row);
                 }
             }
             outcome.attachments.push(att);

@@ -124,15 +124,17 @@ impl Tx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// The entry filed earlier from a file with these exact bytes.
-    pub fn entry_by_file_sha(&self, sha256: &str) -> Result<Option<EntryRow>> {
+    /// The entry filed earlier from a file with these exact bytes by another message (a
+    /// message processed again re-files its own files).
+    pub fn entry_by_file_sha(&self, sha256: &str, message: i64) -> Result<Option<EntryRow>> {
         Ok(self
             .tx
             .query_row(
                 &format!(
-                    "SELECT {ENTRY_COLUMNS} FROM entries e WHERE e.file_sha256 = ?1 ORDER BY e.id LIMIT 1"
+                    "SELECT {ENTRY_COLUMNS} FROM entries e
+                     WHERE e.file_sha256 = ?1 AND e.message != ?2 ORDER BY e.id LIMIT 1"
                 ),
-                [sha256],
+                params![sha256, message],
                 entry_row,
             )
             .optional()?)
