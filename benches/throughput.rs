@@ -53,13 +53,19 @@ fn main() {
     let (r, n) = rate(&docx, Duration::from_secs(3), |b| {
         std::hint::black_box(forms::read_docx(b, spec, &limits).ok());
     });
-    println!("docx forms parsed:   {r:>8.0} forms/s  (one core, {n} reads of {} sample forms)", docx.len());
+    println!(
+        "docx forms parsed:   {r:>8.0} forms/s  (one core, {n} reads of {} sample forms)",
+        docx.len()
+    );
 
     let xlsx = files(&forms_dir, "xlsx");
     let (r, n) = rate(&xlsx, Duration::from_secs(2), |b| {
         std::hint::black_box(forms::read_xlsx(b, spec, &limits).ok());
     });
-    println!("xlsx forms parsed:   {r:>8.0} forms/s  (one core, {n} reads of {} sample sheets)", xlsx.len());
+    println!(
+        "xlsx forms parsed:   {r:>8.0} forms/s  (one core, {n} reads of {} sample sheets)",
+        xlsx.len()
+    );
 
     // End to end: the 21 samples, filed again and again into one registry.
     let tmp = std::env::temp_dir().join(format!("lndx-bench-{}", std::process::id()));

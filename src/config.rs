@@ -159,6 +159,10 @@ pub struct SendersPolicy {
     /// "infer" (default): unregistered senders are filed under the province their forms
     /// name; "registered": only registered senders are filed.
     pub policy: Option<String>,
+    /// "hold" (default): a message whose sender failed authentication (DMARC fail, or SPF
+    /// fail without a passing DKIM signature, per the top-most Authentication-Results) is
+    /// filed with its entries held for staff; "ignore": such results are not looked at.
+    pub on_auth_failure: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +228,14 @@ impl Config {
             Some(other) => {
                 return Err(format!(
                     "senders.policy {other:?}: use \"infer\" or \"registered\""
+                ))
+            }
+        }
+        match self.senders.on_auth_failure.as_deref() {
+            None | Some("hold") | Some("ignore") => {}
+            Some(other) => {
+                return Err(format!(
+                    "senders.on_auth_failure {other:?}: use \"hold\" or \"ignore\""
                 ))
             }
         }
@@ -297,6 +309,7 @@ impl Config {
                 ..ReadLimits::default()
             },
             registered_only: self.senders.policy.as_deref() == Some("registered"),
+            hold_on_auth_failure: self.senders.on_auth_failure.as_deref() != Some("ignore"),
         }
     }
 

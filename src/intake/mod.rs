@@ -35,6 +35,9 @@ pub struct Settings {
     pub limits: Limits,
     pub read_limits: ReadLimits,
     pub registered_only: bool,
+    /// Hold entries of a message whose sender failed SPF/DKIM/DMARC (top-most
+    /// Authentication-Results) for staff.
+    pub hold_on_auth_failure: bool,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             limits: Limits::default(),
             read_limits: ReadLimits::default(),
             registered_only: false,
+            hold_on_auth_failure: true,
         }
     }
 }
@@ -230,6 +234,8 @@ impl Intake {
             usable_files: if oversized { 1 } else { inbound.files.len() },
             big_attachment_link: inbound.big_attachment_link,
             registered_only: self.settings.registered_only,
+            authentication_results: inbound.authentication_results.as_deref(),
+            hold_on_auth_failure: self.settings.hold_on_auth_failure,
         };
         let verdict = rules::judge_message(&facts, &self.campaign);
         outcome.province = verdict.province.clone();
@@ -242,7 +248,7 @@ impl Intake {
             outcome.errors.push(f);
         }
         let late = verdict.batch.is_none();
-        let held = verdict.province.is_none();
+        let held = verdict.hold;
         let info = &self.campaign.info;
         let arrived = outcome.arrived_at.clone();
 
@@ -360,11 +366,12 @@ impl Intake {
         if !from.address.contains('@') {
             return Ok(None);
         }
+        let to = reply_address(inbound, &self.campaign).unwrap_or_else(|| from.address.clone());
         let rendered = self
             .replier
-            .render(inbound, outcome, &self.campaign, &self.settings)
+            .render(&to, inbound, outcome, &self.campaign, &self.settings)
             .map_err(|e| IntakeError::Render(e.to_string()))?;
-        let mut recipients = vec![from.address.clone()];
+        let mut recipients = vec![to];
         recipients.extend(self.settings.staff_copies.iter().cloned());
         Ok(Some(QueuedMail {
             message: Some(id),
@@ -375,6 +382,24 @@ impl Intake {
             body: rendered.bytes,
         }))
     }
+}
+
+/// Replies go to the sender. A Reply-To is honoured only inside the sender's own domain,
+/// or at an address registered for the same province: never to a stranger.
+fn reply_address(inbound: &Inbound, campaign: &Campaign) -> Option<String> {
+    let from = &inbound.from.as_ref()?.address;
+    let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+    let from_province = campaign.registered_province(from);
+    inbound
+        .reply_to
+        .iter()
+        .map(|r| r.address.clone())
+        .find(|r| {
+            r.contains('@')
+                && (domain(r) == domain(from)
+                    || (from_province.is_some()
+                        && campaign.registered_province(r) == from_province))
+        })
 }
 
 fn mail_subject(inbound: &Inbound, outcome: &Outcome, replier: &Replier) -> String {

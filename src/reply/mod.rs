@@ -216,6 +216,7 @@ impl Replier {
     /// Renders and encodes the reply to a message.
     pub fn render(
         &self,
+        to: &str,
         inbound: &Inbound,
         outcome: &Outcome,
         campaign: &Campaign,
@@ -246,12 +247,7 @@ impl Replier {
                 references.push(id.clone());
             }
         }
-        let to = inbound
-            .from
-            .as_ref()
-            .map(|f| f.address.clone())
-            .into_iter()
-            .collect();
+        let to = vec![to.to_string()];
         let out = Outgoing {
             from: settings.own_address.clone(),
             from_name: Some(settings.own_name.clone()),

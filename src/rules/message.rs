@@ -21,6 +21,10 @@ pub struct MessageFacts<'a> {
     pub big_attachment_link: bool,
     /// Only registered senders may file (config).
     pub registered_only: bool,
+    /// The top-most Authentication-Results header (added by our own receiving server).
+    pub authentication_results: Option<&'a str>,
+    /// Hold a message whose sender failed authentication (config).
+    pub hold_on_auth_failure: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +34,35 @@ pub struct MessageVerdict {
     pub batch: Option<u8>,
     pub errors: Vec<Finding>,
     pub warnings: Vec<Finding>,
+    /// Entries are held for staff (unknown province, failed authentication).
+    pub hold: bool,
+}
+
+/// True when the receiving server says the sender is forged: DMARC failed, or SPF failed
+/// and no DKIM signature passed.
+pub fn authentication_failed(header: &str) -> bool {
+    let results: Vec<(String, String)> = header
+        .split(';')
+        .skip(1) // the authserv-id
+        .filter_map(|part| {
+            let part = part.trim();
+            let (method, rest) = part.split_once('=')?;
+            let result = rest
+                .split_whitespace()
+                .next()?
+                .trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+            Some((
+                method.trim().to_ascii_lowercase(),
+                result.to_ascii_lowercase(),
+            ))
+        })
+        .collect();
+    let has = |m: &str, r: &[&str]| {
+        results
+            .iter()
+            .any(|(mm, rr)| mm == m && r.contains(&rr.as_str()))
+    };
+    has("dmarc", &["fail"]) || (has("spf", &["fail"]) && !has("dkim", &["pass"]))
 }
 
 pub fn judge_message(facts: &MessageFacts, campaign: &Campaign) -> MessageVerdict {
@@ -96,10 +129,40 @@ pub fn judge_message(facts: &MessageFacts, campaign: &Campaign) -> MessageVerdic
         }));
     }
 
+    let auth_failed = facts.hold_on_auth_failure
+        && facts
+            .authentication_results
+            .is_some_and(authentication_failed);
+    if auth_failed {
+        errors.push(Finding::new(Code::AuthenticationFailed));
+    }
     MessageVerdict {
+        hold: province.is_none() || auth_failed,
         province,
         batch,
         errors,
         warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authentication_failed;
+
+    #[test]
+    fn reads_authentication_results() {
+        assert!(authentication_failed(
+            "mx.ouchn.edu.cn; spf=fail smtp.mailfrom=a@gd.test; dkim=none"
+        ));
+        assert!(authentication_failed(
+            "mx; dmarc=fail (p=reject) header.from=gd.test"
+        ));
+        assert!(!authentication_failed(
+            "mx; spf=fail smtp.mailfrom=a@gd.test; dkim=pass header.d=gd.test"
+        ));
+        assert!(!authentication_failed(
+            "mx; spf=pass; dkim=pass; dmarc=pass"
+        ));
+        assert!(!authentication_failed("mx; none"));
     }
 }

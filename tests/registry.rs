@@ -1,0 +1,201 @@
+//! The registry's promises: raw first, receipts stable and never reused, versions kept,
+//! duplicates, reprocessing, private files, the per-recipient cap, and `lndx run` on the
+//! default Maildir.
+
+mod util;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use util::{fixture, Scratch};
+
+fn list(s: &Scratch, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["registry", "list", "--json"];
+    args.extend_from_slice(extra);
+    let out = s.lndx(None, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn data_is_private_and_raw_messages_are_kept() {
+    let s = Scratch::new("private");
+    let r = s.ingest(None, &[fixture("eml/P01-gd-valid-case-with-scan.eml")]);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&s.data()), 0o700);
+    assert_eq!(mode(&s.data().join("lndx.db")), 0o600);
+    // The raw bytes are stored, content-addressed, byte for byte.
+    let raw = std::fs::read(fixture("eml/P01-gd-valid-case-with-scan.eml")).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&raw))
+    };
+    let stored = std::fs::read(s.data().join(format!("raw/{}/{}.eml", &sha[..2], sha))).unwrap();
+    assert_eq!(stored, raw);
+    assert!(r[0]["stored_id"].as_i64().is_some());
+}
+
+#[test]
+fn versions_supersede_and_receipts_are_never_reused() {
+    let s = Scratch::new("versions");
+    let r = s.ingest(
+        None,
+        &[
+            fixture("eml/P09a-xj-project-invalid.eml"),
+            fixture("eml/P09b-xj-project-corrected.eml"),
+            fixture("eml/P08a-cq-course.eml"),
+            fixture("eml/P08b-cq-course-resent.eml"),
+        ],
+    );
+    let first = r[0]["attachments"][0]["entry"]["receipt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second = r[1]["attachments"][0]["entry"]["receipt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+    // Current versions only: the superseded one is not listed, but kept.
+    let current = list(&s, &["--province", "XJ"]);
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["receipt"], second.as_str());
+    assert_eq!(current[0]["supersedes"], first.as_str());
+    let all = list(&s, &["--province", "XJ", "--all-versions"]);
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0]["superseded_by"], second.as_str());
+    // The duplicate created no entry.
+    assert_eq!(list(&s, &["--province", "CQ"]).len(), 1);
+
+    // Reprocessing the corrected message files a new version with a new receipt.
+    let id = r[1]["stored_id"].as_i64().unwrap().to_string();
+    let out = s.lndx(None, &["reprocess", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let third = again["attachments"][0]["entry"]["receipt"]
+        .as_str()
+        .unwrap();
+    assert_ne!(third, second);
+    assert_ne!(third, first);
+    assert_eq!(
+        again["attachments"][0]["entry"]["supersedes"],
+        second.as_str()
+    );
+    let all = list(&s, &["--all-versions"]);
+    let mut receipts: Vec<&str> = all.iter().map(|e| e["receipt"].as_str().unwrap()).collect();
+    let n = receipts.len();
+    receipts.sort();
+    receipts.dedup();
+    assert_eq!(receipts.len(), n, "receipts are unique");
+}
+
+#[test]
+fn replies_to_one_recipient_are_capped_per_day() {
+    let s = Scratch::new("cap");
+    let cfg = s.config("[limits]\nper_recipient_per_day = 3\n");
+    let files: Vec<_> = (0..5)
+        .map(|_| fixture("eml/P12-tj-no-attachment.eml"))
+        .collect();
+    let r = s.ingest(Some(&cfg), &files);
+    assert_eq!(r.len(), 5);
+    assert!(
+        r.iter().all(|m| m["reply"].is_object()),
+        "each is answered in the registry"
+    );
+    assert_eq!(s.outbox_files().len(), 3, "only three replies leave");
+}
+
+#[test]
+fn registered_only_policy_refuses_unregistered_senders() {
+    let s = Scratch::new("policy");
+    let cfg = s.config("[senders]\npolicy = \"registered\"\n");
+    let r = s.ingest(Some(&cfg), &[fixture("eml/P15-yn-unregistered-sender.eml")]);
+    let codes: Vec<&str> = r[0]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["sender_not_allowed"]);
+    assert!(r[0]["province"].is_null());
+    assert_eq!(r[0]["attachments"][0]["entry"]["status"], "held");
+}
+
+#[test]
+fn run_files_a_maildir_message_and_writes_its_reply() {
+    let s = Scratch::new("run");
+    let maildir = s.data().join("mail");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lndx"))
+        .arg("--data-dir")
+        .arg(s.data())
+        .arg("--rules")
+        .arg(s.rules())
+        .arg("run")
+        .current_dir(&s.dir)
+        .env("LNDX_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !maildir.join("new").is_dir() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Deliver as an MTA does: write to tmp/, rename into new/.
+    let raw = std::fs::read(fixture("eml/P02-zj-project-and-course.eml")).unwrap();
+    std::fs::write(maildir.join("tmp/1700000000.M1P1.test"), &raw).unwrap();
+    std::fs::rename(
+        maildir.join("tmp/1700000000.M1P1.test"),
+        maildir.join("new/1700000000.M1P1.test"),
+    )
+    .unwrap();
+    while s.outbox_files().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(s.outbox_files().len(), 1, "the reply is in the outbox");
+    let reply = std::fs::read_to_string(&s.outbox_files()[0]).unwrap();
+    assert!(reply.contains("Auto-Submitted: auto-replied"));
+    // The message moved to cur/, never deleted.
+    while std::fs::read_dir(maildir.join("cur")).unwrap().count() == 0 && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(std::fs::read_dir(maildir.join("new")).unwrap().count(), 0);
+    // SIGTERM stops it cleanly.
+    kill(child.id(), 15);
+    let status = wait_timeout(&mut child, Duration::from_secs(10)).expect("stopped after SIGTERM");
+    assert!(status.success());
+    assert_eq!(list(&s, &["--province", "ZJ"]).len(), 2);
+}
+
+fn kill(pid: u32, sig: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+fn wait_timeout(child: &mut std::process::Child, d: Duration) -> Option<std::process::ExitStatus> {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
