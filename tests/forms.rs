@@ -334,28 +334,6 @@ fn not_a_form() {
     assert!(matches!(r, Ok(Document::NotAForm)), "{r:?}");
 }
 
-#[test]
-#[ignore = "timing; run with --release --ignored"]
-fn throughput() {
-    let spec = spec();
-    let limits = ReadLimits::default();
-    let files: Vec<Vec<u8>> = samples()
-        .into_iter()
-        .filter(|(f, _)| f.ends_with(".docx"))
-        .map(|(f, _)| fixture(&f))
-        .collect();
-    let t = Instant::now();
-    let mut n = 0usize;
-    while t.elapsed() < Duration::from_secs(3) {
-        for b in &files {
-            let _ = read_docx(b, &spec, &limits);
-            n += 1;
-        }
-    }
-    let rate = n as f64 / t.elapsed().as_secs_f64();
-    eprintln!("{rate:.0} docx forms/s");
-}
-
 /// Builds a minimal .docx around a `w:body` content.
 fn make_docx(body: &str) -> Vec<u8> {
     use std::io::Write;

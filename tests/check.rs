@@ -1,0 +1,84 @@
+//! `lndx check --json FORM`: a province checks its forms before sending them.
+
+mod util;
+
+use util::{fixture, Scratch};
+
+#[test]
+fn check_reports_codes_without_filing() {
+    let s = Scratch::new("check");
+    let out = s.lndx(
+        None,
+        &[
+            "check",
+            "--json",
+            fixture("forms/P04-sc-case.docx").to_str().unwrap(),
+            fixture("forms/P10-sh-project-docm.docm").to_str().unwrap(),
+            fixture("forms/P02-zj-project.docx").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = v["attachments"].as_array().unwrap();
+    assert_eq!(a.len(), 3);
+    assert_eq!(a[0]["kind"], "case");
+    assert_eq!(a[0]["entry"]["status"], "invalid");
+    let e = &a[0]["errors"][0];
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("too_long"), Some("practice"))
+    );
+    assert_eq!(
+        (e["limit"].as_u64(), e["actual"].as_u64()),
+        (Some(1500), Some(1622))
+    );
+    assert_eq!(a[1]["errors"][0]["code"], "macro_document");
+    assert_eq!(a[2]["entry"]["status"], "valid");
+    assert_eq!(a[2]["entry"]["fields"]["sessions"], 24);
+    assert!(a[2]["entry"]["receipt"].is_null(), "nothing is filed");
+    assert!(
+        !s.data().join("lndx.db").exists() || {
+            let out = s.lndx(None, &["registry", "list", "--json"]);
+            out.stdout.is_empty()
+        }
+    );
+}
+
+#[test]
+fn unreadable_input_is_a_clear_error() {
+    let s = Scratch::new("check-missing");
+    let out = s.lndx(None, &["check", "--json", "/nonexistent/form.docx"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read /nonexistent/form.docx"), "{err}");
+    let out = s.lndx(None, &["ingest", "--json", "/nonexistent/m.eml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_broken_rules_file_names_file_and_line() {
+    let s = Scratch::new("badrules");
+    std::fs::write(
+        s.rules().join("provinces.toml"),
+        "provinces = [\n  { code = \"BJ\", name = \"北京市\" short = \"北京\" },\n]\n",
+    )
+    .unwrap();
+    let out = s.lndx(
+        None,
+        &[
+            "check",
+            "--json",
+            fixture("forms/P02-zj-project.docx").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("provinces.toml") && err.contains("line 2"),
+        "{err}"
+    );
+}
