@@ -780,3 +780,24 @@ Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--I--\r\n",
         )]
     );
 }
+
+#[test]
+fn outlook_signature_images_are_body_not_files() {
+    let png = b"\x89PNG\r\n\x1a\n0000IHDR".to_vec();
+    let b64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    };
+    let raw = format!(
+        "From: a@gd.test\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n\
+         --m\r\nContent-Type: multipart/related; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>见附件<img src=\"cid:image001.png@01D7\"></p>\r\n\
+         --r\r\nContent-Type: image/png; name=\"image001.png\"\r\nContent-Disposition: inline; filename=\"image001.png\"\r\n\
+         Content-ID: <image001.png@01D7>\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--r--\r\n\
+         --m\r\nContent-Type: image/png; name=\"盖章页.png\"\r\nContent-Disposition: attachment; filename=\"盖章页.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--m--\r\n"
+    );
+    let inb = parse(raw.as_bytes(), &opts());
+    let names: Vec<&str> = inb.files.iter().map(|f| f.filename.as_str()).collect();
+    assert_eq!(names, ["盖章页.png"], "the signature image is not a file; the attached scan is");
+}

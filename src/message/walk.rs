@@ -166,6 +166,14 @@ impl<'o> Walker<'o> {
                 }
             }
             PartType::Binary(b) | PartType::InlineBinary(b) => {
+                // An image the HTML body shows (Content-ID, not disposed as an attachment,
+                // e.g. Outlook's image001.png signature) is part of the body, not a file.
+                let as_attachment = part
+                    .content_disposition()
+                    .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+                if part.content_id().is_some() && !as_attachment && sniff(b, "").is_image() {
+                    return;
+                }
                 if let Some(name) = part_name(part, bufs) {
                     self.push_file(name, b.to_vec(), container);
                     return;
