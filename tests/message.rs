@@ -799,5 +799,9 @@ fn outlook_signature_images_are_body_not_files() {
     );
     let inb = parse(raw.as_bytes(), &opts());
     let names: Vec<&str> = inb.files.iter().map(|f| f.filename.as_str()).collect();
-    assert_eq!(names, ["盖章页.png"], "the signature image is not a file; the attached scan is");
+    assert_eq!(
+        names,
+        ["盖章页.png"],
+        "the signature image is not a file; the attached scan is"
+    );
 }

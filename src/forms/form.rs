@@ -11,16 +11,17 @@ use super::grid::{Grid, Row};
 use super::labels::{is_blank, lookup, LabelHit};
 use super::spec::FormsSpec;
 use super::text::{hint_words, strip_hints, tidy};
-use super::{sections, summary, ticks, Document, Form, Kind};
+use super::{inline, sections, summary, ticks, Document, Form, Kind};
 
 /// Label hits per row and cell (None: not a label).
 type Hits = Vec<Vec<Option<LabelHit>>>;
 
 /// Classifies a grid.
-pub fn classify(grid: Grid, spec: &FormsSpec) -> Document {
+pub fn classify(mut grid: Grid, spec: &FormsSpec) -> Document {
     if let Some(rows) = summary::find(&grid, spec) {
         return Document::Summary(rows);
     }
+    inline::split_pairs(&mut grid, spec);
     let hits = label_hits(&grid, spec);
     let Some(kind) = detect_kind(&grid, &hits, spec) else {
         return Document::NotAForm;

@@ -9,6 +9,7 @@
 mod docx;
 mod form;
 mod grid;
+mod inline;
 pub mod labels;
 mod ooxml;
 mod sections;
