@@ -350,3 +350,71 @@ impl Secret {
         Err("no password given (set value, env or file)".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let cfg: Config = toml::from_str(
+            r#"
+            [outbox]
+            kind = "smtp"
+            host = "127.0.0.1"
+            port = 2587
+            username = "lndx@ouchn.test"
+            password = { value = "hunter2-very-secret" }
+            "#,
+        )
+        .unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+        match &cfg.outbox {
+            OutboxConfig::Smtp(s) => assert_eq!(
+                s.password.as_ref().unwrap().resolve().unwrap(),
+                "hunter2-very-secret"
+            ),
+            _ => panic!("smtp"),
+        }
+    }
+
+    #[test]
+    fn secrets_from_environment_and_file() {
+        let dir = std::env::temp_dir().join(format!("lndx-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("pw");
+        std::fs::write(&f, "from-file\n").unwrap();
+        let s = Secret {
+            value: None,
+            env: None,
+            file: Some(f),
+        };
+        assert_eq!(s.resolve().unwrap(), "from-file");
+        let s = Secret {
+            value: None,
+            env: Some("LNDX_TEST_SURELY_UNSET_VAR".into()),
+            file: None,
+        };
+        assert!(s
+            .resolve()
+            .unwrap_err()
+            .contains("LNDX_TEST_SURELY_UNSET_VAR"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let dir = std::env::temp_dir().join(format!("lndx-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("c.toml");
+        std::fs::write(&p, "[report]\nschedule = \"0 9 * * 1\"\n").unwrap();
+        let e = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("report.schedule"), "{e}");
+        std::fs::write(&p, "[limits]\nmessage_mb = \"big\"\n").unwrap();
+        let e = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -186,7 +186,9 @@ impl<'s> State<'s> {
 
     fn push_text(&mut self, s: &str) {
         let t = &self.spec.ticks;
-        if t.pua_ticked.is_empty() && t.pua_empty.is_empty() {
+        // Tick glyphs in text are private-use characters; most text has none.
+        let private_use = |c: char| ('\u{E000}'..='\u{F8FF}').contains(&c);
+        if (t.pua_ticked.is_empty() && t.pua_empty.is_empty()) || !s.chars().any(private_use) {
             self.para.push_str(s);
             return;
         }
