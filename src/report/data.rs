@@ -193,6 +193,7 @@ pub struct ReportData {
     pub invalid: Listing,
     pub held: Listing,
     pub nothing_yet: Vec<String>,
+    pub nothing_yet_count: usize,
     pub no_valid_yet: Vec<String>,
     pub themes: Vec<ThemeRow>,
     pub off_theme: usize,
@@ -247,9 +248,9 @@ fn bar_text(p: f64) -> String {
 
 /// The moment of the latest report queued before `as_of` (from `report_slots`), if any.
 pub fn previous_report(reg: &Registry, as_of: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-    let mut st = reg.conn().prepare(
-        "SELECT slot FROM report_slots WHERE outbox IS NOT NULL ORDER BY slot DESC",
-    )?;
+    let mut st = reg
+        .conn()
+        .prepare("SELECT slot FROM report_slots WHERE outbox IS NOT NULL ORDER BY slot DESC")?;
     let slots = st
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -486,7 +487,10 @@ pub fn summarise(
         .provinces
         .iter()
         .map(|p| {
-            let (v, inv, other) = by_province.get(p.code.as_str()).copied().unwrap_or_default();
+            let (v, inv, other) = by_province
+                .get(p.code.as_str())
+                .copied()
+                .unwrap_or_default();
             ProvinceRow {
                 code: p.code.clone(),
                 name: p.name.clone(),
@@ -554,7 +558,7 @@ pub fn summarise(
         .collect();
     let off_theme = valid.iter().filter(|e| e.themes.is_empty()).count();
 
-    let nothing_yet = provinces
+    let nothing_yet: Vec<String> = provinces
         .iter()
         .filter(|p| p.nothing)
         .map(|p| p.name.clone())
@@ -579,6 +583,7 @@ pub fn summarise(
         new_since,
         invalid: Listing::of(invalid),
         held: Listing::of(held),
+        nothing_yet_count: nothing_yet.len(),
         nothing_yet,
         no_valid_yet,
         themes,

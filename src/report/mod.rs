@@ -250,14 +250,19 @@ pub fn parse_at(s: &str, tz: Tz) -> Result<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Ok(d.with_timezone(&Utc));
     }
-    let naive = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        });
+    let naive = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    });
     let Some(naive) = naive else {
         bail!("--at {s:?}: use RFC 3339 or \"YYYY-MM-DD HH:MM\" ({tz})");
     };
@@ -268,11 +273,12 @@ pub fn parse_at(s: &str, tz: Tz) -> Result<DateTime<Utc>> {
 }
 
 fn report_tz(app: &App) -> Result<Tz> {
-    app.config
-        .report
-        .timezone
-        .parse()
-        .map_err(|_| anyhow::anyhow!("report.timezone {:?} is not a time zone", app.config.report.timezone))
+    app.config.report.timezone.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "report.timezone {:?} is not a time zone",
+            app.config.report.timezone
+        )
+    })
 }
 
 /// `lndx report preview`: writes report.html, report.txt, the .xlsx and report.eml to a

@@ -76,7 +76,10 @@ impl Renderer {
         let mut text = Handlebars::new();
         text.register_escape_fn(handlebars::no_escape);
         let mut html = Handlebars::new();
-        for (reg, name) in [(&mut text, "report.txt.hbs"), (&mut html, "report.html.hbs")] {
+        for (reg, name) in [
+            (&mut text, "report.txt.hbs"),
+            (&mut html, "report.html.hbs"),
+        ] {
             reg.register_helper("pad", Box::new(pad_helper));
             let src = template_source(dir, name)?;
             reg.register_template_string(name, src)

@@ -59,12 +59,13 @@ impl Scheduler {
     }
 
     pub fn with_clock(app: &App, clock: Clock) -> Result<Scheduler> {
-        let schedule = cron::Schedule::from_str(&app.config.report.schedule).with_context(|| {
-            format!(
-                "report.schedule {:?} (cron with seconds, e.g. \"0 0 9 * * Mon\")",
-                app.config.report.schedule
-            )
-        })?;
+        let schedule =
+            cron::Schedule::from_str(&app.config.report.schedule).with_context(|| {
+                format!(
+                    "report.schedule {:?} (cron with seconds, e.g. \"0 0 9 * * Mon\")",
+                    app.config.report.schedule
+                )
+            })?;
         let tz: Tz = app.config.report.timezone.parse().map_err(|_| {
             anyhow::anyhow!(
                 "report.timezone {:?} is not a time zone",
