@@ -1,0 +1,639 @@
+//! The report's numbers: one read of the registry as of a moment, turned into plain rows
+//! for the templates and the workbook.
+//!
+//! "As of" means what the registry held then: a version counts when it was filed
+//! (`created_at`) at or before that moment and had not yet been replaced by a version filed
+//! at or before it. With the moment after the last filing this is simply
+//! `superseded_by IS NULL`. Only `valid` entries count toward targets; `invalid` ones are
+//! listed as awaiting correction and `held` ones (province unknown) are listed apart.
+//! Duplicates never reach this module: the same bytes filed twice create no entry row.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::wording::ReportWording;
+use crate::campaign::Campaign;
+use crate::forms::Kind;
+use crate::registry::Registry;
+
+/// How many rows of a list the mail body shows; the workbook always has every row.
+pub const BODY_ROWS: usize = 100;
+
+/// The stored form of an instant, as the registry writes `created_at` (comparable as text).
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// One entry version current as of the report's moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryLine {
+    pub receipt: String,
+    pub province: Option<String>,
+    /// Full province name, or 待定 for a held entry.
+    pub province_name: String,
+    pub batch: Option<u8>,
+    pub late: bool,
+    /// 第一批 … or 逾期.
+    pub batch_name: String,
+    pub kind: String,
+    pub kind_name: String,
+    pub kind_short: String,
+    pub name: String,
+    pub unit: String,
+    pub status: String,
+    /// 有效 / 待更正 / 暂存.
+    pub status_name: String,
+    /// Error codes, comma separated.
+    pub codes: String,
+    /// Each error in Chinese.
+    pub problems: Vec<String>,
+    pub themes: Vec<String>,
+    pub version: i64,
+    pub replaces_earlier: bool,
+    /// Arrival in the campaign's zone, "2022-05-20 15:22".
+    pub arrived: String,
+    pub sender: String,
+    #[serde(skip)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KindRow {
+    pub key: String,
+    pub name: String,
+    pub short: String,
+    pub target: u32,
+    pub valid: usize,
+    pub invalid: usize,
+    pub pct: f64,
+    pub pct_text: String,
+    /// Bar width in percent (0–100) and the rest.
+    pub bar: u32,
+    pub rest: u32,
+    /// The bar in 20 text cells.
+    pub bar_text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub valid: usize,
+    pub zero: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvinceRow {
+    pub code: String,
+    pub name: String,
+    pub short: String,
+    /// Short name padded to four columns for the text table.
+    pub padded: String,
+    /// Valid entries per kind, in the campaign's kind order.
+    pub cells: Vec<Cell>,
+    pub valid: usize,
+    pub invalid: usize,
+    /// No entry of any status yet.
+    pub nothing: bool,
+    /// No valid entry yet.
+    pub no_valid: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchRow {
+    pub label: String,
+    /// "截止 2021-10-31", or a note for late arrivals.
+    pub note: String,
+    pub cells: Vec<Cell>,
+    pub valid: usize,
+    pub invalid: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThemeRow {
+    pub name: String,
+    pub valid: usize,
+    pub pct_text: String,
+    pub zero: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub count: usize,
+    /// The first [`BODY_ROWS`] lines.
+    pub rows: Vec<EntryLine>,
+    /// How many more are in the workbook only.
+    pub more: usize,
+}
+
+impl Listing {
+    fn of(all: Vec<&EntryLine>) -> Listing {
+        let count = all.len();
+        let rows: Vec<EntryLine> = all.into_iter().take(BODY_ROWS).cloned().collect();
+        Listing {
+            count,
+            more: count - rows.len(),
+            rows,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NewSince {
+    /// When the window starts, in words.
+    pub since: String,
+    /// True when no earlier report exists and the window is the last 7 days.
+    pub default_window: bool,
+    pub count: usize,
+    pub valid: usize,
+    pub invalid: usize,
+    pub held: usize,
+    /// New versions of entries filed before.
+    pub replacements: usize,
+    pub list: Listing,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadline {
+    pub text: String,
+    pub days: Option<i64>,
+    pub closed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    pub target: u32,
+    pub valid: usize,
+    pub invalid: usize,
+    pub held: usize,
+    pub late_valid: usize,
+    pub pct_text: String,
+    pub bar: u32,
+    pub rest: u32,
+    pub bar_text: String,
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportData {
+    pub title: String,
+    /// "2022年05月30日 09:00 北京时间".
+    pub as_of: String,
+    /// "2022-05-30", for file names and the subject.
+    pub as_of_date: String,
+    pub tz_label: String,
+    pub kinds: Vec<KindRow>,
+    pub totals: Totals,
+    pub provinces: Vec<ProvinceRow>,
+    /// Valid entries per kind over all provinces, and the total.
+    pub province_totals: Vec<Cell>,
+    pub batches: Vec<BatchRow>,
+    pub new_since: NewSince,
+    pub invalid: Listing,
+    pub held: Listing,
+    pub nothing_yet: Vec<String>,
+    pub nothing_yet_count: usize,
+    pub no_valid_yet: Vec<String>,
+    pub themes: Vec<ThemeRow>,
+    pub off_theme: usize,
+    pub deadline: Deadline,
+    /// Every current entry, for the workbook (not in the mail body).
+    #[serde(skip)]
+    pub entries: Vec<EntryLine>,
+    #[serde(skip)]
+    pub as_of_instant: DateTime<Utc>,
+}
+
+/// The label the report uses for its time zone.
+pub fn tz_label(c: &Campaign) -> String {
+    if c.tz == chrono_tz::Asia::Shanghai {
+        "北京时间".to_string()
+    } else {
+        c.tz.name().to_string()
+    }
+}
+
+/// An instant in the campaign's zone, "2022年05月30日 09:00".
+pub fn local_text(c: &Campaign, t: DateTime<Utc>) -> String {
+    t.with_timezone(&c.tz)
+        .format("%Y年%m月%d日 %H:%M")
+        .to_string()
+}
+
+fn date_text(d: NaiveDate) -> String {
+    d.format("%Y年%-m月%-d日").to_string()
+}
+
+fn pct(n: usize, of: u32) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        n as f64 * 100.0 / of as f64
+    }
+}
+
+fn bar(p: f64) -> (u32, u32) {
+    let b = p.round().clamp(0.0, 100.0) as u32;
+    (b, 100 - b)
+}
+
+/// A 20-cell text bar: one cell per 5 %.
+fn bar_text(p: f64) -> String {
+    let full = ((p / 5.0).round().clamp(0.0, 20.0)) as usize;
+    let mut s = "█".repeat(full);
+    s.push_str(&"░".repeat(20 - full));
+    s
+}
+
+/// The moment of the latest report queued before `as_of` (from `report_slots`), if any.
+pub fn previous_report(reg: &Registry, as_of: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    let mut st = reg
+        .conn()
+        .prepare("SELECT slot FROM report_slots WHERE outbox IS NOT NULL ORDER BY slot DESC")?;
+    let slots = st
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(slots
+        .iter()
+        .filter_map(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&Utc))
+        .filter(|d| *d < as_of)
+        .max())
+}
+
+/// Reads the entries current as of `as_of`, ordered by receipt.
+pub fn current_entries(
+    reg: &Registry,
+    c: &Campaign,
+    w: &ReportWording,
+    as_of: DateTime<Utc>,
+) -> Result<Vec<EntryLine>> {
+    let mut st = reg.conn().prepare(
+        "SELECT e.receipt, e.province, e.batch, e.late, e.kind, e.name, e.unit, e.status,
+                e.errors, e.themes, e.version, e.supersedes IS NOT NULL, e.arrived_at,
+                e.created_at, m.sender
+         FROM entries e LEFT JOIN messages m ON m.id = e.message
+         WHERE e.created_at <= ?1
+           AND (e.superseded_by IS NULL
+                OR (SELECT s.created_at FROM entries s WHERE s.id = e.superseded_by) > ?1)
+         ORDER BY e.receipt",
+    )?;
+    let rows = st
+        .query_map([stamp(as_of)], |r| {
+            Ok(RawEntry {
+                receipt: r.get(0)?,
+                province: r.get(1)?,
+                batch: r.get(2)?,
+                late: r.get::<_, i64>(3)? != 0,
+                kind: r.get(4)?,
+                name: r.get(5)?,
+                unit: r.get(6)?,
+                status: r.get(7)?,
+                errors: r.get(8)?,
+                themes: r.get(9)?,
+                version: r.get(10)?,
+                replaces: r.get(11)?,
+                arrived_at: r.get(12)?,
+                created_at: r.get(13)?,
+                sender: r.get(14)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.into_iter().map(|r| line(c, w, r)).collect())
+}
+
+/// An entry row as read.
+pub struct RawEntry {
+    pub receipt: String,
+    pub province: Option<String>,
+    pub batch: Option<u8>,
+    pub late: bool,
+    pub kind: String,
+    pub name: String,
+    pub unit: Option<String>,
+    pub status: String,
+    pub errors: String,
+    pub themes: String,
+    pub version: i64,
+    pub replaces: bool,
+    pub arrived_at: Option<String>,
+    pub created_at: String,
+    pub sender: Option<String>,
+}
+
+/// Turns a stored row into a line with Chinese names and wording.
+pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
+    let kind = Kind::from_key(&r.kind);
+    let (kind_name, kind_short) = kind
+        .map(|k| {
+            let i = c.kind_info(k);
+            (i.name.clone(), i.short.clone())
+        })
+        .unwrap_or_else(|| (r.kind.clone(), r.kind.clone()));
+    let province_name = match r.province.as_deref() {
+        Some(code) => c
+            .province(code)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| code.to_string()),
+        None => "待定".to_string(),
+    };
+    let batch_name = match r.batch {
+        Some(b) => c
+            .batch(b)
+            .map(|b| b.name.clone())
+            .unwrap_or_else(|| format!("第{b}批")),
+        None => "逾期".to_string(),
+    };
+    let errors: Vec<serde_json::Value> = serde_json::from_str(&r.errors).unwrap_or_default();
+    let codes = errors
+        .iter()
+        .filter_map(|e| e.get("code").and_then(|v| v.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let problems = errors.iter().map(|e| w.describe(e)).collect();
+    let themes: Vec<String> = serde_json::from_str(&r.themes).unwrap_or_default();
+    let arrived = r
+        .arrived_at
+        .as_deref()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.with_timezone(&c.tz).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    EntryLine {
+        status_name: w.status(&r.status),
+        receipt: r.receipt,
+        province: r.province,
+        province_name,
+        batch: r.batch,
+        late: r.late || r.batch.is_none(),
+        batch_name,
+        kind: r.kind,
+        kind_name,
+        kind_short,
+        name: r.name,
+        unit: r.unit.unwrap_or_default(),
+        status: r.status,
+        codes,
+        problems,
+        themes,
+        version: r.version,
+        replaces_earlier: r.replaces,
+        arrived,
+        sender: r.sender.unwrap_or_default(),
+        created_at: r.created_at,
+    }
+}
+
+fn pad4(s: &str) -> String {
+    let n = s.chars().count();
+    let mut out = s.to_string();
+    for _ in n..4 {
+        out.push('\u{3000}');
+    }
+    out
+}
+
+/// Builds the report's data as of `as_of`; `previous` is the previous report's moment
+/// (None: the last 7 days).
+pub fn collect(
+    reg: &Registry,
+    c: &Campaign,
+    w: &ReportWording,
+    as_of: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
+) -> Result<ReportData> {
+    let entries = current_entries(reg, c, w, as_of)?;
+    Ok(summarise(c, entries, as_of, previous))
+}
+
+/// The numbers, from the current entries (pure).
+pub fn summarise(
+    c: &Campaign,
+    entries: Vec<EntryLine>,
+    as_of: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
+) -> ReportData {
+    let kinds: Vec<Kind> = c.kinds.keys().copied().collect();
+    let kind_index = |k: &str| kinds.iter().position(|x| x.key() == k);
+    let valid: Vec<&EntryLine> = entries.iter().filter(|e| e.status == "valid").collect();
+    let invalid: Vec<&EntryLine> = entries.iter().filter(|e| e.status == "invalid").collect();
+    let held: Vec<&EntryLine> = entries.iter().filter(|e| e.status == "held").collect();
+
+    let kind_rows: Vec<KindRow> = kinds
+        .iter()
+        .map(|k| {
+            let info = c.kind_info(*k);
+            let v = valid.iter().filter(|e| e.kind == k.key()).count();
+            let inv = invalid.iter().filter(|e| e.kind == k.key()).count();
+            let p = pct(v, info.target);
+            let (b, rest) = bar(p);
+            KindRow {
+                key: k.key().to_string(),
+                name: info.name.clone(),
+                short: info.short.clone(),
+                target: info.target,
+                valid: v,
+                invalid: inv,
+                pct: p,
+                pct_text: format!("{p:.1}%"),
+                bar: b,
+                rest,
+                bar_text: bar_text(p),
+            }
+        })
+        .collect();
+    let target: u32 = kind_rows.iter().map(|k| k.target).sum();
+    let tp = pct(valid.len(), target);
+    let (tb, trest) = bar(tp);
+    let totals = Totals {
+        target,
+        valid: valid.len(),
+        invalid: invalid.len(),
+        held: held.len(),
+        late_valid: valid.iter().filter(|e| e.late).count(),
+        pct_text: format!("{tp:.1}%"),
+        bar: tb,
+        rest: trest,
+        bar_text: bar_text(tp),
+    };
+
+    let cells = |sel: &dyn Fn(&EntryLine) -> bool| -> Vec<Cell> {
+        let mut n = vec![0usize; kinds.len()];
+        for e in valid.iter().filter(|e| sel(e)) {
+            if let Some(i) = kind_index(&e.kind) {
+                n[i] += 1;
+            }
+        }
+        n.into_iter()
+            .map(|v| Cell {
+                valid: v,
+                zero: v == 0,
+            })
+            .collect()
+    };
+
+    let mut by_province: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for e in &entries {
+        if let Some(p) = e.province.as_deref() {
+            let s = by_province.entry(p).or_default();
+            match e.status.as_str() {
+                "valid" => s.0 += 1,
+                "invalid" => s.1 += 1,
+                _ => s.2 += 1,
+            }
+        }
+    }
+    let provinces: Vec<ProvinceRow> = c
+        .provinces
+        .iter()
+        .map(|p| {
+            let (v, inv, other) = by_province
+                .get(p.code.as_str())
+                .copied()
+                .unwrap_or_default();
+            ProvinceRow {
+                code: p.code.clone(),
+                name: p.name.clone(),
+                short: p.short.clone(),
+                padded: pad4(&p.short),
+                cells: cells(&|e| e.province.as_deref() == Some(p.code.as_str())),
+                valid: v,
+                invalid: inv,
+                nothing: v + inv + other == 0,
+                no_valid: v == 0,
+            }
+        })
+        .collect();
+    let province_totals = cells(&|e| e.province.is_some());
+
+    let mut batches: Vec<BatchRow> = c
+        .batches
+        .iter()
+        .map(|b| BatchRow {
+            label: b.name.clone(),
+            note: format!("截止 {}", date_text(b.deadline)),
+            cells: cells(&|e| e.batch == Some(b.number)),
+            valid: valid.iter().filter(|e| e.batch == Some(b.number)).count(),
+            invalid: invalid.iter().filter(|e| e.batch == Some(b.number)).count(),
+        })
+        .collect();
+    batches.push(BatchRow {
+        label: "逾期".to_string(),
+        note: "最后截止日后到达，是否受理由工作人员决定".to_string(),
+        cells: cells(&|e| e.batch.is_none()),
+        valid: valid.iter().filter(|e| e.batch.is_none()).count(),
+        invalid: invalid.iter().filter(|e| e.batch.is_none()).count(),
+    });
+
+    let default_window = previous.is_none();
+    let since = previous.unwrap_or(as_of - chrono::Duration::days(7));
+    let since_stamp = stamp(since);
+    let fresh: Vec<&EntryLine> = entries
+        .iter()
+        .filter(|e| e.created_at > since_stamp)
+        .collect();
+    let new_since = NewSince {
+        since: format!("{} {}", local_text(c, since), tz_label(c)),
+        default_window,
+        count: fresh.len(),
+        valid: fresh.iter().filter(|e| e.status == "valid").count(),
+        invalid: fresh.iter().filter(|e| e.status == "invalid").count(),
+        held: fresh.iter().filter(|e| e.status == "held").count(),
+        replacements: fresh.iter().filter(|e| e.replaces_earlier).count(),
+        list: Listing::of(fresh),
+    };
+
+    let themes: Vec<ThemeRow> = c
+        .themes
+        .iter()
+        .map(|t| {
+            let n = valid.iter().filter(|e| e.themes.contains(&t.name)).count();
+            ThemeRow {
+                name: t.name.clone(),
+                valid: n,
+                pct_text: format!("{:.1}%", pct(n, valid.len() as u32)),
+                zero: n == 0,
+            }
+        })
+        .collect();
+    let off_theme = valid.iter().filter(|e| e.themes.is_empty()).count();
+
+    let nothing_yet: Vec<String> = provinces
+        .iter()
+        .filter(|p| p.nothing)
+        .map(|p| p.name.clone())
+        .collect();
+    let no_valid_yet = provinces
+        .iter()
+        .filter(|p| p.no_valid && !p.nothing)
+        .map(|p| p.name.clone())
+        .collect();
+
+    let as_of_date = as_of.with_timezone(&c.tz).date_naive();
+    ReportData {
+        title: c.info.title.clone(),
+        as_of: format!("{} {}", local_text(c, as_of), tz_label(c)),
+        as_of_date: as_of_date.format("%Y-%m-%d").to_string(),
+        tz_label: tz_label(c),
+        kinds: kind_rows,
+        totals,
+        provinces,
+        province_totals,
+        batches,
+        new_since,
+        invalid: Listing::of(invalid),
+        held: Listing::of(held),
+        nothing_yet_count: nothing_yet.len(),
+        nothing_yet,
+        no_valid_yet,
+        themes,
+        off_theme,
+        deadline: deadline(c, as_of_date),
+        entries,
+        as_of_instant: as_of,
+    }
+}
+
+/// Days to the next batch deadline (inclusive), or that the campaign has closed.
+pub fn deadline(c: &Campaign, today: NaiveDate) -> Deadline {
+    if let Some(b) = c.batches.iter().find(|b| b.deadline >= today) {
+        let days = (b.deadline - today).num_days();
+        let text = if days == 0 {
+            format!("今天（{}）是{}报送截止日", date_text(b.deadline), b.name)
+        } else {
+            format!(
+                "距{}报送截止（{}）还有 {} 天",
+                b.name,
+                date_text(b.deadline),
+                days
+            )
+        };
+        return Deadline {
+            text,
+            days: Some(days),
+            closed: false,
+        };
+    }
+    if today <= c.info.closes {
+        let days = (c.info.closes - today).num_days();
+        Deadline {
+            text: format!(
+                "各批次报送均已截止（最后截止日{}）；征集活动于{}结束，还有 {} 天",
+                c.batches
+                    .last()
+                    .map(|b| date_text(b.deadline))
+                    .unwrap_or_default(),
+                date_text(c.info.closes),
+                days
+            ),
+            days: None,
+            closed: true,
+        }
+    } else {
+        Deadline {
+            text: format!("征集活动已于{}结束", date_text(c.info.closes)),
+            days: None,
+            closed: true,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The report scheduler: a cron expression (with seconds; day names, e.g.
+//! "0 0 9 * * Mon") in the configured time zone. Each tick looks for the latest slot at or
+//! before now; a slot not yet in `report_slots` gets its report, claimed and queued in one
+//! transaction, so it is queued once however often or by however many processes it is
+//! looked at. After downtime only the latest missed slot is sent (once), with a note that
+//! it comes late. The very first run of a registry is not downtime: a slot that passed
+//! before the schedule ever ran is recorded without a report (unless it is only just past),
+//! so installing lndx mid-week sends nothing until the next slot. The clock is injected so
+//! tests can move time.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rusqlite::OptionalExtension;
+
+use super::data::{local_text, tz_label};
+use super::Reporter;
+use crate::app::App;
+use crate::daemon::Shutdown;
+use crate::health::Health;
+use crate::registry::Registry;
+
+/// Where the scheduler reads the time.
+pub type Clock = Box<dyn Fn() -> DateTime<Utc> + Send>;
+
+/// How late a slot may be handled and still count as on time.
+const ON_TIME: i64 = 120;
+
+pub struct Scheduler {
+    reporter: Reporter,
+    reg: Registry,
+    schedule: cron::Schedule,
+    tz: Tz,
+    clock: Clock,
+}
+
+/// What a tick did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tick {
+    /// No slot is due (none yet, or the latest was handled).
+    Idle,
+    /// A report was queued for a slot.
+    Queued { slot: String, outbox: i64 },
+}
+
+/// The stored key of a slot: RFC 3339 UTC, seconds.
+pub fn slot_key(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Scheduler {
+    /// The scheduler of the daemon, on the system clock.
+    pub fn new(app: &App) -> Result<Scheduler> {
+        Scheduler::with_clock(app, Box::new(Utc::now))
+    }
+
+    pub fn with_clock(app: &App, clock: Clock) -> Result<Scheduler> {
+        let schedule =
+            cron::Schedule::from_str(&app.config.report.schedule).with_context(|| {
+                format!(
+                    "report.schedule {:?} (cron with seconds, e.g. \"0 0 9 * * Mon\")",
+                    app.config.report.schedule
+                )
+            })?;
+        let tz: Tz = app.config.report.timezone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "report.timezone {:?} is not a time zone",
+                app.config.report.timezone
+            )
+        })?;
+        Ok(Scheduler {
+            reporter: Reporter::new(app)?,
+            reg: app.registry()?,
+            schedule,
+            tz,
+            clock,
+        })
+    }
+
+    /// The latest slot at or before `now`.
+    pub fn latest_slot(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let after = (now + chrono::Duration::seconds(1)).with_timezone(&self.tz);
+        self.schedule
+            .after(&after)
+            .next_back()
+            .map(|d| d.with_timezone(&Utc))
+            .filter(|d| *d <= now)
+    }
+
+    /// The first slot after `now`.
+    pub fn next_slot(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.schedule
+            .after(&now.with_timezone(&self.tz))
+            .next()
+            .map(|d| d.with_timezone(&Utc))
+    }
+
+    fn taken(&self, key: &str) -> Result<bool> {
+        Ok(self
+            .reg
+            .conn()
+            .query_row("SELECT 1 FROM report_slots WHERE slot = ?1", [key], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some())
+    }
+
+    /// True when no slot was ever recorded in this registry.
+    fn first_run(&self) -> Result<bool> {
+        let n: i64 = self
+            .reg
+            .conn()
+            .query_row("SELECT count(*) FROM report_slots", [], |r| r.get(0))?;
+        Ok(n == 0)
+    }
+
+    /// One look at the clock: queues the latest slot's report if it is not yet taken.
+    pub fn tick(&mut self) -> Result<Tick> {
+        let now = (self.clock)();
+        self.tick_at(now)
+    }
+
+    pub fn tick_at(&mut self, now: DateTime<Utc>) -> Result<Tick> {
+        let Some(slot) = self.latest_slot(now) else {
+            return Ok(Tick::Idle);
+        };
+        let key = slot_key(slot);
+        if self.taken(&key)? {
+            return Ok(Tick::Idle);
+        }
+        let late = (now - slot).num_seconds() > ON_TIME;
+        if late && self.first_run()? {
+            let tx = self.reg.begin()?;
+            tx.claim_report_slot(&key)?;
+            tx.commit()?;
+            tracing::info!(slot = %key, "report schedule starts; the slot before the first run is not sent");
+            return Ok(Tick::Idle);
+        }
+        let c = &self.reporter.campaign;
+        let note = late.then(|| {
+            format!(
+                "本报告原定于 {} 发送，因系统当时未运行，于 {} 补发；数据仍截至原定时间（{}）。",
+                local_text(c, slot),
+                local_text(c, now),
+                tz_label(c)
+            )
+        });
+        let report = self.reporter.build(&self.reg, slot, note)?;
+        match self.reporter.queue(&mut self.reg, &report, Some(&key))? {
+            Some(outbox) => {
+                tracing::info!(slot = %key, outbox, "weekly report queued");
+                Ok(Tick::Queued { slot: key, outbox })
+            }
+            None => Ok(Tick::Idle),
+        }
+    }
+
+    /// Runs until shutdown, looking every second; a failure is logged, counted in health
+    /// and tried again a minute later.
+    pub fn run(mut self, shutdown: Shutdown, wake: Arc<tokio::sync::Notify>, health: Arc<Health>) {
+        if let Some(next) = self.next_slot((self.clock)()) {
+            tracing::info!(
+                next = %next.with_timezone(&self.tz),
+                schedule = self.schedule.source(),
+                "weekly report scheduled"
+            );
+        }
+        loop {
+            let pause = match self.tick() {
+                Ok(Tick::Queued { .. }) => {
+                    health.report_queued();
+                    wake.notify_one();
+                    Duration::from_secs(1)
+                }
+                Ok(Tick::Idle) => Duration::from_secs(1),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "weekly report failed");
+                    health.report_failed();
+                    Duration::from_secs(60)
+                }
+            };
+            if shutdown.sleep(pause) {
+                return;
+            }
+        }
+    }
+}

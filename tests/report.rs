@@ -1,0 +1,1153 @@
+//! The weekly report: its numbers against independent SQL over a registry filled from the
+//! public samples, its workbook read back, snapshots of the rendering, the scheduler with
+//! an injected clock, the preview/send-now commands and the registry export.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use calamine::{Data, Reader, Xlsx};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use mail_parser::MimeHeaders;
+use rusqlite::{params, Connection};
+
+use lndx::app::App;
+use lndx::registry::Registry;
+use lndx::report::data::{stamp, ReportData};
+use lndx::report::schedule::Tick;
+use lndx::report::{Reporter, Scheduler};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lndx");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// TMP/rules: the shipped rules plus the senders the samples assume.
+fn rules_in(tmp: &Path) -> PathBuf {
+    let rules = tmp.join("rules");
+    copy_dir(&repo().join("rules"), &rules);
+    let j: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/fixtures/senders.json")).unwrap(),
+    )
+    .unwrap();
+    let own: Vec<String> = j["self"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{:?}", a.as_str().unwrap()))
+        .collect();
+    let mut s = format!("self = [{}]\n[senders]\n", own.join(", "));
+    for table in ["domains", "addresses"] {
+        if let Some(m) = j[table].as_object() {
+            for (k, v) in m {
+                s.push_str(&format!("{:?} = {:?}\n", k, v.as_str().unwrap()));
+            }
+        }
+    }
+    std::fs::write(rules.join("senders.toml"), s).unwrap();
+    rules
+}
+
+fn sample_files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures/eml"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn lndx(tmp: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(tmp.join("data"))
+        .arg("--rules")
+        .arg(tmp.join("rules"))
+        .args(args)
+        .env("LNDX_LOG", "error")
+        .output()
+        .expect("run lndx");
+    assert!(
+        out.status.success(),
+        "lndx {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Ingests files with the real binary; returns the JSON documents it printed.
+fn ingest(tmp: &Path, files: &[PathBuf]) -> Vec<serde_json::Value> {
+    let mut args = vec!["ingest".to_string(), "--json".to_string()];
+    args.extend(files.iter().map(|p| p.display().to_string()));
+    let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let out = lndx(tmp, &refs);
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn app(tmp: &Path, config: Option<&Path>) -> App {
+    App::new(config, Some(tmp.join("data")), Some(tmp.join("rules"))).unwrap()
+}
+
+/// Waits until the wall clock has moved past `t` by a few milliseconds, so that rows filed
+/// next have a later `created_at`.
+fn after_now() -> DateTime<Utc> {
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let t = Utc::now();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    t
+}
+
+// ---------------------------------------------------------------------------------------
+// Independent counts: "current as of T" = the highest version of an entry key among the
+// versions filed at or before T.
+
+const CUR: &str = "WITH cur AS (
+    SELECT e.* FROM entries e
+    WHERE e.created_at <= ?1
+      AND NOT EXISTS (SELECT 1 FROM entries n
+                      WHERE n.entry_key = e.entry_key AND n.version > e.version
+                        AND n.created_at <= ?1))";
+
+fn count(conn: &Connection, t: &str, filter: &str, extra: &[&dyn rusqlite::ToSql]) -> usize {
+    let sql = format!("{CUR} SELECT count(*) FROM cur WHERE {filter}");
+    let mut p: Vec<&dyn rusqlite::ToSql> = vec![&t];
+    p.extend_from_slice(extra);
+    conn.query_row(&sql, p.as_slice(), |r| r.get::<_, i64>(0))
+        .unwrap() as usize
+}
+
+fn strings(conn: &Connection, t: &str, sql_tail: &str) -> Vec<String> {
+    let sql = format!("{CUR} {sql_tail}");
+    let mut st = conn.prepare(&sql).unwrap();
+    st.query_map([t], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap()
+}
+
+/// Checks every number of the report against SQL written here.
+fn check_numbers(conn: &Connection, d: &ReportData, as_of: DateTime<Utc>, since: DateTime<Utc>) {
+    let t = stamp(as_of);
+    let t = t.as_str();
+    let kinds = ["case", "project", "course"];
+    let targets = [100u32, 200, 500];
+    assert_eq!(d.kinds.len(), 3);
+    for (i, k) in kinds.iter().enumerate() {
+        let row = &d.kinds[i];
+        assert_eq!(row.key, *k);
+        assert_eq!(row.target, targets[i]);
+        let v = count(conn, t, "status = 'valid' AND kind = ?2", &[k]);
+        assert_eq!(row.valid, v, "valid {k}");
+        assert_eq!(
+            row.invalid,
+            count(conn, t, "status = 'invalid' AND kind = ?2", &[k]),
+            "invalid {k}"
+        );
+        assert_eq!(
+            row.pct_text,
+            format!("{:.1}%", v as f64 * 100.0 / targets[i] as f64)
+        );
+    }
+    let valid = count(conn, t, "status = 'valid'", &[]);
+    assert_eq!(d.totals.valid, valid);
+    assert_eq!(d.totals.target, 800);
+    assert_eq!(d.totals.invalid, count(conn, t, "status = 'invalid'", &[]));
+    assert_eq!(d.totals.held, count(conn, t, "status = 'held'", &[]));
+    assert_eq!(
+        d.totals.late_valid,
+        count(
+            conn,
+            t,
+            "status = 'valid' AND (late = 1 OR batch IS NULL)",
+            &[]
+        )
+    );
+
+    // Province × kind, all 33 units.
+    assert_eq!(d.provinces.len(), 33);
+    for p in &d.provinces {
+        for (i, k) in kinds.iter().enumerate() {
+            let n = count(
+                conn,
+                t,
+                "status = 'valid' AND province = ?2 AND kind = ?3",
+                &[&p.code, k],
+            );
+            assert_eq!(p.cells[i].valid, n, "{} {k}", p.code);
+            assert_eq!(p.cells[i].zero, n == 0);
+        }
+        assert_eq!(
+            p.valid,
+            count(conn, t, "status = 'valid' AND province = ?2", &[&p.code])
+        );
+        assert_eq!(
+            p.invalid,
+            count(conn, t, "status = 'invalid' AND province = ?2", &[&p.code])
+        );
+        let any = count(conn, t, "province = ?2", &[&p.code]);
+        assert_eq!(p.nothing, any == 0, "{}", p.code);
+    }
+    for (i, k) in kinds.iter().enumerate() {
+        assert_eq!(
+            d.province_totals[i].valid,
+            count(
+                conn,
+                t,
+                "status = 'valid' AND province IS NOT NULL AND kind = ?2",
+                &[k]
+            )
+        );
+    }
+    let nothing: Vec<String> = {
+        let mut st = conn
+            .prepare(&format!(
+                "{CUR} SELECT count(*) FROM cur WHERE province = ?2"
+            ))
+            .unwrap();
+        d.provinces
+            .iter()
+            .filter(|p| {
+                st.query_row(params![t, p.code], |r| r.get::<_, i64>(0))
+                    .unwrap()
+                    == 0
+            })
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    assert_eq!(d.nothing_yet, nothing);
+
+    // By batch, then late arrivals.
+    assert_eq!(d.batches.len(), 4);
+    for b in 1..=3i64 {
+        let row = &d.batches[(b - 1) as usize];
+        for (i, k) in kinds.iter().enumerate() {
+            assert_eq!(
+                row.cells[i].valid,
+                count(
+                    conn,
+                    t,
+                    "status = 'valid' AND batch = ?2 AND kind = ?3",
+                    &[&b, k]
+                ),
+                "batch {b} {k}"
+            );
+        }
+        assert_eq!(
+            row.valid,
+            count(conn, t, "status = 'valid' AND batch = ?2", &[&b])
+        );
+        assert_eq!(
+            row.invalid,
+            count(conn, t, "status = 'invalid' AND batch = ?2", &[&b])
+        );
+    }
+    assert_eq!(
+        d.batches[3].valid,
+        count(conn, t, "status = 'valid' AND batch IS NULL", &[])
+    );
+
+    // New since the previous report (or 7 days).
+    let s = stamp(since);
+    assert_eq!(d.new_since.count, count(conn, t, "created_at > ?2", &[&s]));
+    assert_eq!(
+        d.new_since.valid,
+        count(conn, t, "created_at > ?2 AND status = 'valid'", &[&s])
+    );
+    assert_eq!(
+        d.new_since.invalid,
+        count(conn, t, "created_at > ?2 AND status = 'invalid'", &[&s])
+    );
+    assert_eq!(
+        d.new_since.held,
+        count(conn, t, "created_at > ?2 AND status = 'held'", &[&s])
+    );
+    assert_eq!(
+        d.new_since.replacements,
+        count(conn, t, "created_at > ?2 AND supersedes IS NOT NULL", &[&s])
+    );
+
+    // Invalid entries with their codes, held entries.
+    let invalid = strings(
+        conn,
+        t,
+        "SELECT receipt || ' ' || (SELECT group_concat(json_extract(value, '$.code'), ', ')
+                                    FROM json_each(cur.errors))
+         FROM cur WHERE status = 'invalid' ORDER BY receipt",
+    );
+    let shown: Vec<String> = d
+        .invalid
+        .rows
+        .iter()
+        .map(|e| format!("{} {}", e.receipt, e.codes))
+        .collect();
+    assert_eq!(shown, invalid);
+    assert_eq!(d.invalid.count, invalid.len());
+    for e in &d.invalid.rows {
+        assert!(!e.problems.is_empty());
+        assert!(e.problems.iter().all(|p| !p.is_ascii()), "{:?}", e.problems);
+    }
+    let held = strings(
+        conn,
+        t,
+        "SELECT receipt FROM cur WHERE status = 'held' ORDER BY receipt",
+    );
+    let shown: Vec<String> = d.held.rows.iter().map(|e| e.receipt.clone()).collect();
+    assert_eq!(shown, held);
+
+    // Themes among valid entries.
+    for th in &d.themes {
+        assert_eq!(
+            th.valid,
+            count(
+                conn,
+                t,
+                "status = 'valid' AND EXISTS (SELECT 1 FROM json_each(cur.themes) WHERE value = ?2)",
+                &[&th.name]
+            ),
+            "theme {}",
+            th.name
+        );
+    }
+    assert_eq!(
+        d.off_theme,
+        count(
+            conn,
+            t,
+            "status = 'valid' AND json_array_length(themes) = 0",
+            &[]
+        )
+    );
+
+    // Every current entry in the detail.
+    assert_eq!(d.entries.len(), count(conn, t, "1", &[]));
+}
+
+/// Days to the next deadline, computed here from the notice's dates.
+fn expected_days(as_of: DateTime<Utc>) -> Option<i64> {
+    let today = as_of.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
+    [(2021, 10, 31), (2022, 5, 31), (2022, 9, 15)]
+        .iter()
+        .map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d).unwrap())
+        .find(|d| *d >= today)
+        .map(|d| (d - today).num_days())
+}
+
+fn sheet(wb: &mut Xlsx<Cursor<Vec<u8>>>, name: &str) -> Vec<Vec<Data>> {
+    let range = wb.worksheet_range(name).unwrap();
+    range.rows().map(|r| r.to_vec()).collect()
+}
+
+fn num(c: &Data) -> usize {
+    match c {
+        Data::Float(f) => *f as usize,
+        Data::Int(i) => *i as usize,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+fn text(c: &Data) -> String {
+    match c {
+        Data::String(s) => s.clone(),
+        Data::Empty => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The workbook agrees with the data (which agrees with SQL).
+fn check_workbook(bytes: Vec<u8>, d: &ReportData) {
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["总览", "按省份", "按批次", "明细"]);
+
+    let overview = sheet(&mut wb, "总览");
+    for k in &d.kinds {
+        let row = overview
+            .iter()
+            .find(|r| text(&r[0]) == k.name)
+            .expect("kind row");
+        assert_eq!(num(&row[1]), k.target as usize);
+        assert_eq!(num(&row[2]), k.valid);
+        assert_eq!(num(&row[4]), k.invalid);
+    }
+    let total = overview.iter().find(|r| text(&r[0]) == "合计").unwrap();
+    assert_eq!(num(&total[2]), d.totals.valid);
+
+    let by_prov = sheet(&mut wb, "按省份");
+    assert_eq!(by_prov.len(), 1 + 33);
+    for (row, p) in by_prov[1..].iter().zip(&d.provinces) {
+        assert_eq!(text(&row[0]), p.code);
+        for i in 0..3 {
+            assert_eq!(num(&row[2 + i]), p.cells[i].valid, "{}", p.code);
+        }
+        assert_eq!(num(&row[5]), p.valid);
+        assert_eq!(num(&row[6]), p.invalid);
+    }
+
+    let by_batch = sheet(&mut wb, "按批次");
+    assert_eq!(by_batch.len(), 1 + d.batches.len());
+    for (row, b) in by_batch[1..].iter().zip(&d.batches) {
+        assert_eq!(text(&row[0]), b.label);
+        assert_eq!(num(&row[4]), b.valid);
+        assert_eq!(num(&row[5]), b.invalid);
+    }
+
+    let detail = sheet(&mut wb, "明细");
+    assert_eq!(
+        detail[0][..8].iter().map(text).collect::<Vec<_>>(),
+        [
+            "回执号",
+            "省份",
+            "批次",
+            "类型",
+            "名称",
+            "申报单位",
+            "状态",
+            "问题代码"
+        ]
+    );
+    assert_eq!(detail.len(), 1 + d.entries.len());
+    for (row, e) in detail[1..].iter().zip(&d.entries) {
+        assert_eq!(text(&row[0]), e.receipt);
+        assert_eq!(text(&row[1]), e.province_name);
+        assert_eq!(text(&row[3]), e.kind_name);
+        assert_eq!(text(&row[4]), e.name);
+        assert_eq!(text(&row[6]), e.status_name);
+        assert_eq!(text(&row[7]), e.codes);
+    }
+    let valid_rows = detail[1..].iter().filter(|r| text(&r[6]) == "有效").count();
+    assert_eq!(valid_rows, d.totals.valid);
+}
+
+#[test]
+fn report_numbers_agree_with_sql_over_the_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    rules_in(tmp);
+    let files = sample_files();
+    assert!(files.len() >= 20);
+    // First the samples up to P09a (the invalid Xinjiang project), then the rest: a report
+    // as of the moment in between must not see what came later, and must count P09a as
+    // current although P09b replaces it afterwards.
+    let split = files
+        .iter()
+        .position(|p| p.file_name().unwrap().to_string_lossy().starts_with("P09b"))
+        .unwrap();
+    let mut results = ingest(tmp, &files[..split]);
+    let middle = after_now();
+    results.extend(ingest(tmp, &files[split..]));
+    let end = after_now();
+
+    let app = app(tmp, None);
+    let reporter = Reporter::new(&app).unwrap();
+    let reg = app.registry().unwrap();
+    let conn = Connection::open(tmp.join("data/lndx.db")).unwrap();
+
+    // A duplicate creates no entry: P08b repeats P08a's bytes.
+    let dup = results
+        .iter()
+        .find(|r| {
+            r["attachments"].as_array().is_some_and(|a| {
+                a.iter().any(|x| {
+                    x["warnings"]
+                        .as_array()
+                        .is_some_and(|w| w.iter().any(|w| w["code"] == "duplicate"))
+                })
+            })
+        })
+        .expect("a duplicate among the samples");
+    let dup_entries: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM entries e JOIN messages m ON m.id = e.message
+             WHERE m.message_id = ?1",
+            [dup["message_id"].as_str().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dup_entries, 0, "a duplicate must not create an entry");
+
+    for (as_of, label) in [(middle, "middle"), (end, "end")] {
+        let d = reporter.data(&reg, as_of).unwrap();
+        check_numbers(&conn, &d, as_of, as_of - Duration::days(7));
+        assert_eq!(d.deadline.days, expected_days(as_of), "{label}");
+        let r = reporter.render(d, None).unwrap();
+        assert!(r.text.contains("北京时间"));
+        assert!(r.html.contains("数据截至"));
+        check_workbook(r.xlsx.clone(), &r.data);
+    }
+
+    // The moment in between: the corrected Xinjiang project is not there yet.
+    let mid = reporter.data(&reg, middle).unwrap();
+    let xj = mid.provinces.iter().find(|p| p.code == "XJ").unwrap();
+    assert_eq!((xj.valid, xj.invalid), (0, 1));
+    let fin = reporter.data(&reg, end).unwrap();
+    let xj = fin.provinces.iter().find(|p| p.code == "XJ").unwrap();
+    assert_eq!((xj.valid, xj.invalid), (1, 0));
+    assert!(fin.totals.valid > mid.totals.valid);
+    // Held entries count nowhere.
+    assert_eq!(fin.totals.held, 1);
+    let in_provinces: usize = fin.provinces.iter().map(|p| p.valid + p.invalid).sum();
+    assert_eq!(in_provinces, fin.totals.valid + fin.totals.invalid);
+    // Before anything was filed the report is empty.
+    let before = reporter.data(&reg, middle - Duration::days(1)).unwrap();
+    assert_eq!(before.entries.len(), 0);
+    assert_eq!(before.nothing_yet.len(), 33);
+}
+
+// ---------------------------------------------------------------------------------------
+// A fixed registry for the snapshots, written with SQL.
+
+struct Fixed {
+    conn: Connection,
+    next: i64,
+}
+
+impl Fixed {
+    fn new(dir: &Path) -> Fixed {
+        drop(Registry::open(dir).unwrap());
+        Fixed {
+            conn: Connection::open(dir.join("lndx.db")).unwrap(),
+            next: 1,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        &mut self,
+        receipt: &str,
+        province: Option<&str>,
+        batch: Option<u8>,
+        kind: &str,
+        name: &str,
+        status: &str,
+        errors: &str,
+        themes: &str,
+        created: &str,
+        supersedes: Option<i64>,
+    ) -> i64 {
+        let id = self.next;
+        self.next += 1;
+        let c = &self.conn;
+        c.execute(
+            "INSERT INTO messages (id, sha256, raw_path, size, source, arrived_at, sender, subject,
+                province, batch, state, created_at)
+             VALUES (?1, ?2, 'raw/x', 1, 'file', ?3, ?4, ?5, ?6, ?7, 'filed', ?3)",
+            params![
+                id,
+                format!("m{id}"),
+                created,
+                format!("sender{id}@example.test"),
+                format!("申报 {name}"),
+                province,
+                batch
+            ],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO files (id, message, seq, filename, sha256, size, file_type, role, kind)
+             VALUES (?1, ?1, 0, ?2, ?3, 1, 'docx', 'form', ?4)",
+            params![id, format!("{name}.docx"), format!("f{id}"), kind],
+        )
+        .unwrap();
+        let version = match supersedes {
+            Some(old) => c
+                .query_row(
+                    "SELECT version + 1 FROM entries WHERE id = ?1",
+                    [old],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap(),
+            None => 1,
+        };
+        let key = match supersedes {
+            Some(old) => c
+                .query_row("SELECT entry_key FROM entries WHERE id = ?1", [old], |r| {
+                    r.get::<_, String>(0)
+                })
+                .unwrap(),
+            None => format!("{}|{kind}|{name}", province.unwrap_or("XX")),
+        };
+        c.execute(
+            "INSERT INTO entries (id, receipt, entry_key, version, supersedes, message, file,
+                file_sha256, province, batch, late, kind, name, unit, status, fields, errors,
+                warnings, themes, arrived_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?1, ?1, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '{}', ?14,
+                '[]', ?15, ?16, ?16)",
+            params![
+                id,
+                receipt,
+                key,
+                version,
+                supersedes,
+                format!("f{id}"),
+                province,
+                batch,
+                batch.is_none() as i64,
+                kind,
+                name,
+                format!("{}开放大学", province.unwrap_or("某")),
+                status,
+                errors,
+                themes,
+                created
+            ],
+        )
+        .unwrap();
+        if let Some(old) = supersedes {
+            c.execute(
+                "UPDATE entries SET superseded_by = ?1 WHERE id = ?2",
+                params![id, old],
+            )
+            .unwrap();
+        }
+        id
+    }
+}
+
+const TOO_LONG: &str =
+    r#"[{"code":"too_long","field":"practice","label":"主要做法","limit":1500,"actual":1622}]"#;
+const PHONE: &str = r#"[{"code":"missing_field","field":"teacher","label":"授课人"},{"code":"invalid_phone","field":"contact_phone","label":"联系电话","value":"66171235"}]"#;
+
+fn fixed_registry(dir: &Path) {
+    let mut f = Fixed::new(dir);
+    let all = r#"["出行","就医","消费","文娱","办事"]"#;
+    f.entry(
+        "ZHZL-2021-B1-GD-C-0001",
+        Some("GD"),
+        Some(1),
+        "case",
+        "银龄e路通",
+        "valid",
+        "[]",
+        all,
+        "2021-10-26T02:12:37.000Z",
+        None,
+    );
+    f.entry(
+        "ZHZL-2021-B1-ZJ-P-0001",
+        Some("ZJ"),
+        Some(1),
+        "project",
+        "银龄跨越数字鸿沟",
+        "valid",
+        "[]",
+        r#"["出行","就医"]"#,
+        "2021-10-29T08:40:05.000Z",
+        None,
+    );
+    f.entry(
+        "ZHZL-2021-B1-ZJ-R-0001",
+        Some("ZJ"),
+        Some(1),
+        "course",
+        "跟我学用智能手机",
+        "valid",
+        "[]",
+        all,
+        "2021-10-29T08:40:05.000Z",
+        None,
+    );
+    f.entry(
+        "ZHZL-2021-B1-BJ-P-0001",
+        Some("BJ"),
+        Some(1),
+        "project",
+        "京老e学",
+        "invalid",
+        PHONE,
+        r#"["办事"]"#,
+        "2021-10-20T03:03:52.000Z",
+        None,
+    );
+    f.entry(
+        "ZHZL-2021-B1-BJ-P-0002",
+        Some("BJ"),
+        Some(1),
+        "project",
+        "夕阳红广场舞",
+        "valid",
+        "[]",
+        "[]",
+        "2021-10-20T03:03:52.000Z",
+        None,
+    );
+    let old = f.entry("ZHZL-2021-B1-XJ-P-0001", Some("XJ"), Some(1), "project", "天山银龄", "invalid", r#"[{"code":"invalid_phone","field":"leader_phone","label":"联系电话","value":"0991-52345"}]"#, r#"["出行"]"#, "2021-10-22T04:40:18.000Z", None);
+    f.entry(
+        "ZHZL-2021-B1-XJ-P-0002",
+        Some("XJ"),
+        Some(1),
+        "project",
+        "天山银龄",
+        "valid",
+        "[]",
+        r#"["出行"]"#,
+        "2022-05-25T04:40:18.000Z",
+        Some(old),
+    );
+    f.entry(
+        "ZHZL-2021-B2-SC-C-0001",
+        Some("SC"),
+        Some(2),
+        "case",
+        "川流不息",
+        "invalid",
+        TOO_LONG,
+        all,
+        "2022-05-20T07:22:10.000Z",
+        None,
+    );
+    f.entry(
+        "ZHZL-2021-B2-SD-R-0001",
+        Some("SD"),
+        Some(2),
+        "course",
+        "齐鲁银龄课堂",
+        "valid",
+        "[]",
+        r#"["就医","消费"]"#,
+        "2022-05-27T01:05:44.000Z",
+        None,
+    );
+    f.entry(
+        "ZHZL-2021-B2-XX-R-0001",
+        None,
+        Some(2),
+        "course",
+        "无名课程",
+        "held",
+        "[]",
+        r#"["出行"]"#,
+        "2022-05-28T07:08:47.000Z",
+        None,
+    );
+    // After the report's time: not counted.
+    f.entry(
+        "ZHZL-2021-B2-CQ-R-0001",
+        Some("CQ"),
+        Some(2),
+        "course",
+        "山城慢课",
+        "valid",
+        "[]",
+        r#"["出行"]"#,
+        "2022-05-30T02:00:00.000Z",
+        None,
+    );
+}
+
+fn fixed_reporter(tmp: &Path) -> (Reporter, Registry) {
+    let rules = rules_in(tmp);
+    let data = tmp.join("data");
+    fixed_registry(&data);
+    let campaign = lndx::campaign::Campaign::load(&rules).unwrap();
+    let sender = lndx::report::Sender {
+        address: "lndx@ouchn.test".into(),
+        name: "智慧助老申报收件".into(),
+        loop_header: "X-Lndx-Loop".into(),
+        to: vec!["wangli@moe.test".into()],
+        cc: vec!["xie@ouchn.test".into()],
+    };
+    let reporter =
+        Reporter::from_parts(campaign, Some(repo().join("templates").as_path()), sender).unwrap();
+    (reporter, Registry::open(&data).unwrap())
+}
+
+fn fixed_time() -> DateTime<Utc> {
+    // Monday 2022-05-30 09:00 Beijing time.
+    Utc.with_ymd_and_hms(2022, 5, 30, 1, 0, 0).unwrap()
+}
+
+#[test]
+fn fixed_registry_numbers_and_snapshots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (reporter, reg) = fixed_reporter(tmp.path());
+    let d = reporter.data(&reg, fixed_time()).unwrap();
+    let conn = Connection::open(tmp.path().join("data/lndx.db")).unwrap();
+    check_numbers(&conn, &d, fixed_time(), fixed_time() - Duration::days(7));
+    assert_eq!(d.as_of, "2022年05月30日 09:00 北京时间");
+    assert_eq!(d.totals.valid, 6);
+    assert_eq!(d.totals.invalid, 2);
+    assert_eq!(d.totals.held, 1);
+    assert_eq!(d.new_since.count, 3);
+    assert_eq!(d.new_since.replacements, 1);
+    assert_eq!(d.deadline.days, Some(1));
+    assert_eq!(d.nothing_yet.len(), 33 - 6);
+    assert!(d.nothing_yet.contains(&"重庆市".to_string()));
+    let r = reporter.render(d, None).unwrap();
+    assert_eq!(r.filename, "智慧助老推介工作进度周报_2022-05-30.xlsx");
+    assert!(!r.html.contains("<script"));
+    assert!(!r.html.contains("src=\"http"));
+    check_workbook(r.xlsx.clone(), &r.data);
+    insta::assert_snapshot!("report_text", r.text);
+    insta::assert_snapshot!("report_html", r.html);
+
+    // Rendering is deterministic.
+    let again = reporter
+        .render(reporter.data(&reg, fixed_time()).unwrap(), None)
+        .unwrap();
+    assert_eq!(again.text, r.text);
+    assert_eq!(again.html, r.html);
+}
+
+#[test]
+fn report_mail_is_auto_generated_with_a_chinese_attachment_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (reporter, reg) = fixed_reporter(tmp.path());
+    let r = reporter.build(&reg, fixed_time(), None).unwrap();
+    let (id, bytes) = reporter
+        .compose(&r, &reporter.sender.to, &reporter.sender.cc)
+        .unwrap();
+    let s = String::from_utf8_lossy(&bytes);
+    assert!(s.contains("Auto-Submitted: auto-generated"));
+    assert!(!s.contains("auto-replied"));
+    assert!(s.contains("From: "));
+    assert!(s.contains("lndx@ouchn.test"));
+    assert!(s.contains("To: wangli@moe.test"));
+    assert!(s.contains("Cc: xie@ouchn.test"));
+    assert!(s.contains(&format!("Message-ID: {id}")));
+    assert!(s.contains("X-Lndx-Loop: lndx@ouchn.test"));
+    let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    let names: Vec<String> = parsed
+        .attachments()
+        .filter_map(|a| a.attachment_name().map(|n| n.to_string()))
+        .collect();
+    assert_eq!(names, vec!["智慧助老推介工作进度周报_2022-05-30.xlsx"]);
+    assert!(s.contains("name=\"=?UTF-8?B?"));
+    assert!(s.contains("filename*"));
+}
+
+// ---------------------------------------------------------------------------------------
+// The scheduler, with an injected clock.
+
+fn scheduler_setup(tmp: &Path) -> (PathBuf, Arc<AtomicI64>) {
+    rules_in(tmp);
+    let cfg = tmp.join("lndx.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[identity]
+address = "lndx@ouchn.test"
+
+[report]
+schedule = "0 0 9 * * Mon"
+timezone = "Asia/Shanghai"
+to = ["wangli@moe.test"]
+cc = ["xie@ouchn.test", "wen@ouchn.test"]
+"#,
+    )
+    .unwrap();
+    (cfg, Arc::new(AtomicI64::new(0)))
+}
+
+fn scheduler(tmp: &Path, cfg: &Path, clock: &Arc<AtomicI64>) -> Scheduler {
+    let c = clock.clone();
+    Scheduler::with_clock(
+        &app(tmp, Some(cfg)),
+        Box::new(move || Utc.timestamp_opt(c.load(Ordering::SeqCst), 0).unwrap()),
+    )
+    .unwrap()
+}
+
+fn beijing(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
+    chrono_tz::Asia::Shanghai
+        .with_ymd_and_hms(y, m, d, h, mi, s)
+        .unwrap()
+        .timestamp()
+}
+
+fn report_rows(tmp: &Path) -> Vec<(i64, String, String)> {
+    let conn = Connection::open(tmp.join("data/lndx.db")).unwrap();
+    let mut st = conn
+        .prepare("SELECT id, recipients, state FROM outbox WHERE purpose = 'report' ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap()
+}
+
+#[test]
+fn a_slot_passing_queues_exactly_one_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    let (cfg, clock) = scheduler_setup(tmp);
+    let mut s = scheduler(tmp, &cfg, &clock);
+    // 2022-05-30 is a Monday; the slot is 09:00 Beijing time = 01:00 UTC.
+    clock.store(beijing(2022, 5, 30, 8, 59, 58), Ordering::SeqCst);
+    assert_eq!(s.tick().unwrap(), Tick::Idle);
+    clock.store(beijing(2022, 5, 30, 8, 59, 59), Ordering::SeqCst);
+    assert_eq!(s.tick().unwrap(), Tick::Idle);
+    assert!(report_rows(tmp).is_empty());
+    clock.store(beijing(2022, 5, 30, 9, 0, 0), Ordering::SeqCst);
+    let t = s.tick().unwrap();
+    let Tick::Queued { slot, outbox } = t else {
+        panic!("expected a report, got {t:?}")
+    };
+    assert_eq!(slot, "2022-05-30T01:00:00Z");
+    // Called again, in the same second and later: nothing more.
+    assert_eq!(s.tick().unwrap(), Tick::Idle);
+    clock.store(beijing(2022, 5, 30, 9, 0, 1), Ordering::SeqCst);
+    assert_eq!(s.tick().unwrap(), Tick::Idle);
+    clock.store(beijing(2022, 6, 1, 12, 0, 0), Ordering::SeqCst);
+    assert_eq!(s.tick().unwrap(), Tick::Idle);
+    let rows = report_rows(tmp);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, outbox);
+    let rcpts: Vec<String> = serde_json::from_str(&rows[0].1).unwrap();
+    assert_eq!(
+        rcpts,
+        ["wangli@moe.test", "xie@ouchn.test", "wen@ouchn.test"]
+    );
+    // The slot row points at the queued mail, and the mail is as of the slot.
+    let conn = Connection::open(tmp.join("data/lndx.db")).unwrap();
+    let (ob, body): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT s.outbox, o.body FROM report_slots s JOIN outbox o ON o.id = s.outbox
+             WHERE s.slot = '2022-05-30T01:00:00Z'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(ob, outbox);
+    let parsed = mail_parser::MessageParser::default().parse(&body).unwrap();
+    assert!(parsed
+        .body_text(0)
+        .unwrap()
+        .contains("数据截至 2022年05月30日 09:00 北京时间"));
+    assert!(!parsed.body_text(0).unwrap().contains("补发"));
+
+    // A second scheduler on the same registry (another process) sends nothing either.
+    let mut other = scheduler(tmp, &cfg, &clock);
+    clock.store(beijing(2022, 5, 30, 9, 0, 0), Ordering::SeqCst);
+    assert_eq!(other.tick().unwrap(), Tick::Idle);
+    assert_eq!(report_rows(tmp).len(), 1);
+
+    // The queued report goes out through the outbox, logged per recipient.
+    let reg = Registry::open(&tmp.join("data")).unwrap();
+    let transport = lndx::outbox::Transport::Folder(tmp.join("sent"));
+    let pass = lndx::app::block_on(lndx::outbox::deliver_due(&reg, &transport, 100)).unwrap();
+    assert_eq!(pass.sent, 1);
+    let logged: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM deliveries WHERE outbox = ?1 AND outcome = 'sent'",
+            [outbox],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(logged, 3);
+}
+
+#[test]
+fn down_across_a_slot_sends_one_late_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    let (cfg, clock) = scheduler_setup(tmp);
+    {
+        // Running on Sunday; the slot before the first run is not sent.
+        let mut s = scheduler(tmp, &cfg, &clock);
+        clock.store(beijing(2022, 5, 29, 20, 0, 0), Ordering::SeqCst);
+        assert_eq!(s.tick().unwrap(), Tick::Idle);
+        assert!(report_rows(tmp).is_empty());
+    }
+    // Down over Monday 09:00; back on Tuesday.
+    let mut s = scheduler(tmp, &cfg, &clock);
+    clock.store(beijing(2022, 5, 31, 10, 30, 0), Ordering::SeqCst);
+    let t = s.tick().unwrap();
+    let Tick::Queued { slot, .. } = t else {
+        panic!("expected a late report, got {t:?}")
+    };
+    assert_eq!(slot, "2022-05-30T01:00:00Z");
+    assert_eq!(s.tick().unwrap(), Tick::Idle);
+    clock.store(beijing(2022, 5, 31, 10, 30, 5), Ordering::SeqCst);
+    assert_eq!(s.tick().unwrap(), Tick::Idle);
+    assert_eq!(report_rows(tmp).len(), 1);
+    let conn = Connection::open(tmp.join("data/lndx.db")).unwrap();
+    let body: Vec<u8> = conn
+        .query_row(
+            "SELECT body FROM outbox WHERE purpose = 'report'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let parsed = mail_parser::MessageParser::default().parse(&body).unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.contains("补发"), "{text}");
+    assert!(text.contains("数据截至 2022年05月30日 09:00 北京时间"));
+}
+
+#[test]
+fn two_missed_slots_send_one_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    let (cfg, clock) = scheduler_setup(tmp);
+    let mut s = scheduler(tmp, &cfg, &clock);
+    clock.store(beijing(2022, 5, 27, 12, 0, 0), Ordering::SeqCst);
+    assert_eq!(s.tick().unwrap(), Tick::Idle);
+    drop(s);
+    // Down from Friday 27 May to Tuesday 7 June: the slots of 30 May and 6 June passed.
+    let mut s = scheduler(tmp, &cfg, &clock);
+    clock.store(beijing(2022, 6, 7, 8, 0, 0), Ordering::SeqCst);
+    let t = s.tick().unwrap();
+    assert_eq!(
+        t,
+        Tick::Queued {
+            slot: "2022-06-06T01:00:00Z".into(),
+            outbox: report_rows(tmp)[0].0
+        }
+    );
+    for secs in [0, 1, 3600] {
+        clock.store(beijing(2022, 6, 7, 8, 0, 0) + secs, Ordering::SeqCst);
+        assert_eq!(s.tick().unwrap(), Tick::Idle);
+    }
+    assert_eq!(report_rows(tmp).len(), 1);
+    let conn = Connection::open(tmp.join("data/lndx.db")).unwrap();
+    let missed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM report_slots WHERE slot = '2022-05-30T01:00:00Z'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(missed, 0, "only the latest missed slot is handled");
+    // The next on-time slot works as usual, and "new since" starts at the last report.
+    clock.store(beijing(2022, 6, 13, 9, 0, 0), Ordering::SeqCst);
+    assert!(matches!(s.tick().unwrap(), Tick::Queued { .. }));
+    assert_eq!(report_rows(tmp).len(), 2);
+    let reg = Registry::open(&tmp.join("data")).unwrap();
+    let prev = lndx::report::data::previous_report(
+        &reg,
+        Utc.timestamp_opt(beijing(2022, 6, 13, 9, 0, 0), 0).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        prev,
+        Some(Utc.timestamp_opt(beijing(2022, 6, 6, 9, 0, 0), 0).unwrap())
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands: preview, send-now, export.
+
+// The commands call these functions (src/cli.rs); they are called here directly so the
+// test does not depend on which build last wrote the shared binary.
+#[test]
+fn preview_send_now_and_export_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    rules_in(tmp);
+    let files = sample_files();
+    ingest(tmp, &files);
+    let out = tmp.join("preview");
+    let plain = app(tmp, None);
+    lndx::report::cli_preview(&plain, Some("2099-01-04 09:00"), &out).unwrap();
+    let name = "智慧助老推介工作进度周报_2099-01-04.xlsx";
+    for f in ["report.html", "report.txt", name, "report.eml"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let txt = std::fs::read_to_string(out.join("report.txt")).unwrap();
+    assert!(txt.contains("数据截至 2099年01月04日 09:00 北京时间"));
+    assert!(txt.contains("征集活动已于2022年12月31日结束"));
+    let eml = std::fs::read(out.join("report.eml")).unwrap();
+    assert!(String::from_utf8_lossy(&eml).contains("Auto-Submitted: auto-generated"));
+    // A preview queues nothing.
+    assert!(report_rows(tmp).is_empty());
+
+    // send-now without recipients is refused; with them it queues, and the flush that the
+    // command runs next delivers it, logged per recipient.
+    assert!(lndx::report::cli_send_now(&plain).is_err());
+    let cfg = tmp.join("lndx.toml");
+    std::fs::write(
+        &cfg,
+        "[identity]\naddress = \"lndx@ouchn.test\"\n[report]\nto = [\"wangli@moe.test\"]\ncc = [\"xie@ouchn.test\"]\n",
+    )
+    .unwrap();
+    let configured = app(tmp, Some(&cfg));
+    lndx::report::cli_send_now(&configured).unwrap();
+    let rows = report_rows(tmp);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].2, "pending");
+    let reg = configured.registry().unwrap();
+    let transport = configured.transport().unwrap();
+    lndx::app::block_on(lndx::outbox::deliver_due(&reg, &transport, 100)).unwrap();
+    let rows = report_rows(tmp);
+    assert_eq!(rows[0].2, "sent");
+    let conn = Connection::open(tmp.join("data/lndx.db")).unwrap();
+    let logged: Vec<String> = conn
+        .prepare("SELECT recipient || ' ' || outcome FROM deliveries WHERE outbox = ?1 ORDER BY recipient")
+        .unwrap()
+        .query_map([rows[0].0], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap();
+    assert_eq!(logged, ["wangli@moe.test sent", "xie@ouchn.test sent"]);
+    // send-now claims no schedule slot.
+    let slots: i64 = conn
+        .query_row("SELECT count(*) FROM report_slots", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(slots, 0);
+
+    // registry export: CSV with a BOM, and .xlsx; current versions unless all versions.
+    let current: usize = conn
+        .query_row(
+            "SELECT count(*) FROM entries WHERE superseded_by IS NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as usize;
+    let all: usize = conn
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))
+        .unwrap() as usize;
+    assert!(all > current);
+    let campaign = plain.campaign().unwrap();
+    let csv = tmp.join("e.csv");
+    assert_eq!(
+        lndx::report::export::csv(&reg, &campaign, &csv, false).unwrap(),
+        current
+    );
+    let bytes = std::fs::read(&csv).unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(text.starts_with("回执号,"));
+    // Rows start with a receipt (a quoted field may hold line breaks).
+    let rows = text
+        .split("\r\n")
+        .filter(|l| l.starts_with("ZHZL-"))
+        .count();
+    assert_eq!(rows, current);
+    let csv_all = tmp.join("all.csv");
+    assert_eq!(
+        lndx::report::export::csv(&reg, &campaign, &csv_all, true).unwrap(),
+        all
+    );
+    let text = std::fs::read_to_string(&csv_all).unwrap();
+    assert_eq!(
+        text.split("\r\n")
+            .filter(|l| l.starts_with("ZHZL-"))
+            .count(),
+        all
+    );
+    let xlsx = tmp.join("e.xlsx");
+    assert_eq!(
+        lndx::report::export::xlsx(&reg, &campaign, &xlsx, false).unwrap(),
+        current
+    );
+    let mut wb: Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let range = wb.worksheet_range("登记表").unwrap();
+    assert_eq!(range.rows().count(), 1 + current);
+}
