@@ -169,7 +169,7 @@ impl Intake {
             errors: Vec::new(),
             warnings: Vec::new(),
             attachments: Vec::new(),
-            arrived_at: arrival.map(|a| a.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            arrived_at: arrival.map(|a| a.to_rfc3339_opts(SecondsFormat::Millis, true)),
             from: inbound.from.as_ref().map(|a| a.address.clone()),
             subject: inbound.subject.clone(),
             stored_id: id,

@@ -1,10 +1,12 @@
 //! The report's numbers: one read of the registry as of a moment, turned into plain rows
 //! for the templates and the workbook.
 //!
-//! "As of" means what the registry held then: a version counts when it was filed
-//! (`created_at`) at or before that moment and had not yet been replaced by a version filed
-//! at or before it. With the moment after the last filing this is simply
-//! `superseded_by IS NULL`. Only `valid` entries count toward targets; `invalid` ones are
+//! "As of" means what had arrived by then: a version counts when its message arrived
+//! (`arrived_at`, the time that also decides the batch; `created_at` when unknown) at or
+//! before that moment and had not yet been replaced by a version that arrived at or before
+//! it. With the moment after the last arrival this is simply `superseded_by IS NULL`. So a
+//! report for a past date over a registry filed later (a backlog, a reprocessing) shows what
+//! had been submitted by that date. Only `valid` entries count toward targets; `invalid` ones are
 //! listed as awaiting correction and `held` ones (province unknown) are listed apart.
 //! Duplicates never reach this module: the same bytes filed twice create no entry row.
 
@@ -56,6 +58,11 @@ pub struct EntryLine {
     /// Arrival in the campaign's zone, "2022-05-20 15:22".
     pub arrived: String,
     pub sender: String,
+    /// When the entry came in: its arrival, or its filing when the arrival is unknown
+    /// (stored form, comparable as text).
+    #[serde(skip)]
+    pub came_in: String,
+    /// When it was filed (stored form).
     #[serde(skip)]
     pub created_at: String,
 }
@@ -274,9 +281,10 @@ pub fn current_entries(
                 e.errors, e.themes, e.version, e.supersedes IS NOT NULL, e.arrived_at,
                 e.created_at, m.sender
          FROM entries e LEFT JOIN messages m ON m.id = e.message
-         WHERE e.created_at <= ?1
+         WHERE coalesce(e.arrived_at, e.created_at) <= ?1
            AND (e.superseded_by IS NULL
-                OR (SELECT s.created_at FROM entries s WHERE s.id = e.superseded_by) > ?1)
+                OR (SELECT coalesce(s.arrived_at, s.created_at) FROM entries s
+                    WHERE s.id = e.superseded_by) > ?1)
          ORDER BY e.receipt",
     )?;
     let rows = st
@@ -380,6 +388,7 @@ pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
         replaces_earlier: r.replaces,
         arrived,
         sender: r.sender.unwrap_or_default(),
+        came_in: r.arrived_at.clone().unwrap_or_else(|| r.created_at.clone()),
         created_at: r.created_at,
     }
 }
@@ -528,10 +537,7 @@ pub fn summarise(
     let default_window = previous.is_none();
     let since = previous.unwrap_or(as_of - chrono::Duration::days(7));
     let since_stamp = stamp(since);
-    let fresh: Vec<&EntryLine> = entries
-        .iter()
-        .filter(|e| e.created_at > since_stamp)
-        .collect();
+    let fresh: Vec<&EntryLine> = entries.iter().filter(|e| e.came_in > since_stamp).collect();
     let new_since = NewSince {
         since: format!("{} {}", local_text(c, since), tz_label(c)),
         default_window,
