@@ -69,7 +69,10 @@ impl Stack {
         let mut last_err = String::new();
         for attempt in 0..4 {
             let base = port_base(slot + attempt * 5 + if attempt > 0 { 100 } else { 0 });
-            let state = PathBuf::from(format!("/tmp/lndx-ms-{}-{slot}-{attempt}", std::process::id()));
+            let state = PathBuf::from(format!(
+                "/tmp/lndx-ms-{}-{slot}-{attempt}",
+                std::process::id()
+            ));
             let _ = std::fs::remove_dir_all(&state);
             std::fs::create_dir_all(&state).expect("create the stack's state dir");
             chmod_ox(&state);
@@ -98,8 +101,12 @@ impl Stack {
     }
 
     fn from_env_file(path: &Path, own: Option<PathBuf>) -> Result<Stack, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("mail stack not started: cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "mail stack not started: cannot read {}: {e}",
+                path.display()
+            )
+        })?;
         let env = text
             .lines()
             .filter_map(|l| l.split_once('='))
@@ -232,10 +239,8 @@ pub fn arrival_date(raw: &[u8]) -> Option<String> {
     let msg = mail_parser::MessageParser::default().parse(raw)?;
     let received = msg.header_raw("Received")?;
     let date = received.rsplit(';').next()?.trim();
-    let d = chrono::DateTime::parse_from_rfc2822(
-        date.split(" (").next().unwrap_or(date).trim(),
-    )
-    .ok()?;
+    let d = chrono::DateTime::parse_from_rfc2822(date.split(" (").next().unwrap_or(date).trim())
+        .ok()?;
     Some(format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S %z")))
 }
 
@@ -326,7 +331,10 @@ pub fn parse_seen(uid: u32, h: &[u8]) -> Seen {
             .unwrap_or_default()
             .to_lowercase(),
         subject: msg.subject().unwrap_or_default().to_string(),
-        message_id: msg.message_id().map(|m| format!("<{m}>")).unwrap_or_default(),
+        message_id: msg
+            .message_id()
+            .map(|m| format!("<{m}>"))
+            .unwrap_or_default(),
         in_reply_to: msg
             .in_reply_to()
             .as_text()
