@@ -687,3 +687,143 @@ fn live_oversized_message_is_answered_without_its_body() {
     expect_one_reply_each(stack, &sender, &l.robot, &[id], Duration::from_secs(30));
     l.stop();
 }
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// Receipt latency over SMTP and the filing rate of a backlog. Run by
+/// scripts/bench-live.sh (release build): `cargo test --release --test live -- --ignored
+/// live_bench --nocapture`.
+#[test]
+#[ignore]
+fn live_bench() {
+    let stack = Stack::shared();
+    let n_lat: usize = std::env::var("BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let n_backlog: usize = std::env::var("BENCH_BACKLOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let rt = rt();
+
+    // 1. Receipt latency: SMTP accept → the reply visible in the sender's mailbox.
+    let mut l = Lndx::new(
+        stack,
+        Opts {
+            cap: 0,
+            poll_secs: 60,
+            ..Opts::default()
+        },
+    );
+    l.start();
+    std::thread::sleep(Duration::from_secs(1));
+    let sender = format!("lat-{}@cq.test", token());
+    let base = sample("P08a-cq-course.eml");
+    let tag = format!("lat{}", token());
+    let msgs: Vec<(Vec<u8>, String)> = (0..n_lat)
+        .map(|i| numbered(&base, &tag, i, &sender))
+        .collect();
+    let robot = l.robot.clone();
+    let lat: Vec<f64> = rt.block_on(async {
+        // Make the sender's mailbox exist before watching it.
+        let (first_raw, _) = numbered(&base, &format!("warm{}", token()), 0, &robot);
+        smtp_send(stack, &robot, &sender, &first_raw).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let watcher = async {
+            let mut s = imap_login(stack, &sender).await;
+            let mut seen: HashMap<String, Instant> = HashMap::new();
+            let mut next = 1;
+            let deadline = Instant::now() + Duration::from_secs(60 + n_lat as u64);
+            while seen.len() < n_lat && Instant::now() < deadline {
+                let _ = s.noop().await;
+                for h in headers_in(&mut s, "INBOX", next).await {
+                    next = h.uid + 1;
+                    if h.from == robot && !h.in_reply_to.is_empty() {
+                        seen.entry(bare(&h.in_reply_to))
+                            .or_insert_with(Instant::now);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let _ = s.logout().await;
+            seen
+        };
+        let sender_task = async {
+            let mut accepted: HashMap<String, Instant> = HashMap::new();
+            for (raw, id) in &msgs {
+                smtp_send(stack, &sender, &robot, raw).await;
+                accepted.insert(id.clone(), Instant::now());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            accepted
+        };
+        let (seen, accepted) = tokio::join!(watcher, sender_task);
+        let mut v: Vec<f64> = accepted
+            .iter()
+            .filter_map(|(id, t0)| seen.get(id).map(|t1| t1.duration_since(*t0).as_secs_f64()))
+            .collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v
+    });
+    l.stop();
+    println!(
+        "receipt latency over {} of {n_lat} messages (SMTP accept → reply in the sender's INBOX): p50 {:.3} s, p95 {:.3} s, max {:.3} s",
+        lat.len(),
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.95),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+
+    // 2. Backlog: APPEND n messages, then start lndx and time until all are filed.
+    for (label, names) in [
+        (
+            "mixed public samples",
+            sample_names()
+                .into_iter()
+                .filter(|n| !n.starts_with("P13") && !n.starts_with("P14"))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "small form mail (P08a)",
+            vec!["P08a-cq-course.eml".to_string()],
+        ),
+    ] {
+        let mut l = Lndx::new(
+            stack,
+            Opts {
+                cap: 0,
+                poll_secs: 60,
+                tls: false,
+                ..Opts::default()
+            },
+        );
+        let samples: Vec<Vec<u8>> = names.iter().map(|n| sample(n)).collect();
+        let tag = format!("bl{}", token());
+        let raws: Vec<Vec<u8>> = (0..n_backlog)
+            .map(|i| {
+                let from = format!("bl{}-{}@gd.test", i % 50, token());
+                numbered(&samples[i % samples.len()], &tag, i, &from).0
+            })
+            .collect();
+        let t_append = Instant::now();
+        rt.block_on(append_all(stack, &l.robot, &raws));
+        let appended = t_append.elapsed();
+        let t0 = Instant::now();
+        l.start();
+        l.wait_filed(n_backlog as i64, Duration::from_secs(600));
+        let took = t0.elapsed().as_secs_f64();
+        l.stop();
+        println!(
+            "backlog of {n_backlog} ({label}): APPEND {:.1} s; filed in {took:.2} s from start = {:.0} messages/s",
+            appended.as_secs_f64(),
+            n_backlog as f64 / took
+        );
+    }
+}
