@@ -627,6 +627,23 @@ fn live_doctor() {
         "{out}"
     );
     let text = std::fs::read_to_string(&l.config).unwrap();
+    // STARTTLS on the plain port with AUTHENTICATE PLAIN.
+    let starttls = text
+        .replacen(
+            &format!("port = {}", stack.port("MAILSTACK_IMAPS_PORT")),
+            &format!(
+                "port = {}\nauth = \"plain\"",
+                stack.port("MAILSTACK_IMAP_PORT")
+            ),
+            1,
+        )
+        .replacen("security = \"tls\"", "security = \"starttls\"", 1);
+    std::fs::write(&l.config, &starttls).unwrap();
+    let (ok, out, err) = l.cmd(&["doctor"]);
+    assert!(
+        ok && out.contains("TLS, certificate checked"),
+        "starttls:\n{out}{err}"
+    );
     let no_ca: String = text
         .lines()
         .filter(|line| !line.starts_with("ca_file"))
