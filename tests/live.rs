@@ -836,7 +836,9 @@ fn live_bench() {
         l.start();
         l.wait_filed(n_backlog as i64, Duration::from_secs(600));
         let took = t0.elapsed().as_secs_f64();
-        l.stop();
+        // The outbox still has the replies to send and finishes its pass before it
+        // looks at SIGTERM; the filing is what is measured here.
+        l.kill9();
         println!(
             "backlog of {n_backlog} ({label}): APPEND {:.1} s; filed in {took:.2} s from start = {:.0} messages/s",
             appended.as_secs_f64(),
