@@ -1,6 +1,9 @@
 //! The IMAP source (async-imap on tokio with rustls): one long-lived session per mailbox,
 //! IDLE with a periodic reconciliation poll, reconnects with backoff.
 
+mod conn;
+mod watch;
+
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -67,17 +70,82 @@ fn default_timeout() -> u64 {
 
 /// Watches the mailbox until shutdown.
 pub async fn watch(
-    _cfg: ImapConfig,
-    _reg: crate::registry::Registry,
-    _limits: crate::message::Limits,
-    _jobs: std::sync::mpsc::SyncSender<crate::daemon::Job>,
-    _shutdown: crate::daemon::Shutdown,
-    _health: std::sync::Arc<crate::health::Health>,
+    cfg: ImapConfig,
+    reg: crate::registry::Registry,
+    limits: crate::message::Limits,
+    jobs: std::sync::mpsc::SyncSender<crate::daemon::Job>,
+    shutdown: crate::daemon::Shutdown,
+    health: std::sync::Arc<crate::health::Health>,
 ) {
-    tracing::error!("IMAP support is being written");
+    let w = watch::Watcher {
+        account: account(&cfg),
+        folder: conn::mailbox_name(&cfg.folder),
+        cfg,
+        reg,
+        limits,
+        jobs,
+        shutdown,
+        health,
+    };
+    w.run().await;
 }
 
-/// `doctor`: connects, logs in and checks the folder.
-pub async fn check(_cfg: &ImapConfig) -> Result<String, String> {
-    Err("IMAP support is being written".into())
+/// The account part of source keys and folder state: who logs in where.
+pub fn account(cfg: &ImapConfig) -> String {
+    format!("{}@{}", cfg.username, cfg.host)
+}
+
+/// `doctor`: connects, secures, logs in, identifies, selects the folder and reports the
+/// capabilities; on failure says what to fix.
+pub async fn check(cfg: &ImapConfig) -> Result<String, String> {
+    let t = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
+    let explain = |f: conn::Fail| format!("{f} — {}", f.hint());
+    let mut o = conn::open(cfg).await.map_err(explain)?;
+    let folder = conn::mailbox_name(&cfg.folder);
+    let mbox = match tokio::time::timeout(t, o.session.select(&folder)).await {
+        Ok(Ok(m)) => m,
+        Ok(Err(e)) => {
+            return Err(explain(conn::Fail::new(
+                conn::Stage::Folder,
+                format!("SELECT {}: {e}", cfg.folder),
+            )))
+        }
+        Err(_) => return Err("SELECT: no answer".into()),
+    };
+    let mut problems = Vec::new();
+    for (what, name) in [("move_to", &cfg.move_to), ("sent_folder", &cfg.sent_folder)] {
+        if let Some(name) = name.as_deref().filter(|n| !n.is_empty()) {
+            let st =
+                tokio::time::timeout(t, o.session.status(conn::mailbox_name(name), "(MESSAGES)"))
+                    .await;
+            if !matches!(st, Ok(Ok(_))) {
+                problems.push(format!(
+                    "{what} folder {name:?} does not exist — create it or fix {what}"
+                ));
+            }
+        }
+    }
+    let mut caps: Vec<&str> = o.caps.iter().map(String::as_str).collect();
+    caps.sort_unstable();
+    let mut lines = format!(
+        "{}:{} ({}), logged in as {}{}, folder {}: {} messages, UIDVALIDITY {}; IDLE {}, MOVE {}; capabilities: {}",
+        cfg.host,
+        cfg.port,
+        if o.tls { "TLS, certificate checked" } else { "plain, loopback" },
+        cfg.username,
+        o.server.as_deref().map(|s| format!(", server {s}")).unwrap_or_default(),
+        cfg.folder,
+        mbox.exists,
+        mbox.uid_validity.map(|v| v.to_string()).unwrap_or_else(|| "none".into()),
+        if o.has("IDLE") { "yes" } else { "no (NOOP polling)" },
+        if o.has("MOVE") { "yes" } else { "no (COPY)" },
+        caps.join(" ")
+    );
+    let _ = tokio::time::timeout(t, o.session.logout()).await;
+    if !problems.is_empty() {
+        lines.push_str("; ");
+        lines.push_str(&problems.join("; "));
+        return Err(lines);
+    }
+    Ok(lines)
 }

@@ -5,6 +5,7 @@
 //! delivery log. Knows nothing of IMAP, MIME or forms: callers hand it plain values.
 
 mod entries;
+pub mod imap;
 mod migrate;
 mod outbox;
 mod raw;

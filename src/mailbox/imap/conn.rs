@@ -1,0 +1,442 @@
+//! Opening an IMAP session: TCP, TLS (implicit or STARTTLS, certificates checked against
+//! the web roots plus an optional private CA), login (LOGIN or AUTHENTICATE PLAIN), the ID
+//! command when offered, and the capabilities. Every step has a timeout; a failure says
+//! at which step it happened so that `doctor` can say what to fix.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::{Client, Session};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use super::ImapConfig;
+
+/// The connection under the IMAP session: plain TCP (loopback only) or TLS.
+#[derive(Debug)]
+pub enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+pub type ImapSession = Session<Stream>;
+
+/// The step at which opening a session failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Config,
+    Connect,
+    Tls,
+    Greeting,
+    Login,
+    Folder,
+    Protocol,
+}
+
+/// Why a session could not be opened or was lost.
+#[derive(Debug, Clone)]
+pub struct Fail {
+    pub stage: Stage,
+    pub detail: String,
+}
+
+impl Fail {
+    pub fn new(stage: Stage, detail: impl Into<String>) -> Fail {
+        Fail {
+            stage,
+            detail: detail.into(),
+        }
+    }
+
+    /// Login refused or bad configuration: retrying soon does not help.
+    pub fn is_persistent(&self) -> bool {
+        matches!(self.stage, Stage::Config | Stage::Login | Stage::Tls)
+    }
+
+    /// What the operator should do about it.
+    pub fn hint(&self) -> &'static str {
+        let d = self.detail.to_ascii_lowercase();
+        match self.stage {
+            Stage::Config => "fix the [mailbox] section of the config",
+            Stage::Connect => "check host and port, and that the server is reachable",
+            Stage::Tls if d.contains("unknownissuer") || d.contains("unknown issuer") => {
+                "the server's certificate is not signed by a known CA: set ca_file to your CA (PEM)"
+            }
+            Stage::Tls if d.contains("notvalidforname") || d.contains("not valid for name") => {
+                "the certificate does not name this host: set tls_name to a name it holds"
+            }
+            Stage::Tls => "check security (tls, starttls or plain) and the port; set ca_file for a private CA",
+            Stage::Greeting => "the server did not greet as IMAP: check the port and security",
+            Stage::Login => "check username and password (some providers need an app password or an authorisation code)",
+            Stage::Folder => "check the folder name (it must exist on the server)",
+            Stage::Protocol => "the connection was lost or the server misbehaved; lndx retries",
+        }
+    }
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stage = match self.stage {
+            Stage::Config => "config",
+            Stage::Connect => "connect",
+            Stage::Tls => "TLS",
+            Stage::Greeting => "greeting",
+            Stage::Login => "login",
+            Stage::Folder => "folder",
+            Stage::Protocol => "IMAP",
+        };
+        write!(f, "{stage}: {}", self.detail)
+    }
+}
+
+/// Runs one IMAP step under the timeout.
+pub async fn step<T, E: std::fmt::Display>(
+    t: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, Fail> {
+    match tokio::time::timeout(t, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Fail::new(Stage::Protocol, format!("{what}: {e}"))),
+        Err(_) => Err(Fail::new(
+            Stage::Protocol,
+            format!("{what}: no answer within {} s", t.as_secs()),
+        )),
+    }
+}
+
+/// An open, logged-in session.
+pub struct Opened {
+    pub session: ImapSession,
+    /// Upper-case capability names (e.g. IDLE, MOVE, ID, UIDPLUS).
+    pub caps: HashSet<String>,
+    /// The server's ID answer ("name version"), when it has one.
+    pub server: Option<String>,
+    pub tls: bool,
+}
+
+impl Opened {
+    pub fn has(&self, cap: &str) -> bool {
+        self.caps.contains(cap)
+    }
+}
+
+/// The TLS client configuration: web roots plus the configured CA.
+pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, Fail> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            Fail::new(
+                Stage::Config,
+                format!("cannot read ca_file {}: {e}", path.display()),
+            )
+        })?;
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut &pem[..]) {
+            let cert = cert.map_err(|e| {
+                Fail::new(Stage::Config, format!("ca_file {}: {e}", path.display()))
+            })?;
+            roots.add(cert).map_err(|e| {
+                Fail::new(Stage::Config, format!("ca_file {}: {e}", path.display()))
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(Fail::new(
+                Stage::Config,
+                format!("ca_file {} holds no PEM certificate", path.display()),
+            ));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Fail::new(Stage::Config, format!("TLS setup: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(cfg))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+async fn wrap_tls(cfg: &ImapConfig, tcp: TcpStream, t: Duration) -> Result<Stream, Fail> {
+    let tls = tls_config(cfg.ca_file.as_deref())?;
+    let name = cfg.tls_name.clone().unwrap_or_else(|| cfg.host.clone());
+    let server = rustls::pki_types::ServerName::try_from(name.clone())
+        .map_err(|e| Fail::new(Stage::Config, format!("tls_name {name:?}: {e}")))?;
+    let conn = tokio_rustls::TlsConnector::from(tls);
+    match tokio::time::timeout(t, conn.connect(server, tcp)).await {
+        Ok(Ok(s)) => Ok(Stream::Tls(Box::new(s))),
+        Ok(Err(e)) => Err(Fail::new(Stage::Tls, format!("handshake with {name}: {e}"))),
+        Err(_) => Err(Fail::new(Stage::Tls, "handshake timed out")),
+    }
+}
+
+async fn greeting(client: &mut Client<Stream>, t: Duration) -> Result<(), Fail> {
+    match tokio::time::timeout(t, client.read_response()).await {
+        Ok(Ok(Some(_))) => Ok(()),
+        Ok(Ok(None)) => Err(Fail::new(
+            Stage::Greeting,
+            "the server closed the connection",
+        )),
+        Ok(Err(e)) => Err(Fail::new(Stage::Greeting, e.to_string())),
+        Err(_) => Err(Fail::new(Stage::Greeting, "no greeting")),
+    }
+}
+
+struct PlainAuth {
+    user: String,
+    pass: String,
+}
+
+impl async_imap::Authenticator for PlainAuth {
+    type Response = Vec<u8>;
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        let mut r = Vec::with_capacity(self.user.len() + self.pass.len() + 2);
+        r.push(0);
+        r.extend_from_slice(self.user.as_bytes());
+        r.push(0);
+        r.extend_from_slice(self.pass.as_bytes());
+        r
+    }
+}
+
+/// Connects, secures, logs in, identifies and reads the capabilities.
+pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
+    let t = Duration::from_secs(cfg.timeout_secs.max(1));
+    let password = cfg
+        .password
+        .resolve()
+        .map_err(|e| Fail::new(Stage::Config, format!("password: {e}")))?;
+    if cfg.security == "plain" && !is_loopback(&cfg.host) {
+        return Err(Fail::new(
+            Stage::Config,
+            format!(
+                "security = \"plain\" sends the password in clear; it is allowed only to a loopback host, not {}",
+                cfg.host
+            ),
+        ));
+    }
+    let tcp = match tokio::time::timeout(t, TcpStream::connect((cfg.host.as_str(), cfg.port))).await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            return Err(Fail::new(
+                Stage::Connect,
+                format!("{}:{}: {e}", cfg.host, cfg.port),
+            ))
+        }
+        Err(_) => {
+            return Err(Fail::new(
+                Stage::Connect,
+                format!("{}:{}: timed out", cfg.host, cfg.port),
+            ))
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    let (client, tls) = match cfg.security.as_str() {
+        "tls" => {
+            let mut c = Client::new(wrap_tls(cfg, tcp, t).await?);
+            greeting(&mut c, t).await?;
+            (c, true)
+        }
+        "starttls" => {
+            let mut c = Client::new(Stream::Plain(tcp));
+            greeting(&mut c, t).await?;
+            match tokio::time::timeout(t, c.run_command_and_check_ok("STARTTLS", None)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(Fail::new(Stage::Tls, format!("STARTTLS refused: {e}"))),
+                Err(_) => return Err(Fail::new(Stage::Tls, "STARTTLS: no answer")),
+            }
+            let Stream::Plain(tcp) = c.into_inner() else {
+                unreachable!("the stream before STARTTLS is plain")
+            };
+            (Client::new(wrap_tls(cfg, tcp, t).await?), true)
+        }
+        "plain" => {
+            let mut c = Client::new(Stream::Plain(tcp));
+            greeting(&mut c, t).await?;
+            (c, false)
+        }
+        other => {
+            return Err(Fail::new(
+                Stage::Config,
+                format!("security {other:?}: use tls, starttls or plain"),
+            ))
+        }
+    };
+    let login = match cfg.auth.as_str() {
+        "login" => tokio::time::timeout(t, client.login(&cfg.username, &password)).await,
+        "plain" => {
+            tokio::time::timeout(
+                t,
+                client.authenticate(
+                    "PLAIN",
+                    PlainAuth {
+                        user: cfg.username.clone(),
+                        pass: password.clone(),
+                    },
+                ),
+            )
+            .await
+        }
+        other => {
+            return Err(Fail::new(
+                Stage::Config,
+                format!("auth {other:?}: use login or plain"),
+            ))
+        }
+    };
+    let mut session = match login {
+        Ok(Ok(s)) => s,
+        Ok(Err((e, _))) => {
+            return Err(Fail::new(
+                Stage::Login,
+                format!("{} refused: {e}", cfg.username),
+            ))
+        }
+        Err(_) => return Err(Fail::new(Stage::Login, "no answer to the login")),
+    };
+    let caps: HashSet<String> = step(t, "CAPABILITY", session.capabilities())
+        .await?
+        .iter()
+        .map(|c| match c {
+            async_imap::types::Capability::Imap4rev1 => "IMAP4REV1".to_string(),
+            async_imap::types::Capability::Atom(a) => a.to_ascii_uppercase(),
+            async_imap::types::Capability::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
+        })
+        .collect();
+    let mut server = None;
+    if caps.contains("ID") {
+        // 163/126/Coremail refuse SELECT from a client that did not identify itself.
+        let id = step(
+            t,
+            "ID",
+            session.id([
+                ("name", Some("lndx")),
+                ("version", Some(env!("CARGO_PKG_VERSION"))),
+                ("vendor", Some("lndx")),
+            ]),
+        )
+        .await?;
+        server = id.map(|m| {
+            let name = m.get("name").cloned().unwrap_or_default();
+            match m.get("version") {
+                Some(v) => format!("{name} {v}"),
+                None => name,
+            }
+        });
+    }
+    Ok(Opened {
+        session,
+        caps,
+        server,
+        tls,
+    })
+}
+
+/// A folder name as IMAP wants it: modified UTF-7 (RFC 3501 §5.1.3) for non-ASCII names.
+pub fn mailbox_name(name: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    let mut pending: Vec<u16> = Vec::new();
+    let flush = |pending: &mut Vec<u16>, out: &mut String| {
+        if pending.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = pending.iter().flat_map(|u| u.to_be_bytes()).collect();
+        let b64 = base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes);
+        out.push('&');
+        out.push_str(&b64.replace('/', ","));
+        out.push('-');
+        pending.clear();
+    };
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut pending, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut buf = [0u16; 2];
+            pending.extend_from_slice(c.encode_utf16(&mut buf));
+        }
+    }
+    flush(&mut pending, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_are_modified_utf7() {
+        assert_eq!(mailbox_name("INBOX"), "INBOX");
+        assert_eq!(mailbox_name("A&B"), "A&-B");
+        assert_eq!(mailbox_name("已发送"), "&XfJT0ZAB-");
+        assert_eq!(mailbox_name("其他文件夹/申报"), "&UXZO1mWHTvZZOQ-/&dTNipQ-");
+    }
+
+    #[test]
+    fn hints_name_the_fix() {
+        let f = Fail::new(Stage::Tls, "invalid peer certificate: UnknownIssuer");
+        assert!(f.hint().contains("ca_file"));
+        assert!(Fail::new(Stage::Login, "x").hint().contains("password"));
+    }
+}

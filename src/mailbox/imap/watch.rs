@@ -1,0 +1,742 @@
+//! The watch loop: one long-lived session; each pass files what arrived since the last
+//! UID processed; between passes IDLE (re-issued at most every `idle_secs`) or NOOP
+//! polling, with a reconciliation pass at least every `poll_secs`; reconnects with
+//! exponential backoff and jitter.
+//!
+//! Per message: RFC822.SIZE and INTERNALDATE → BODY.PEEK[] (or only BODY.PEEK[HEADER]
+//! above the size limit) → the intake worker stores and files it (we wait for its answer)
+//! → done keyword and/or MOVE (COPY when the server has no MOVE) → the folder's last UID
+//! advances. Nothing is ever expunged or deleted, and \Seen is never relied upon.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::{Fetch, UnsolicitedResponse};
+use chrono::{SecondsFormat, Utc};
+use futures::TryStreamExt;
+
+use super::conn::{self, step, Fail, ImapSession, Opened, Stage};
+use super::ImapConfig;
+use crate::daemon::{Job, Shutdown};
+use crate::health::Health;
+use crate::message::Limits;
+use crate::registry::imap::FolderState;
+use crate::registry::{sha256_hex, Registry, SourceRef};
+
+/// Messages whose metadata is fetched in one command.
+const META_CHUNK: usize = 200;
+/// Bodies fetched in one command: at most this many, and at most `BODY_BYTES` together.
+const BODY_CHUNK: usize = 25;
+const BODY_BYTES: u64 = 8 * 1024 * 1024;
+/// Jobs handed to the intake worker before waiting for the first answer.
+const IN_FLIGHT: usize = 8;
+/// NOOP interval when the server has no IDLE.
+const NOOP_SECS: u64 = 15;
+
+pub(super) struct Watcher {
+    pub cfg: ImapConfig,
+    pub account: String,
+    pub folder: String,
+    pub reg: Registry,
+    pub limits: Limits,
+    pub jobs: mpsc::SyncSender<Job>,
+    pub shutdown: Shutdown,
+    pub health: Arc<Health>,
+}
+
+/// How a session ended.
+enum End {
+    /// Shutdown was requested and the session was closed.
+    Shutdown,
+    /// The intake worker is gone: nothing more can be filed.
+    IntakeGone,
+}
+
+/// What is known of one message before its body is fetched.
+#[derive(Debug, Clone)]
+struct Meta {
+    uid: u32,
+    size: u64,
+    arrived_at: Option<String>,
+}
+
+/// A message handed to the intake worker, waiting for its answer.
+struct Pending {
+    uid: u32,
+    done: mpsc::Receiver<Result<i64, String>>,
+}
+
+impl Watcher {
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.cfg.timeout_secs.max(1))
+    }
+
+    fn key_prefix(&self) -> String {
+        format!("imap:{}:{}:", self.account, self.folder)
+    }
+
+    fn key(&self, uidvalidity: u32, uid: u32) -> String {
+        format!("{}{}:{}", self.key_prefix(), uidvalidity, uid)
+    }
+
+    /// Runs until shutdown, reconnecting as needed.
+    pub async fn run(mut self) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            if self.shutdown.is_set() {
+                return;
+            }
+            let started = Instant::now();
+            let result = match conn::open(&self.cfg).await {
+                Ok(opened) => self.session(opened).await,
+                Err(f) => Err(f),
+            };
+            self.health.set_connected(false);
+            match result {
+                Ok(End::Shutdown) => return,
+                Ok(End::IntakeGone) => {
+                    tracing::error!("the intake worker stopped; IMAP watching ends");
+                    return;
+                }
+                Err(f) => {
+                    self.health.error();
+                    if started.elapsed() > Duration::from_secs(60) {
+                        // The session had been fine for a while: this is a fresh failure.
+                        backoff = Duration::from_secs(1);
+                    }
+                    let wait = if f.is_persistent() {
+                        backoff.max(Duration::from_secs(30))
+                    } else {
+                        backoff
+                    };
+                    let wait = jitter(wait);
+                    tracing::warn!(error = %f, hint = f.hint(), retry_in = ?wait, "IMAP session ended");
+                    let mut sd = self.shutdown.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = sd.wait() => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(300));
+                }
+            }
+        }
+    }
+
+    async fn session(&mut self, opened: Opened) -> Result<End, Fail> {
+        let t = self.timeout();
+        let idle = opened.has("IDLE");
+        let can_move = opened.has("MOVE");
+        let Opened {
+            mut session,
+            server,
+            ..
+        } = opened;
+        let mbox = match tokio::time::timeout(t, session.select(&self.folder)).await {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => {
+                return Err(Fail::new(
+                    Stage::Folder,
+                    format!("SELECT {}: {e}", self.cfg.folder),
+                ))
+            }
+            Err(_) => return Err(Fail::new(Stage::Protocol, "SELECT: no answer")),
+        };
+        let Some(uidvalidity) = mbox.uid_validity else {
+            return Err(Fail::new(
+                Stage::Protocol,
+                "the server gives no UIDVALIDITY; UIDs cannot be trusted",
+            ));
+        };
+        let mut state = self.reconcile(uidvalidity)?;
+        self.health.set_connected(true);
+        tracing::info!(
+            host = %self.cfg.host,
+            folder = %self.cfg.folder,
+            server = server.as_deref().unwrap_or("-"),
+            uidvalidity,
+            last_uid = state.last_uid,
+            idle,
+            "IMAP session open"
+        );
+        let poll = Duration::from_secs(self.cfg.poll_secs.max(1));
+        let idle_max = Duration::from_secs(self.cfg.idle_secs.clamp(1, 600));
+        let mut sd = self.shutdown.clone();
+        loop {
+            match self.pass(&mut session, &mut state, can_move).await? {
+                PassEnd::Done => {}
+                PassEnd::Retry => {
+                    // The intake worker failed (database, disk): try again later.
+                }
+                PassEnd::IntakeGone => return Ok(End::IntakeGone),
+            }
+            self.copy_sent(&mut session).await?;
+            let last_pass = Instant::now();
+            if self.shutdown.is_set() {
+                logout(session, t).await;
+                return Ok(End::Shutdown);
+            }
+            // New mail announced during the pass: look again at once.
+            if drain_news(&session) {
+                continue;
+            }
+            if idle {
+                let wait = idle_max.min(poll);
+                let mut handle = session.idle();
+                step(t, "IDLE", handle.init()).await?;
+                let woke = {
+                    let (fut, stop) = handle.wait_with_timeout(wait);
+                    let r = tokio::select! {
+                        r = tokio::time::timeout(wait + Duration::from_secs(5), fut) => Some(r),
+                        _ = sd.wait() => None,
+                    };
+                    drop(stop);
+                    r
+                };
+                session = step(t, "DONE", handle.done()).await?;
+                match woke {
+                    None => {
+                        logout(session, t).await;
+                        return Ok(End::Shutdown);
+                    }
+                    Some(Ok(Ok(IdleResponse::NewData(d)))) => {
+                        tracing::debug!(data = ?d.parsed(), "IDLE woke");
+                    }
+                    Some(Ok(Ok(_))) | Some(Err(_)) => {}
+                    Some(Ok(Err(e))) => {
+                        return Err(Fail::new(Stage::Protocol, format!("IDLE: {e}")))
+                    }
+                }
+            } else {
+                // No IDLE: NOOP now and then, a full pass at least every `poll`.
+                loop {
+                    let left = poll.saturating_sub(last_pass.elapsed());
+                    if left.is_zero() {
+                        break;
+                    }
+                    let nap = left.min(Duration::from_secs(NOOP_SECS));
+                    tokio::select! {
+                        _ = tokio::time::sleep(nap) => {}
+                        _ = sd.wait() => {
+                            logout(session, t).await;
+                            return Ok(End::Shutdown);
+                        }
+                    }
+                    step(t, "NOOP", session.noop()).await?;
+                    if drain_news(&session) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Compares the server's UIDVALIDITY with the stored one. A change means the UIDs were
+    /// renumbered: start again from the first UID and re-match by content.
+    fn reconcile(&mut self, uidvalidity: u32) -> Result<FolderState, Fail> {
+        let db = |e: crate::registry::RegistryError| Fail::new(Stage::Protocol, e.to_string());
+        let stored = self
+            .reg
+            .imap_folder(&self.account, &self.folder)
+            .map_err(db)?;
+        let state = match stored {
+            Some(s) if s.uidvalidity == uidvalidity => s,
+            Some(s) => {
+                self.health.error();
+                tracing::warn!(
+                    folder = %self.cfg.folder,
+                    old = s.uidvalidity,
+                    new = uidvalidity,
+                    "the server changed the folder's UIDVALIDITY: every message is looked at again \
+                     and re-matched by content; nothing already filed is filed twice — check that \
+                     the mailbox was not restored or replaced"
+                );
+                FolderState {
+                    uidvalidity,
+                    last_uid: 0,
+                }
+            }
+            None => FolderState {
+                uidvalidity,
+                last_uid: 0,
+            },
+        };
+        self.reg
+            .set_imap_folder(&self.account, &self.folder, state)
+            .map_err(db)?;
+        Ok(state)
+    }
+
+    /// Files everything after `state.last_uid`.
+    async fn pass(
+        &mut self,
+        s: &mut ImapSession,
+        state: &mut FolderState,
+        can_move: bool,
+    ) -> Result<PassEnd, Fail> {
+        let t = self.timeout();
+        let found = step(
+            t,
+            "UID SEARCH",
+            s.uid_search(format!("UID {}:*", state.last_uid.saturating_add(1))),
+        )
+        .await?;
+        // `n:*` also matches the highest UID when nothing is newer.
+        let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > state.last_uid).collect();
+        uids.sort_unstable();
+        if uids.is_empty() {
+            self.health.polled();
+            return Ok(PassEnd::Done);
+        }
+        tracing::debug!(count = uids.len(), "new messages");
+        for chunk in uids.chunks(META_CHUNK) {
+            let metas = self.fetch_meta(s, chunk).await?;
+            let end = self.file_chunk(s, state, &metas, can_move).await?;
+            if !matches!(end, PassEnd::Done) {
+                return Ok(end);
+            }
+            if self.shutdown.is_set() {
+                break;
+            }
+        }
+        Ok(PassEnd::Done)
+    }
+
+    async fn fetch_meta(&self, s: &mut ImapSession, uids: &[u32]) -> Result<Vec<Meta>, Fail> {
+        let t = self.timeout();
+        let set = uid_set(uids);
+        let fetches: Vec<Fetch> = step(t, "UID FETCH (meta)", async {
+            s.uid_fetch(&set, "(UID RFC822.SIZE INTERNALDATE)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        let mut by_uid: HashMap<u32, Meta> = HashMap::new();
+        for f in fetches {
+            let Some(uid) = f.uid else { continue };
+            by_uid.insert(
+                uid,
+                Meta {
+                    uid,
+                    size: f.size.map(u64::from).unwrap_or(0),
+                    arrived_at: f.internal_date().map(|d| {
+                        d.with_timezone(&Utc)
+                            .to_rfc3339_opts(SecondsFormat::Secs, true)
+                    }),
+                },
+            );
+        }
+        // A UID the server no longer has (expunged meanwhile) is simply absent.
+        Ok(uids.iter().filter_map(|u| by_uid.remove(u)).collect())
+    }
+
+    /// Files the messages of one chunk in UID order.
+    async fn file_chunk(
+        &mut self,
+        s: &mut ImapSession,
+        state: &mut FolderState,
+        metas: &[Meta],
+        can_move: bool,
+    ) -> Result<PassEnd, Fail> {
+        let t = self.timeout();
+        let mut i = 0;
+        while i < metas.len() {
+            if self.shutdown.is_set() {
+                return Ok(PassEnd::Done);
+            }
+            // A group of messages whose bodies are fetched together.
+            let mut group: Vec<&Meta> = Vec::new();
+            let mut bytes = 0u64;
+            while i < metas.len() && group.len() < BODY_CHUNK {
+                let m = &metas[i];
+                if !group.is_empty() && bytes + m.size.min(BODY_BYTES) > BODY_BYTES {
+                    break;
+                }
+                bytes += m.size.min(self.limits.message_bytes);
+                group.push(m);
+                i += 1;
+            }
+            // What the database already knows.
+            let mut known: Vec<bool> = Vec::with_capacity(group.len());
+            for m in &group {
+                let key = self.key(state.uidvalidity, m.uid);
+                let over = format!("{key}:oversize");
+                let st = self
+                    .reg
+                    .source_state(&[&key, &over])
+                    .map_err(|e| Fail::new(Stage::Protocol, e.to_string()))?;
+                known.push(matches!(st.as_deref(), Some(s) if s != "received"));
+            }
+            let wanted: Vec<u32> = group
+                .iter()
+                .zip(&known)
+                .filter(|(m, k)| !**k && m.size <= self.limits.message_bytes)
+                .map(|(m, _)| m.uid)
+                .collect();
+            let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
+            if !wanted.is_empty() {
+                let tb = t + Duration::from_secs(bytes / (256 * 1024));
+                let fetches: Vec<Fetch> = step(tb, "UID FETCH (body)", async {
+                    s.uid_fetch(uid_set(&wanted), "(UID BODY.PEEK[])")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?;
+                for f in fetches {
+                    if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                        bodies.insert(uid, body.to_vec());
+                    }
+                }
+            }
+            // Hand the group to the intake worker, a few at a time, and settle in order.
+            let mut in_flight: std::collections::VecDeque<Pending> = Default::default();
+            let mut settled_ok = true;
+            for (m, known) in group.iter().zip(known) {
+                if known {
+                    // Filed before (a crash came between filing and marking): mark only.
+                    in_flight.push_back(Pending {
+                        uid: m.uid,
+                        done: ready(Ok(0)),
+                    });
+                } else {
+                    let (raw, key) = if m.size > self.limits.message_bytes {
+                        let head = self.fetch_header(s, m.uid).await?;
+                        self.health.fetched();
+                        (
+                            oversized(&head, m.size, self.limits.message_bytes),
+                            format!("{}:oversize", self.key(state.uidvalidity, m.uid)),
+                        )
+                    } else {
+                        match bodies.remove(&m.uid) {
+                            Some(b) => {
+                                self.health.fetched();
+                                (b, self.key(state.uidvalidity, m.uid))
+                            }
+                            None => {
+                                // Expunged by someone else between SEARCH and FETCH.
+                                tracing::info!(
+                                    uid = m.uid,
+                                    "message vanished before its body was fetched"
+                                );
+                                in_flight.push_back(Pending {
+                                    uid: m.uid,
+                                    done: ready(Ok(0)),
+                                });
+                                continue;
+                            }
+                        }
+                    };
+                    let sha = sha256_hex(&raw);
+                    let earlier = self
+                        .reg
+                        .filed_in_earlier_epoch(
+                            &sha,
+                            &self.key_prefix(),
+                            &format!("{}{}:", self.key_prefix(), state.uidvalidity),
+                        )
+                        .map_err(|e| Fail::new(Stage::Protocol, e.to_string()))?;
+                    if let Some(id) = earlier {
+                        tracing::warn!(
+                            uid = m.uid,
+                            message = id,
+                            "same bytes as a message filed before the UIDVALIDITY change: not filed again"
+                        );
+                        in_flight.push_back(Pending {
+                            uid: m.uid,
+                            done: ready(Ok(id)),
+                        });
+                    } else {
+                        let (tx, rx) = mpsc::channel();
+                        let job = Job {
+                            raw,
+                            source: SourceRef {
+                                source: "imap",
+                                key: Some(key),
+                                arrived_at: m.arrived_at.clone(),
+                            },
+                            done: tx,
+                        };
+                        let jobs = self.jobs.clone();
+                        let sent = tokio::task::spawn_blocking(move || jobs.send(job).is_ok())
+                            .await
+                            .unwrap_or(false);
+                        if !sent {
+                            return Ok(PassEnd::IntakeGone);
+                        }
+                        in_flight.push_back(Pending {
+                            uid: m.uid,
+                            done: rx,
+                        });
+                    }
+                }
+                while in_flight.len() >= IN_FLIGHT {
+                    let p = in_flight.pop_front().expect("non-empty");
+                    if !self.settle(s, state, p, can_move, &mut settled_ok).await? {
+                        return Ok(PassEnd::IntakeGone);
+                    }
+                }
+            }
+            while let Some(p) = in_flight.pop_front() {
+                if !self.settle(s, state, p, can_move, &mut settled_ok).await? {
+                    return Ok(PassEnd::IntakeGone);
+                }
+            }
+            if !settled_ok {
+                return Ok(PassEnd::Retry);
+            }
+        }
+        Ok(PassEnd::Done)
+    }
+
+    /// Waits for the intake's answer on one message, then marks it and advances the UID.
+    /// After a failure, later messages are still waited for but not marked, so the UID
+    /// never passes a message that was not filed. False when the intake worker is gone.
+    async fn settle(
+        &mut self,
+        s: &mut ImapSession,
+        state: &mut FolderState,
+        p: Pending,
+        can_move: bool,
+        ok_so_far: &mut bool,
+    ) -> Result<bool, Fail> {
+        let rx = p.done;
+        let answer = tokio::task::spawn_blocking(move || rx.recv())
+            .await
+            .ok()
+            .and_then(|r| r.ok());
+        let Some(answer) = answer else {
+            return Ok(false);
+        };
+        if let Err(e) = answer {
+            *ok_so_far = false;
+            tracing::error!(uid = p.uid, error = %e, "not filed; will try again");
+            return Ok(true);
+        }
+        if !*ok_so_far {
+            return Ok(true);
+        }
+        self.mark(s, p.uid, can_move).await?;
+        state.last_uid = state.last_uid.max(p.uid);
+        self.reg
+            .set_imap_folder(&self.account, &self.folder, *state)
+            .map_err(|e| Fail::new(Stage::Protocol, e.to_string()))?;
+        Ok(true)
+    }
+
+    /// Sets the done keyword and/or moves the message, as configured. Never expunges.
+    async fn mark(&self, s: &mut ImapSession, uid: u32, can_move: bool) -> Result<(), Fail> {
+        let t = self.timeout();
+        let set = uid.to_string();
+        let kw = self.cfg.done_keyword.trim();
+        if !kw.is_empty() {
+            step(t, "UID STORE", async {
+                s.uid_store(&set, format!("+FLAGS.SILENT ({kw})"))
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+        }
+        if let Some(dest) = self.cfg.move_to.as_deref().filter(|d| !d.is_empty()) {
+            let dest = conn::mailbox_name(dest);
+            if can_move {
+                step(t, "UID MOVE", s.uid_mv(&set, &dest)).await?;
+            } else {
+                step(t, "UID COPY", s.uid_copy(&set, &dest)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn fetch_header(&self, s: &mut ImapSession, uid: u32) -> Result<Vec<u8>, Fail> {
+        let t = self.timeout();
+        let fetches: Vec<Fetch> = step(t, "UID FETCH (header)", async {
+            s.uid_fetch(uid.to_string(), "(UID BODY.PEEK[HEADER])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        Ok(fetches
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.header())
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default())
+    }
+
+    /// Copies replies sent since the last time into the Sent folder.
+    async fn copy_sent(&mut self, s: &mut ImapSession) -> Result<(), Fail> {
+        let Some(sent) = self.cfg.sent_folder.clone().filter(|f| !f.is_empty()) else {
+            return Ok(());
+        };
+        let t = self.timeout();
+        let marker = format!("{}#sent", self.account);
+        let db = |e: crate::registry::RegistryError| Fail::new(Stage::Protocol, e.to_string());
+        loop {
+            let after = self
+                .reg
+                .imap_folder(&marker, &sent)
+                .map_err(db)?
+                .map(|st| st.last_uid as i64)
+                .unwrap_or(0);
+            let (rows, settled) = self.reg.sent_replies_after(after, 50).map_err(db)?;
+            if settled == after {
+                return Ok(());
+            }
+            for r in &rows {
+                let date = r
+                    .sent_at
+                    .as_deref()
+                    .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+                    .map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S %z")));
+                let res = tokio::time::timeout(
+                    t,
+                    s.append(
+                        conn::mailbox_name(&sent),
+                        Some("(\\Seen)"),
+                        date.as_deref(),
+                        &r.body,
+                    ),
+                )
+                .await;
+                match res {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        // The folder is missing or the server refuses: keep the reply
+                        // pending for the next pass, say so, and go on filing.
+                        tracing::warn!(folder = %sent, outbox = r.id, error = %e,
+                            "cannot copy a sent reply to the Sent folder");
+                        return Ok(());
+                    }
+                    Err(_) => {
+                        return Err(Fail::new(Stage::Protocol, "APPEND: no answer"));
+                    }
+                }
+            }
+            let st = FolderState {
+                uidvalidity: 0,
+                last_uid: settled as u32,
+            };
+            self.reg.set_imap_folder(&marker, &sent, st).map_err(db)?;
+        }
+    }
+}
+
+enum PassEnd {
+    Done,
+    Retry,
+    IntakeGone,
+}
+
+/// An already-answered job.
+fn ready(v: Result<i64, String>) -> mpsc::Receiver<Result<i64, String>> {
+    let (tx, rx) = mpsc::channel();
+    let _ = tx.send(v);
+    rx
+}
+
+/// Drains unsolicited responses; true when new mail was announced.
+fn drain_news(s: &ImapSession) -> bool {
+    let mut news = false;
+    while let Ok(r) = s.unsolicited_responses.try_recv() {
+        if matches!(
+            r,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        ) {
+            news = true;
+        }
+    }
+    news
+}
+
+async fn logout(mut s: ImapSession, t: Duration) {
+    let _ = tokio::time::timeout(t.min(Duration::from_secs(5)), s.logout()).await;
+}
+
+/// `1:3,7,9:10` for sorted UIDs.
+pub(super) fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            end += 1;
+            i += 1;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A stand-in for a message over the size limit whose body was not downloaded: its
+/// header, then a note, padded past the limit so that intake answers it `too_large`
+/// from the header alone.
+pub(super) fn oversized(header: &[u8], size: u64, limit: u64) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(limit as usize + 1024);
+    let head = header
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| &header[..p + 2])
+        .or_else(|| {
+            header
+                .windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|p| &header[..p + 1])
+        })
+        .unwrap_or(header);
+    raw.extend_from_slice(head);
+    raw.extend_from_slice(b"\r\n");
+    raw.extend_from_slice(
+        format!(
+            "[lndx: this message is {size} bytes on the server, over the limit of {limit}; \
+             only its header was fetched]\r\n"
+        )
+        .as_bytes(),
+    );
+    let line = [b' '; 998];
+    while (raw.len() as u64) <= limit {
+        let n = ((limit + 1 - raw.len() as u64) as usize).min(998);
+        raw.extend_from_slice(&line[..n]);
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw
+}
+
+fn jitter(d: Duration) -> Duration {
+    let f = 0.75 + rand::random::<f64>() * 0.5;
+    Duration::from_secs_f64(d.as_secs_f64() * f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_are_compact() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[]), "");
+    }
+
+    #[test]
+    fn oversized_stand_in_passes_the_limit_and_keeps_the_header() {
+        let h = b"From: a@b.test\r\nSubject: big\r\n\r\n";
+        let raw = oversized(h, 5000, 1000);
+        assert!(raw.len() as u64 > 1000);
+        assert!(raw.starts_with(b"From: a@b.test\r\nSubject: big\r\n\r\n[lndx:"));
+    }
+}
