@@ -90,6 +90,7 @@ fn main() {
                         source: "file",
                         key: None,
                         arrived_at: None,
+                        declared_size: None,
                     },
                 )
                 .expect("filed");

@@ -74,6 +74,7 @@ pub fn ingest(app: &App, files: &[PathBuf], json: bool) -> Result<ExitCode> {
                     source: "file",
                     key: None,
                     arrived_at: None,
+                    declared_size: None,
                 },
             )
             .with_context(|| format!("cannot file {}", path.display()))?;

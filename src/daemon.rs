@@ -118,7 +118,9 @@ pub fn run(app: &App) -> Result<()> {
                 .spawn(move || {
                     crate::app::block_on(async move {
                         loop {
-                            match crate::outbox::deliver_due(&reg, &transport, cap).await {
+                            let stopping = shutdown.clone();
+                            let stop = move || stopping.is_set();
+                            match crate::outbox::deliver_until(&reg, &transport, cap, &stop).await {
                                 Ok(pass) => health.delivered(pass.sent, pass.failed),
                                 Err(e) => {
                                     health.error();
@@ -240,6 +242,7 @@ fn watch_maildir(
                             source: "maildir",
                             key: Some(w.key.clone()),
                             arrived_at: Some(w.arrived_at.clone()),
+                            declared_size: None,
                         },
                         done: tx,
                     };

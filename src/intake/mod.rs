@@ -118,7 +118,7 @@ impl Intake {
                 });
             }
         }
-        self.process_stored(reg, stored.id, raw, source.arrived_at.as_deref())
+        self.process_stored_sized(reg, stored.id, raw, source.arrived_at.as_deref(), source.declared_size)
     }
 
     /// Processes a message already stored raw (a fresh one, or one left unfinished by a
@@ -130,9 +130,23 @@ impl Intake {
         raw: &[u8],
         arrived_at: Option<&str>,
     ) -> Result<Filed, IntakeError> {
+        self.process_stored_sized(reg, id, raw, arrived_at, None)
+    }
+
+    /// As [`Intake::process_stored`], for a message whose real size the source declares
+    /// (only its header was fetched because it is over the limit).
+    pub fn process_stored_sized(
+        &self,
+        reg: &mut Registry,
+        id: i64,
+        raw: &[u8],
+        arrived_at: Option<&str>,
+        declared_size: Option<u64>,
+    ) -> Result<Filed, IntakeError> {
         let opts = self.parse_options();
+        let size = declared_size.unwrap_or(0).max(raw.len() as u64);
         let parsed = catch_unwind(AssertUnwindSafe(|| {
-            if raw.len() as u64 > opts.limits.message_bytes {
+            if size > opts.limits.message_bytes {
                 // Headers only: the body is not looked at.
                 let head_end = find_header_end(raw);
                 let mut inbound = message::parse(&raw[..head_end], &opts);
@@ -177,7 +191,7 @@ impl Intake {
 
         let tx = reg.begin()?;
         if inbound.skip.is_none() {
-            self.judge_and_file(&tx, id, &inbound, arrival, oversized, &mut outcome)?;
+            self.judge_and_file(&tx, id, &inbound, arrival, oversized.then_some(size), &mut outcome)?;
             if let Some(mail) = self.reply_for(&inbound, &outcome, id)? {
                 outcome.reply = Some(ReplyInfo {
                     to: mail.recipients.iter().take(1).cloned().collect(),
@@ -216,7 +230,7 @@ impl Intake {
         id: i64,
         inbound: &Inbound,
         arrival: Option<DateTime<Utc>>,
-        oversized: bool,
+        oversized: Option<u64>,
         outcome: &mut Outcome,
     ) -> Result<(), IntakeError> {
         let readers = analyse::Readers {
@@ -231,7 +245,7 @@ impl Intake {
             subject: &inbound.subject,
             arrival,
             units,
-            usable_files: if oversized { 1 } else { inbound.files.len() },
+            usable_files: if oversized.is_some() { 1 } else { inbound.files.len() },
             big_attachment_link: inbound.big_attachment_link,
             registered_only: self.settings.registered_only,
             authentication_results: inbound.authentication_results.as_deref(),
@@ -242,9 +256,10 @@ impl Intake {
         outcome.batch = verdict.batch;
         outcome.errors = verdict.errors;
         outcome.warnings = verdict.warnings;
-        if oversized {
+        if let Some(size) = oversized {
             let mut f = Finding::new(Code::TooLarge);
             f.limit = Some(self.settings.limits.message_bytes);
+            f.actual = Some(size);
             outcome.errors.push(f);
         }
         let late = verdict.batch.is_none();

@@ -46,6 +46,30 @@ pub async fn deliver_due(
     transport: &Transport,
     cap: u32,
 ) -> Result<Pass, RegistryError> {
+    deliver_until(reg, transport, cap, &|| false).await
+}
+
+/// As [`deliver_due`], stopping between mails when `stop` says so (shutdown): what is left
+/// stays queued.
+pub async fn deliver_until(
+    reg: &Registry,
+    transport: &Transport,
+    cap: u32,
+    stop: &dyn Fn() -> bool,
+) -> Result<Pass, RegistryError> {
+    let result = deliver_loop(reg, transport, cap, stop).await;
+    if let Transport::Smtp(s) = transport {
+        s.close().await;
+    }
+    result
+}
+
+async fn deliver_loop(
+    reg: &Registry,
+    transport: &Transport,
+    cap: u32,
+    stop: &dyn Fn() -> bool,
+) -> Result<Pass, RegistryError> {
     let mut pass = Pass::default();
     loop {
         let due = reg.due_mail(50)?;
@@ -53,6 +77,9 @@ pub async fn deliver_due(
             return Ok(pass);
         }
         for row in &due {
+            if stop() {
+                return Ok(pass);
+            }
             let outcome = if over_cap(reg, row, cap)? {
                 Delivery::Capped
             } else {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::Address;
 use serde::Deserialize;
@@ -45,13 +45,15 @@ fn default_timeout() -> u64 {
     30
 }
 
-/// A configured SMTP sender.
+/// A configured SMTP sender. One connection is kept open across the mails of a delivery
+/// pass (a backlog of replies is not one TLS handshake each) and closed when the pass ends.
 pub struct SmtpSender {
     cfg: SmtpConfig,
     tls: Option<TlsParameters>,
     credentials: Option<Credentials>,
     hello: ClientId,
     timeout: Duration,
+    open: tokio::sync::Mutex<Option<AsyncSmtpConnection>>,
 }
 
 impl std::fmt::Debug for SmtpSender {
@@ -104,6 +106,7 @@ impl SmtpSender {
             credentials,
             hello,
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
+            open: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -146,36 +149,60 @@ impl SmtpSender {
         Ok(conn)
     }
 
-    /// One delivery attempt of one queued mail.
+    /// One delivery attempt of one queued mail, on the open connection when there is one.
     pub async fn deliver(&self, row: &OutboxRow) -> Delivery {
         let env = match envelope(row) {
             Ok(e) => e,
             Err(e) => return Delivery::Failed { error: e },
         };
-        let mut conn = match self.connect().await {
-            Ok(c) => c,
-            Err(e) => return super::deferred(row, e),
-        };
-        // MAIL, RCPT, DATA: a reply code decides; no reply means try again later.
-        let mail = Mail::new(env.from().cloned(), vec![]);
-        if let Err(e) = step(self.timeout, conn.command(mail)).await {
-            return classify(row, e, false);
-        }
-        for to in env.to() {
-            if let Err(e) = step(self.timeout, conn.command(Rcpt::new(to.clone(), vec![]))).await {
-                return classify(row, e, false);
+        let mut open = self.open.lock().await;
+        // A kept connection may have been closed by the server meanwhile: RSET tells.
+        if let Some(conn) = open.as_mut() {
+            if step(self.timeout, conn.command(Rset)).await.is_err() {
+                *open = None;
             }
         }
-        if let Err(e) = step(self.timeout, conn.command(Data)).await {
+        if open.is_none() {
+            match self.connect().await {
+                Ok(c) => *open = Some(c),
+                Err(e) => return super::deferred(row, e),
+            }
+        }
+        let conn = open.as_mut().expect("connected");
+        let outcome = send(conn, self.timeout, &env, row).await;
+        if !matches!(outcome, Delivery::Sent) {
+            // After any failure the session's state is unknown: start afresh next time.
+            *open = None;
+        }
+        outcome
+    }
+
+    /// Ends the kept connection (QUIT), after a delivery pass.
+    pub async fn close(&self) {
+        if let Some(mut conn) = self.open.lock().await.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), conn.quit()).await;
+        }
+    }
+}
+
+/// MAIL, RCPT, DATA and the message: a reply code decides; no reply before the data means
+/// try again later; no reply after the data means the server may have it (`unknown`).
+async fn send(conn: &mut AsyncSmtpConnection, timeout: Duration, env: &Envelope, row: &OutboxRow) -> Delivery {
+    let mail = Mail::new(env.from().cloned(), vec![]);
+    if let Err(e) = step(timeout, conn.command(mail)).await {
+        return classify(row, e, false);
+    }
+    for to in env.to() {
+        if let Err(e) = step(timeout, conn.command(Rcpt::new(to.clone(), vec![]))).await {
             return classify(row, e, false);
         }
-        let result = step(self.timeout, conn.message(&row.body)).await;
-        let outcome = match result {
-            Ok(_) => Delivery::Sent,
-            Err(e) => classify(row, e, true),
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(2), conn.quit()).await;
-        outcome
+    }
+    if let Err(e) = step(timeout, conn.command(Data)).await {
+        return classify(row, e, false);
+    }
+    match step(timeout, conn.message(&row.body)).await {
+        Ok(_) => Delivery::Sent,
+        Err(e) => classify(row, e, true),
     }
 }
 

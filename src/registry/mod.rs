@@ -42,7 +42,7 @@ pub enum RegistryError {
 pub type Result<T> = std::result::Result<T, RegistryError>;
 
 /// Where a message came from, so that the same mailbox message is never filed twice.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SourceRef {
     /// file | maildir | imap
     pub source: &'static str,
@@ -50,6 +50,9 @@ pub struct SourceRef {
     pub key: Option<String>,
     /// Arrival time (RFC 3339, UTC) as the source knows it.
     pub arrived_at: Option<String>,
+    /// The message's size on the server when only its header was fetched (it is over the
+    /// size limit): the filing answers `too_large` from the header alone.
+    pub declared_size: Option<u64>,
 }
 
 /// The registry: one SQLite connection plus the data directory.
