@@ -126,6 +126,7 @@ fn print_summary(out: &mut impl Write, path: &Path, v: &serde_json::Value) -> Re
 
 /// Delivers what is due in the outbox once (folder, or SMTP with timeouts).
 fn flush_outbox(app: &App, reg: &lndx::registry::Registry) -> Result<()> {
+    reg.recover_in_flight()?;
     let transport = app.transport()?;
     let pass = block_on(async {
         tokio::time::timeout(

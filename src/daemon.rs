@@ -66,7 +66,15 @@ pub fn run(app: &App) -> Result<()> {
     let health = Arc::new(Health::default());
     let outbox_wake = Arc::new(tokio::sync::Notify::new());
 
-    // Finish what a crash left half done.
+    // Finish what a crash left half done: mail that was being handed to the SMTP server
+    // is not resent blindly, messages stored but not filed are filed now.
+    let interrupted = reg.recover_in_flight()?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "mail was being sent when lndx stopped; marked unknown, not resent"
+        );
+    }
     for id in reg.unfinished_messages()? {
         if let Some(raw) = reg.raw_message(id)? {
             let (_, arrived) = reg.message_source(id)?.unwrap_or_default();

@@ -87,6 +87,7 @@ impl Health {
             "send_failures": self.send_failures.load(Ordering::Relaxed),
             "errors": self.errors.load(Ordering::Relaxed),
             "outbox_depth": reg.outbox_depth().unwrap_or(-1),
+            "undelivered": reg.undelivered().unwrap_or(-1),
             "quarantined": reg.count_quarantined().unwrap_or(-1),
             "undelivered_reports": failed_reports,
         })

@@ -485,26 +485,50 @@ fn live_sigkill_mid_backlog() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    // Filing is exactly once. Sending is exactly once except for the one reply whose
-    // SMTP transaction the kill interrupted after the data was handed over: the server
-    // may have accepted it while the outbox never recorded it, so it goes out again.
+    // Filing is exactly once, and so is answering: a reply that was being handed to the
+    // SMTP server at the kill is marked `unknown` at restart and never resent (the server
+    // had its data, so it still arrives once).
+    let unknown: i64 = db
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'unknown'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        unknown <= 1,
+        "at most the one reply in flight is unknown\n{}",
+        outbox.join("\n")
+    );
     let got = wait_for(Duration::from_secs(60), "one reply to each", || {
         let r = replies(stack, &sender, &l.robot);
-        ids.iter().all(|id| r.contains_key(id)).then_some(r)
+        let answered = ids.iter().filter(|id| r.contains_key(*id)).count() as i64;
+        (answered + unknown >= ids.len() as i64).then_some(r)
     });
-    let twice: Vec<&String> = ids.iter().filter(|id| got[*id].len() > 1).collect();
-    if !twice.is_empty() {
-        eprintln!(
-            "killed at {at_kill}: replies sent twice (SMTP in flight at the kill): {twice:?}\noutbox:\n{}",
-            outbox.join("\n")
-        );
-    }
+    // Give a late duplicate the chance to show up before counting.
+    std::thread::sleep(Duration::from_secs(2));
+    let got = {
+        let r = replies(stack, &sender, &l.robot);
+        if r.len() >= got.len() {
+            r
+        } else {
+            got
+        }
+    };
+    let twice: Vec<&String> = ids
+        .iter()
+        .filter(|id| got.get(*id).is_some_and(|v| v.len() > 1))
+        .collect();
     assert!(
-        twice.len() <= 1 && ids.iter().all(|id| got[id].len() <= 2),
-        "replies repeated beyond the one in flight: {twice:?}"
+        twice.is_empty(),
+        "killed at {at_kill}: replies sent twice: {twice:?}\noutbox:\n{}",
+        outbox.join("\n")
     );
-    let total: usize = got.values().map(Vec::len).sum();
-    assert_eq!(total, ids.len() + twice.len());
+    let missing = ids.iter().filter(|id| !got.contains_key(*id)).count() as i64;
+    assert!(
+        missing <= unknown,
+        "replies missing: {missing}, unknown: {unknown}"
+    );
     let (n, keys, replies): (i64, i64, i64) = db
         .query_row(
             "SELECT count(*), count(DISTINCT source_key), (SELECT count(*) FROM outbox WHERE purpose = 'reply') FROM messages",
@@ -513,6 +537,138 @@ fn live_sigkill_mid_backlog() {
         )
         .unwrap();
     assert_eq!((n, keys, replies), (60, 60, 60), "killed at {at_kill}");
+    l.stop();
+}
+
+/// Crash safety: SIGKILL at random moments while lndx works through a backlog, round
+/// after round, then count lost, double-filed and double-answered messages — all must be
+/// zero. The short version runs in the test suite; scripts/crash-safety.sh runs the full
+/// one (LNDX_CRASH_ROUNDS=20, LNDX_CRASH_MESSAGES=300).
+#[test]
+fn live_crash_safety_rounds() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let rounds = env("LNDX_CRASH_ROUNDS", 3);
+    let per_round = env("LNDX_CRASH_MESSAGES", 40);
+    let stack = Stack::shared();
+    let mut l = Lndx::new(
+        stack,
+        Opts {
+            cap: 0,
+            ..Opts::default()
+        },
+    );
+    let rt = rt();
+    let samples = [
+        sample("P02-zj-project-and-course.eml"),
+        sample("P08a-cq-course.eml"),
+        sample("P12-tj-no-attachment.eml"),
+        sample("P04-sc-case-too-long.eml"),
+        sample("P07-fj-zip-gbk.eml"),
+    ];
+    let mut all: Vec<(String, String)> = Vec::new(); // (sender, message id)
+    let (mut kills, mut unknown_total) = (0usize, 0i64);
+    for round in 0..rounds {
+        let sender = format!("crash{round}-{}@zj.test", token());
+        let tag = format!("cr{round}{}", token());
+        let mut raws = Vec::new();
+        for i in 0..per_round {
+            let (raw, id) = numbered(&samples[i % samples.len()], &tag, i, &sender);
+            raws.push(raw);
+            all.push((sender.clone(), id));
+        }
+        rt.block_on(append_all(stack, &l.robot, &raws));
+        let target = all.len() as i64;
+        // Kill at a random moment while the backlog is being worked through, up to three
+        // times a round, then let it finish.
+        for _ in 0..3 {
+            let before = l.filed();
+            if before >= target {
+                break;
+            }
+            l.start();
+            let wait = Duration::from_millis(150 + rand::random::<u64>() % 1500);
+            let end = Instant::now() + wait;
+            while Instant::now() < end && l.filed() < target {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            l.kill9();
+            kills += 1;
+        }
+        l.start();
+        l.wait_filed(target, Duration::from_secs(300));
+        l.kill9();
+        kills += 1;
+    }
+    l.start();
+    let db = l.db();
+    let (messages, keys): (i64, i64) = db
+        .query_row(
+            "SELECT count(*), count(DISTINCT source_key) FROM messages",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let filed_ids: HashMap<String, i64> = {
+        let mut st = db
+            .prepare("SELECT message_id, count(*) FROM messages GROUP BY message_id")
+            .unwrap();
+        st.query_map([], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                r.get(1)?,
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    unknown_total += db
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'unknown'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    let lost = all
+        .iter()
+        .filter(|(_, id)| !filed_ids.contains_key(&format!("<{}>", bare(id))))
+        .count();
+    let double_filed = filed_ids.values().filter(|n| **n > 1).count() + (messages - keys) as usize;
+    // Replies: wait until every message is answered (or its reply is unknown), then count.
+    let senders: std::collections::BTreeSet<&String> = all.iter().map(|(s, _)| s).collect();
+    let collect = || {
+        let mut got: HashMap<String, usize> = HashMap::new();
+        for s in &senders {
+            for (id, v) in replies(stack, s, &l.robot) {
+                *got.entry(id).or_default() += v.len();
+            }
+        }
+        got
+    };
+    let _ = wait_for(Duration::from_secs(120), "replies", || {
+        let got = collect();
+        let answered = all.iter().filter(|(_, id)| got.contains_key(id)).count() as i64;
+        (answered + unknown_total >= all.len() as i64).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let got = collect();
+    let double_answered = got.values().filter(|n| **n > 1).count();
+    let unanswered = all.iter().filter(|(_, id)| !got.contains_key(id)).count();
+    println!(
+        "crash-safety: {rounds} rounds, {} messages, {kills} kills: lost {lost}, double-filed {double_filed}, \
+         double-answered {double_answered}, unanswered {unanswered} (of which in flight at a kill, marked unknown: {unknown_total})",
+        all.len()
+    );
+    assert_eq!((lost, double_filed, double_answered), (0, 0, 0));
+    assert!(
+        unanswered as i64 <= unknown_total,
+        "every reply went out, except one marked unknown at a kill"
+    );
     l.stop();
 }
 

@@ -118,7 +118,13 @@ impl Intake {
                 });
             }
         }
-        self.process_stored_sized(reg, stored.id, raw, source.arrived_at.as_deref(), source.declared_size)
+        self.process_stored_sized(
+            reg,
+            stored.id,
+            raw,
+            source.arrived_at.as_deref(),
+            source.declared_size,
+        )
     }
 
     /// Processes a message already stored raw (a fresh one, or one left unfinished by a
@@ -191,7 +197,14 @@ impl Intake {
 
         let tx = reg.begin()?;
         if inbound.skip.is_none() {
-            self.judge_and_file(&tx, id, &inbound, arrival, oversized.then_some(size), &mut outcome)?;
+            self.judge_and_file(
+                &tx,
+                id,
+                &inbound,
+                arrival,
+                oversized.then_some(size),
+                &mut outcome,
+            )?;
             if let Some(mail) = self.reply_for(&inbound, &outcome, id)? {
                 outcome.reply = Some(ReplyInfo {
                     to: mail.recipients.iter().take(1).cloned().collect(),
@@ -245,7 +258,11 @@ impl Intake {
             subject: &inbound.subject,
             arrival,
             units,
-            usable_files: if oversized.is_some() { 1 } else { inbound.files.len() },
+            usable_files: if oversized.is_some() {
+                1
+            } else {
+                inbound.files.len()
+            },
             big_attachment_link: inbound.big_attachment_link,
             registered_only: self.settings.registered_only,
             authentication_results: inbound.authentication_results.as_deref(),

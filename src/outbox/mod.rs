@@ -85,7 +85,14 @@ async fn deliver_loop(
             } else {
                 match transport {
                     Transport::Folder(dir) => folder::deliver(dir, row),
-                    Transport::Smtp(s) => s.deliver(row).await,
+                    Transport::Smtp(s) => {
+                        let mark = || {
+                            if let Err(e) = reg.mark_sending(row.id) {
+                                tracing::error!(outbox = row.id, error = %e, "cannot record a send in progress");
+                            }
+                        };
+                        s.deliver(row, &mark).await
+                    }
                 }
             };
             match &outcome {

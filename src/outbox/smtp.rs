@@ -150,7 +150,9 @@ impl SmtpSender {
     }
 
     /// One delivery attempt of one queued mail, on the open connection when there is one.
-    pub async fn deliver(&self, row: &OutboxRow) -> Delivery {
+    /// `handing_over` is called once the server has said it will take the data (354),
+    /// before the data is written: the caller records that from here a resend is not safe.
+    pub async fn deliver(&self, row: &OutboxRow, handing_over: &dyn Fn()) -> Delivery {
         let env = match envelope(row) {
             Ok(e) => e,
             Err(e) => return Delivery::Failed { error: e },
@@ -169,7 +171,7 @@ impl SmtpSender {
             }
         }
         let conn = open.as_mut().expect("connected");
-        let outcome = send(conn, self.timeout, &env, row).await;
+        let outcome = send(conn, self.timeout, &env, row, handing_over).await;
         if !matches!(outcome, Delivery::Sent) {
             // After any failure the session's state is unknown: start afresh next time.
             *open = None;
@@ -187,7 +189,13 @@ impl SmtpSender {
 
 /// MAIL, RCPT, DATA and the message: a reply code decides; no reply before the data means
 /// try again later; no reply after the data means the server may have it (`unknown`).
-async fn send(conn: &mut AsyncSmtpConnection, timeout: Duration, env: &Envelope, row: &OutboxRow) -> Delivery {
+async fn send(
+    conn: &mut AsyncSmtpConnection,
+    timeout: Duration,
+    env: &Envelope,
+    row: &OutboxRow,
+    handing_over: &dyn Fn(),
+) -> Delivery {
     let mail = Mail::new(env.from().cloned(), vec![]);
     if let Err(e) = step(timeout, conn.command(mail)).await {
         return classify(row, e, false);
@@ -200,6 +208,7 @@ async fn send(conn: &mut AsyncSmtpConnection, timeout: Duration, env: &Envelope,
     if let Err(e) = step(timeout, conn.command(Data)).await {
         return classify(row, e, false);
     }
+    handing_over();
     match step(timeout, conn.message(&row.body)).await {
         Ok(_) => Delivery::Sent,
         Err(e) => classify(row, e, true),

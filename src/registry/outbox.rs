@@ -133,6 +133,37 @@ impl Registry {
         Ok(rows)
     }
 
+    /// Marks a mail as being handed to the server: from here a crash must not lead to a
+    /// blind resend (see [`Registry::recover_in_flight`]).
+    pub fn mark_sending(&self, id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET state = 'sending' WHERE id = ?1 AND state = 'pending'",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// After a crash: mail that was being handed to the server when lndx stopped may have
+    /// been accepted. It becomes `unknown` (shown in /healthz and the delivery log), never
+    /// resent blindly. Returns how many.
+    pub fn recover_in_flight(&self) -> Result<usize> {
+        let tx = self.conn.unchecked_transaction()?;
+        let at = now();
+        let error = "lndx stopped while handing this mail to the server; it may have been delivered, so it is not resent";
+        tx.execute(
+            "INSERT INTO deliveries (outbox, recipient, outcome, detail, at)
+             SELECT o.id, j.value, 'unknown', ?1, ?2 FROM outbox o, json_each(o.recipients) j
+             WHERE o.state = 'sending'",
+            params![error, at],
+        )?;
+        let n = tx.execute(
+            "UPDATE outbox SET state = 'unknown', last_error = ?1 WHERE state = 'sending'",
+            [error],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The earliest next attempt of pending mail, if any.
     pub fn next_due(&self) -> Result<Option<String>> {
         Ok(self
@@ -186,6 +217,15 @@ impl Registry {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM deliveries WHERE recipient = ?1 AND outcome IN ('sent', 'unknown') AND at >= ?2",
             params![recipient, since],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Mail that failed for good or whose fate is unknown (staff should look).
+    pub fn undelivered(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state IN ('failed', 'unknown')",
+            [],
             |r| r.get(0),
         )?)
     }
