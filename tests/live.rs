@@ -650,7 +650,7 @@ fn live_crash_safety_rounds() {
         }
         got
     };
-    let _ = wait_for(Duration::from_secs(120), "replies", || {
+    wait_for(Duration::from_secs(120), "replies", || {
         let got = collect();
         let answered = all.iter().filter(|(_, id)| got.contains_key(id)).count() as i64;
         (answered + unknown_total >= all.len() as i64).then_some(())
