@@ -65,6 +65,8 @@ pub fn run(app: &App) -> Result<()> {
     let shutdown = Shutdown(stop_rx);
     let health = Arc::new(Health::default());
     let outbox_wake = Arc::new(tokio::sync::Notify::new());
+    // The outbox rings this after sending, so the IMAP session copies replies to Sent.
+    let sent_wake = Arc::new(tokio::sync::Notify::new());
 
     // Finish what a crash left half done: mail that was being handed to the SMTP server
     // is not resent blindly, messages stored but not filed are filed now.
@@ -120,6 +122,7 @@ pub fn run(app: &App) -> Result<()> {
         let mut shutdown = shutdown.clone();
         let health = health.clone();
         let wake = outbox_wake.clone();
+        let sent_signal = sent_wake.clone();
         threads.push(
             thread::Builder::new()
                 .name("outbox".into())
@@ -129,7 +132,12 @@ pub fn run(app: &App) -> Result<()> {
                             let stopping = shutdown.clone();
                             let stop = move || stopping.is_set();
                             match crate::outbox::deliver_until(&reg, &transport, cap, &stop).await {
-                                Ok(pass) => health.delivered(pass.sent, pass.failed),
+                                Ok(pass) => {
+                                    health.delivered(pass.sent, pass.failed);
+                                    if pass.sent > 0 {
+                                        sent_signal.notify_one();
+                                    }
+                                }
                                 Err(e) => {
                                     health.error();
                                     tracing::error!(error = %e, "outbox");
@@ -198,7 +206,7 @@ pub fn run(app: &App) -> Result<()> {
                 let limits = app.config.settings().limits;
                 threads.push(thread::Builder::new().name("imap".into()).spawn(move || {
                     crate::app::block_on(crate::mailbox::imap::watch(
-                        *cfg, reg, limits, job_tx, shutdown, health,
+                        *cfg, reg, limits, job_tx, shutdown, health, sent_wake,
                     ))
                 })?);
             }

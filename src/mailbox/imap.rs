@@ -76,6 +76,7 @@ pub async fn watch(
     jobs: std::sync::mpsc::SyncSender<crate::daemon::Job>,
     shutdown: crate::daemon::Shutdown,
     health: std::sync::Arc<crate::health::Health>,
+    sent: std::sync::Arc<tokio::sync::Notify>,
 ) {
     let w = watch::Watcher {
         account: account(&cfg),
@@ -85,6 +86,7 @@ pub async fn watch(
         limits,
         jobs,
         shutdown,
+        sent,
         health,
     };
     w.run().await;

@@ -121,7 +121,7 @@ impl Registry {
         let mut out = Vec::new();
         let mut settled = after;
         for (id, purpose, state, body, sent_at) in rows {
-            if state == "pending" {
+            if state == "pending" || state == "sending" {
                 break;
             }
             if state == "sent" && purpose == "reply" {

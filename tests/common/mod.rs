@@ -355,10 +355,18 @@ pub async fn smtp_send(stack: &Stack, from: &str, to: &str, raw: &[u8]) {
             .timeout(Some(Duration::from_secs(10)))
             .build();
     let env = Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()]).unwrap();
-    tokio::time::timeout(Duration::from_secs(20), t.send_raw(&env, raw))
-        .await
-        .expect("SMTP timed out")
-        .expect("SMTP send");
+    // Postfix's smtpd can drop a connection while Dovecot (its SASL helper) restarts: a
+    // client retries, so does this one.
+    let mut last = String::new();
+    for _ in 0..5 {
+        match tokio::time::timeout(Duration::from_secs(20), t.send_raw(&env, raw)).await {
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => last = "timed out".into(),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("SMTP send: {last}");
 }
 
 // ---------- samples ----------

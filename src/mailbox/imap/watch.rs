@@ -45,6 +45,9 @@ pub(super) struct Watcher {
     pub jobs: mpsc::SyncSender<Job>,
     pub shutdown: Shutdown,
     pub health: Arc<Health>,
+    /// Rung by the outbox after it sent mail: wakes the session from IDLE to copy the
+    /// replies into the Sent folder.
+    pub sent: Arc<tokio::sync::Notify>,
 }
 
 /// How a session ended.
@@ -188,8 +191,15 @@ impl Watcher {
                 step(t, "IDLE", handle.init()).await?;
                 let woke = {
                     let (fut, stop) = handle.wait_with_timeout(wait);
+                    let sent = self.sent.clone();
+                    let copy_due = self
+                        .cfg
+                        .sent_folder
+                        .as_deref()
+                        .is_some_and(|f| !f.is_empty());
                     let r = tokio::select! {
                         r = tokio::time::timeout(wait + Duration::from_secs(5), fut) => Some(r),
+                        _ = sent.notified(), if copy_due => Some(Ok(Ok(IdleResponse::ManualInterrupt))),
                         _ = sd.wait() => None,
                     };
                     drop(stop);
