@@ -50,10 +50,15 @@ impl Converter {
         })
     }
 
-    /// Converts `bytes` to `target` ("docx" or "xlsx").
-    pub fn convert(&self, bytes: &[u8], target: &str) -> Result<Vec<u8>, ConvertError> {
+    /// Converts `bytes` (a file of type `input_ext`: doc, xls, odt, ods) to `target`
+    /// ("docx" or "xlsx").
+    pub fn convert(
+        &self,
+        bytes: &[u8],
+        input_ext: &str,
+        target: &str,
+    ) -> Result<Vec<u8>, ConvertError> {
         let work = TempDir::new()?;
-        let input_ext = if target == "docx" { "doc" } else { "xls" };
         let input = work.path().join(format!("input.{input_ext}"));
         std::fs::write(&input, bytes)?;
         let out = work.path().join("out");

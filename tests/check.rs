@@ -82,3 +82,38 @@ fn a_broken_rules_file_names_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn encrypted_opendocument_and_legacy_files() {
+    let s = Scratch::new("check-formats");
+    let f = |n: &str| fixture(&format!("files/{n}")).to_str().unwrap().to_string();
+    let (enc, odt, xls) = (
+        f("P08-cq-course-encrypted.docx"),
+        f("P02-zj-course.odt"),
+        f("P03-sd-summary.xls"),
+    );
+    // Without a converter: encrypted is encrypted, the others ask for .docx/.xlsx.
+    let cfg = s.config("[converter]\nenabled = false\n");
+    let out = s.lndx(Some(&cfg), &["check", "--json", &enc, &odt, &xls]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["errors"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "encrypted_document",
+            "unsupported_format",
+            "unsupported_format"
+        ]
+    );
+    // With LibreOffice (the test command installs it): both are read.
+    let out = s.lndx(None, &["check", "--json", &odt, &xls]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["attachments"][0]["kind"], "course", "{v}");
+    assert_eq!(v["attachments"][0]["entry"]["status"], "valid");
+    assert_eq!(v["attachments"][1]["role"], "summary");
+}

@@ -110,7 +110,7 @@ fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
         FileType::Xlsx => read(file, &file.bytes, forms::read_xlsx, r, ctx),
         FileType::Docm | FileType::Xlsm => FileAnalysis::error("unknown", Code::MacroDocument),
         FileType::EncryptedOoxml => FileAnalysis::error("unknown", Code::EncryptedDocument),
-        FileType::Doc | FileType::Xls => legacy(file, r, ctx),
+        FileType::Doc | FileType::Xls | FileType::Odt | FileType::Ods => legacy(file, r, ctx),
         FileType::Ole2 => FileAnalysis::error("unknown", Code::UnsupportedFormat),
         FileType::Zip => FileAnalysis::role("archive"),
         FileType::Pdf | FileType::Jpeg | FileType::Png | FileType::Gif | FileType::Mp4 => {
@@ -145,12 +145,13 @@ fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
         a.errors[0].value = Some(file.filename.clone());
         return a;
     };
-    let target = if file.file_type == FileType::Doc {
-        "docx"
-    } else {
-        "xlsx"
+    let (target, input_ext) = match file.file_type {
+        FileType::Doc => ("docx", "doc"),
+        FileType::Odt => ("docx", "odt"),
+        FileType::Ods => ("xlsx", "ods"),
+        _ => ("xlsx", "xls"),
     };
-    match conv.convert(&file.bytes, target) {
+    match conv.convert(&file.bytes, input_ext, target) {
         Ok(bytes) => {
             let reader = if target == "docx" {
                 forms::read_docx

@@ -473,6 +473,8 @@ pub fn file_type_key(t: message::FileType) -> &'static str {
         Zip => "zip",
         Doc => "doc",
         Xls => "xls",
+        Odt => "odt",
+        Ods => "ods",
         EncryptedOoxml => "encrypted",
         Ole2 => "ole2",
         Pdf => "pdf",

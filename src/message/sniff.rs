@@ -19,6 +19,10 @@ pub enum FileType {
     Doc,
     /// OLE2 Excel workbook (.xls, also WPS .et).
     Xls,
+    /// OpenDocument text (.odt; WPS and LibreOffice can save it).
+    Odt,
+    /// OpenDocument spreadsheet (.ods).
+    Ods,
     /// OLE2 container of an encrypted OOXML package (msoffcrypto / Office "password to open").
     EncryptedOoxml,
     /// Another OLE2 file.
@@ -44,6 +48,8 @@ impl FileType {
             FileType::Zip => "zip",
             FileType::Doc => "doc",
             FileType::Xls => "xls",
+            FileType::Odt => "odt",
+            FileType::Ods => "ods",
             FileType::EncryptedOoxml | FileType::Ole2 => "bin",
             FileType::Pdf => "pdf",
             FileType::Jpeg => "jpg",
@@ -141,6 +147,9 @@ fn sniff_zip(bytes: &[u8], filename: &str) -> FileType {
 /// holds the package's main part, or when it is named like one: it goes to the form reader
 /// (which reports it unreadable) rather than being unpacked as an archive of XML parts.
 fn office_by_parts(bytes: &[u8], filename: &str) -> FileType {
+    if let Some(t) = opendocument(bytes) {
+        return t;
+    }
     let names: Vec<String> = zip::ZipArchive::new(Cursor::new(bytes))
         .map(|a| {
             a.file_names()
@@ -161,6 +170,25 @@ fn office_by_parts(bytes: &[u8], filename: &str) -> FileType {
         "xlsx" => FileType::Xlsx,
         "xlsm" => FileType::Xlsm,
         _ => FileType::Zip,
+    }
+}
+
+/// An OpenDocument package names its type in a first, stored member `mimetype`.
+fn opendocument(bytes: &[u8]) -> Option<FileType> {
+    // Local header: 30 bytes, then the name; stored (method 0) data follows.
+    let name_len = u16::from_le_bytes([*bytes.get(26)?, *bytes.get(27)?]) as usize;
+    let extra_len = u16::from_le_bytes([*bytes.get(28)?, *bytes.get(29)?]) as usize;
+    if bytes.get(30..30 + name_len)? != b"mimetype" {
+        return None;
+    }
+    let data = bytes.get(30 + name_len + extra_len..)?;
+    let head = &data[..data.len().min(80)];
+    if head.starts_with(b"application/vnd.oasis.opendocument.text") {
+        Some(FileType::Odt)
+    } else if head.starts_with(b"application/vnd.oasis.opendocument.spreadsheet") {
+        Some(FileType::Ods)
+    } else {
+        None
     }
 }
 
