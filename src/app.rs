@@ -53,16 +53,7 @@ impl App {
     pub fn campaign(&self) -> Result<Campaign> {
         match &self.rules_dir {
             Some(dir) => Campaign::load(dir).map_err(anyhow::Error::from),
-            None => {
-                let tmp = std::env::temp_dir().join(format!("lndx-rules-{}", std::process::id()));
-                std::fs::create_dir_all(&tmp)?;
-                for (name, text) in EMBEDDED_RULES {
-                    std::fs::write(tmp.join(name), text)?;
-                }
-                let c = Campaign::load(&tmp);
-                let _ = std::fs::remove_dir_all(&tmp);
-                c.context("built-in rules")
-            }
+            None => Campaign::from_texts(EMBEDDED_RULES).context("built-in rules"),
         }
     }
 

@@ -210,7 +210,27 @@ fn invalid(path: &Path, message: impl Into<String>) -> LoadError {
 impl Campaign {
     /// Loads and validates every file of a rules folder.
     pub fn load(dir: &Path) -> Result<Campaign, LoadError> {
-        let (p, t) = read(dir, "campaign.toml")?;
+        Campaign::from_files(&|name| read(dir, name))
+    }
+
+    /// Loads rules given as (file name, text) pairs, e.g. the copies built into the binary.
+    pub fn from_texts(files: &[(&str, &str)]) -> Result<Campaign, LoadError> {
+        Campaign::from_files(&|name| {
+            files
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(n, t)| (PathBuf::from(format!("rules/{n}")), t.to_string()))
+                .ok_or_else(|| LoadError::Read {
+                    path: PathBuf::from(format!("rules/{name}")),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                })
+        })
+    }
+
+    fn from_files(
+        read: &dyn Fn(&str) -> Result<(PathBuf, String), LoadError>,
+    ) -> Result<Campaign, LoadError> {
+        let (p, t) = read("campaign.toml")?;
         let cf: CampaignFile = parse(&p, &t)?;
         let tz: Tz =
             cf.campaign.timezone.parse().map_err(|_| {
@@ -235,7 +255,7 @@ impl Campaign {
             return Err(invalid(&p, "at least one [[batches]] is needed"));
         }
 
-        let (pp, pt) = read(dir, "provinces.toml")?;
+        let (pp, pt) = read("provinces.toml")?;
         let provinces = parse::<ProvincesFile>(&pp, &pt)?.provinces;
         for pr in &provinces {
             for n in std::iter::once(&pr.name)
@@ -251,7 +271,7 @@ impl Campaign {
             }
         }
 
-        let (tp, tt) = read(dir, "themes.toml")?;
+        let (tp, tt) = read("themes.toml")?;
         let themes = parse::<ThemesFile>(&tp, &tt)?.themes;
         for th in &themes {
             if !th.keywords.contains(&th.name) {
@@ -265,11 +285,11 @@ impl Campaign {
             }
         }
 
-        let (fp, ft) = read(dir, "forms.toml")?;
+        let (fp, ft) = read("forms.toml")?;
         let forms: FormsSpec = parse(&fp, &ft)?;
         forms.validate().map_err(|m| invalid(&fp, m))?;
 
-        let (cp, ct) = read(dir, "checks.toml")?;
+        let (cp, ct) = read("checks.toml")?;
         let checks_file: ChecksFile = parse(&cp, &ct)?;
         let mut field_labels = BTreeMap::new();
         let mut name_labels = BTreeMap::new();
@@ -294,7 +314,7 @@ impl Campaign {
             (Kind::Course, checks_file.course),
         ]);
 
-        let (sp, st) = read(dir, "senders.toml")?;
+        let (sp, st) = read("senders.toml")?;
         let senders_file: SendersFile = parse(&sp, &st)?;
         let mut senders = BTreeMap::new();
         for (who, code) in senders_file.senders {

@@ -205,10 +205,10 @@ impl Intake {
                 oversized.then_some(size),
                 &mut outcome,
             )?;
-            if let Some(mail) = self.reply_for(&inbound, &outcome, id)? {
+            if let Some((mail, subject)) = self.reply_for(&inbound, &outcome, id)? {
                 outcome.reply = Some(ReplyInfo {
                     to: mail.recipients.iter().take(1).cloned().collect(),
-                    subject: mail_subject(&inbound, &outcome, &self.replier),
+                    subject,
                     sent: false,
                     message_id: mail.message_id.clone(),
                 });
@@ -391,7 +391,7 @@ impl Intake {
         inbound: &Inbound,
         outcome: &Outcome,
         id: i64,
-    ) -> Result<Option<QueuedMail>, IntakeError> {
+    ) -> Result<Option<(QueuedMail, String)>, IntakeError> {
         let Some(from) = &inbound.from else {
             return Ok(None);
         };
@@ -405,14 +405,15 @@ impl Intake {
             .map_err(|e| IntakeError::Render(e.to_string()))?;
         let mut recipients = vec![to];
         recipients.extend(self.settings.staff_copies.iter().cloned());
-        Ok(Some(QueuedMail {
+        let mail = QueuedMail {
             message: Some(id),
             purpose: "reply",
             message_id: rendered.message_id,
             envelope_from: self.settings.own_address.clone(),
             recipients,
             body: rendered.bytes,
-        }))
+        };
+        Ok(Some((mail, rendered.subject)))
     }
 }
 
@@ -432,10 +433,6 @@ fn reply_address(inbound: &Inbound, campaign: &Campaign) -> Option<String> {
                     || (from_province.is_some()
                         && campaign.registered_province(r) == from_province))
         })
-}
-
-fn mail_subject(inbound: &Inbound, outcome: &Outcome, replier: &Replier) -> String {
-    replier.subject(inbound, outcome)
 }
 
 fn entry_outcome(row: &registry::EntryRow) -> EntryOutcome {
