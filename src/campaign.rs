@@ -179,6 +179,9 @@ pub struct Campaign {
     pub own_addresses: Vec<String>,
 }
 
+/// Reads one rules file by name: its path (for messages) and text.
+type ReadRule<'a> = dyn Fn(&str) -> Result<(PathBuf, String), LoadError> + 'a;
+
 /// Where an arrival falls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrival {
@@ -227,9 +230,7 @@ impl Campaign {
         })
     }
 
-    fn from_files(
-        read: &dyn Fn(&str) -> Result<(PathBuf, String), LoadError>,
-    ) -> Result<Campaign, LoadError> {
+    fn from_files(read: &ReadRule<'_>) -> Result<Campaign, LoadError> {
         let (p, t) = read("campaign.toml")?;
         let cf: CampaignFile = parse(&p, &t)?;
         let tz: Tz =

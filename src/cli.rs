@@ -157,9 +157,13 @@ pub fn check(app: &App, forms: &[PathBuf], json: bool) -> Result<ExitCode> {
     }
     let result = intake.check_files(files);
     if json {
-        println!("{result}");
+        writeln!(std::io::stdout(), "{result}")?;
     } else {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::to_string_pretty(&result)?
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -184,7 +188,8 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
             })?;
             for r in rows {
                 if json {
-                    println!(
+                    writeln!(
+                        std::io::stdout(),
                         "{}",
                         serde_json::json!({
                             "receipt": r.receipt, "province": r.province, "batch": r.batch,
@@ -193,9 +198,10 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
                             "superseded_by": r.superseded_by, "late": r.late,
                             "errors": serde_json::from_str::<serde_json::Value>(&r.errors).unwrap_or_default(),
                         })
-                    );
+                    )?;
                 } else {
-                    println!(
+                    writeln!(
+                        std::io::stdout(),
                         "{}\t{}\t{}\t{}\t{}\t{}",
                         r.receipt,
                         r.province.as_deref().unwrap_or("-"),
@@ -203,7 +209,7 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
                         r.status,
                         r.name,
                         r.unit.as_deref().unwrap_or("")
-                    );
+                    )?;
                 }
             }
         }
@@ -233,7 +239,7 @@ pub fn reprocess(app: &App, id: i64) -> Result<ExitCode> {
         .with_context(|| format!("no stored message {id}"))?;
     let (_, arrived) = reg.message_source(id)?.unwrap_or_default();
     let filed = intake.process_stored(&mut reg, id, &raw, arrived.as_deref())?;
-    println!("{}", filed.json);
+    writeln!(std::io::stdout(), "{}", filed.json)?;
     flush_outbox(app, &reg)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@
 //! lets them share the file). Shutdown (SIGTERM/SIGINT) is a watch channel every loop
 //! selects on; the intake worker finishes the message in hand before it stops.
 
+use std::io::Write;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
@@ -286,7 +287,12 @@ pub fn doctor(app: &App) -> bool {
     let mut ok = true;
     let mut line = |good: bool, what: &str, detail: String| {
         ok &= good;
-        println!("{} {what}: {detail}", if good { "ok  " } else { "FAIL" });
+        // A closed stdout (e.g. `| head`) ends the report, not the process.
+        let _ = writeln!(
+            std::io::stdout(),
+            "{} {what}: {detail}",
+            if good { "ok  " } else { "FAIL" }
+        );
     };
     match app.campaign() {
         Ok(c) => line(

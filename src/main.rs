@@ -82,6 +82,15 @@ fn main() -> ExitCode {
     })();
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): not a failure of ours.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("lndx: {e:#}");
             ExitCode::from(2)
