@@ -28,6 +28,11 @@ pub enum RegistryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Stored messages, newest first (their ids are what `reprocess` takes).
+    Messages {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Export entries as CSV or .xlsx (by the output file's extension).
     Export {
         #[arg(long)]
@@ -211,6 +216,21 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
                         r.unit.as_deref().unwrap_or("")
                     )?;
                 }
+            }
+        }
+        RegistryCommand::Messages { limit } => {
+            let mut out = std::io::stdout().lock();
+            for m in reg.messages(limit)? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    m.id,
+                    m.arrived_at.as_deref().unwrap_or("-"),
+                    m.state,
+                    m.skipped.or(m.province).unwrap_or_else(|| "-".into()),
+                    m.sender.as_deref().unwrap_or("-"),
+                    m.subject.as_deref().unwrap_or("")
+                )?;
             }
         }
         RegistryCommand::Export { out, all_versions } => {

@@ -149,6 +149,29 @@ impl Registry {
         Ok(())
     }
 
+    /// Stored messages, newest first: (id, arrived_at, sender, subject, state, province,
+    /// skipped).
+    pub fn messages(&self, limit: usize) -> Result<Vec<MessageRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT id, arrived_at, sender, subject, state, province, skipped
+             FROM messages ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = st
+            .query_map([limit as i64], |r| {
+                Ok(MessageRow {
+                    id: r.get(0)?,
+                    arrived_at: r.get(1)?,
+                    sender: r.get(2)?,
+                    subject: r.get(3)?,
+                    state: r.get(4)?,
+                    province: r.get(5)?,
+                    skipped: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     pub fn count_quarantined(&self) -> Result<i64> {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM messages WHERE state = 'quarantined'",
@@ -191,6 +214,18 @@ impl Tx<'_> {
         )?;
         Ok(())
     }
+}
+
+/// A stored message, for listings.
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub id: i64,
+    pub arrived_at: Option<String>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub state: String,
+    pub province: Option<String>,
+    pub skipped: Option<String>,
 }
 
 /// What is recorded of a filed message.
