@@ -672,6 +672,88 @@ fn live_crash_safety_rounds() {
     l.stop();
 }
 
+/// A cron expression (with seconds) for one moment, `ahead` from now, in Beijing time.
+fn slot_in(ahead: Duration) -> String {
+    use chrono::{Datelike, Timelike};
+    let t = (chrono::Utc::now() + chrono::Duration::from_std(ahead).unwrap())
+        .with_timezone(&chrono_tz::Asia::Shanghai);
+    format!(
+        "{} {} {} {} {} *",
+        t.second(),
+        t.minute(),
+        t.hour(),
+        t.day(),
+        t.month()
+    )
+}
+
+fn reports_in(stack: &Stack, rt: &tokio::runtime::Runtime, to: &str) -> Vec<Seen> {
+    rt.block_on(headers(stack, to, "INBOX"))
+        .into_iter()
+        .filter(|s| s.subject.contains("工作进度周报"))
+        .collect()
+}
+
+/// The weekly report on the real mail stack: a slot passes → the report arrives in the
+/// ministry's mailbox once, as auto-generated mail with its workbook; lndx down across a
+/// slot and started again → sent once at start, and not again at the next start.
+#[test]
+fn live_weekly_report_arrives_once() {
+    let stack = Stack::shared();
+    let rt = rt();
+    let ministry = format!("ministry-{}@moe.test", token());
+    let mut l = Lndx::new(
+        stack,
+        Opts {
+            report: Some((slot_in(Duration::from_secs(6)), ministry.clone())),
+            ..Opts::default()
+        },
+    );
+    l.start();
+    let got = wait_for(Duration::from_secs(60), "the report", || {
+        let r = reports_in(stack, &rt, &ministry);
+        (!r.is_empty()).then_some(r)
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let again = reports_in(stack, &rt, &ministry);
+    assert_eq!(
+        again.len(),
+        1,
+        "one report per slot: {:?}",
+        again.iter().map(|s| &s.subject).collect::<Vec<_>>()
+    );
+    assert_eq!(got[0].auto_submitted, "auto-generated");
+    assert!(
+        got[0].raw_header.contains("multipart/mixed"),
+        "the workbook is attached"
+    );
+    l.stop();
+
+    // Down across a slot: the slot passes while lndx is stopped.
+    let ministry2 = format!("ministry-{}@moe.test", token());
+    let mut l2 = Lndx::new(
+        stack,
+        Opts {
+            report: Some((slot_in(Duration::from_secs(2)), ministry2.clone())),
+            ..Opts::default()
+        },
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    l2.start();
+    wait_for(Duration::from_secs(60), "the late report", || {
+        (!reports_in(stack, &rt, &ministry2).is_empty()).then_some(())
+    });
+    l2.stop();
+    l2.start();
+    std::thread::sleep(Duration::from_secs(5));
+    l2.stop();
+    assert_eq!(
+        reports_in(stack, &rt, &ministry2).len(),
+        1,
+        "sent once, never twice"
+    );
+}
+
 /// An auto-responder answers every receipt: with Auto-Submitted lndx answers the first
 /// message only; without it the per-recipient cap ends the exchange.
 #[test]

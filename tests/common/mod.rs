@@ -450,6 +450,8 @@ pub struct Opts {
     pub cap: u32,
     pub poll_secs: u64,
     pub message_mb: u64,
+    /// The weekly report: (cron expression in Asia/Shanghai, recipient); off when None.
+    pub report: Option<(String, String)>,
 }
 
 impl Default for Opts {
@@ -459,6 +461,7 @@ impl Default for Opts {
             cap: 40,
             poll_secs: 5,
             message_mb: 50,
+            report: None,
         }
     }
 }
@@ -567,8 +570,14 @@ message_mb = {mb}
 enabled = false
 
 [report]
-enabled = false
+{report}
 "#,
+            report = match &opts.report {
+                Some((schedule, to)) => format!(
+                    "enabled = true\nschedule = {schedule:?}\ntimezone = \"Asia/Shanghai\"\nto = [{to:?}]"
+                ),
+                None => "enabled = false".to_string(),
+            },
             data = dir.path().join("data"),
             templates = Path::new(REPO).join("templates"),
             host = stack.host(),
