@@ -138,11 +138,18 @@ fn registered_only_policy_refuses_unregistered_senders() {
 fn run_files_a_maildir_message_and_writes_its_reply() {
     let s = Scratch::new("run");
     let maildir = s.data().join("mail");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let cfg = s.config(&format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_lndx"))
         .arg("--data-dir")
         .arg(s.data())
         .arg("--rules")
         .arg(s.rules())
+        .arg("--config")
+        .arg(&cfg)
         .arg("run")
         .current_dir(&s.dir)
         .env("LNDX_LOG", "warn")
@@ -174,6 +181,14 @@ fn run_files_a_maildir_message_and_writes_its_reply() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(std::fs::read_dir(maildir.join("new")).unwrap().count(), 0);
+    // Health and metrics on the loopback address.
+    let health: serde_json::Value = serde_json::from_str(&http_get(port, "/healthz")).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["filed"], 1);
+    assert_eq!(health["quarantined"], 0);
+    let metrics = http_get(port, "/metrics");
+    assert!(metrics.contains("lndx_messages_filed_total 1"), "{metrics}");
+    assert!(metrics.contains("# TYPE lndx_outbox_depth gauge"));
     // SIGTERM stops it cleanly.
     kill(child.id(), 15);
     let status = wait_timeout(&mut child, Duration::from_secs(10)).expect("stopped after SIGTERM");
@@ -198,4 +213,20 @@ fn wait_timeout(child: &mut std::process::Child, d: Duration) -> Option<std::pro
     }
     let _ = child.kill();
     None
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(c, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out).unwrap();
+    assert!(
+        out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"),
+        "{out}"
+    );
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
