@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+use calamine::{open_workbook_from_rs, Data, DataRef, Reader, Xlsx, XlsxError};
 
 use super::grid::{Cell, Grid, Row};
 use super::ooxml::{MainPart, Package};
@@ -45,13 +45,48 @@ pub fn read_grids(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<Grid>, ReadEr
     let mut grids = Vec::new();
     let mut budget = limits.cells;
     for name in names {
-        let range = wb
-            .worksheet_range(&name)
-            .map_err(|e| ReadError::Corrupt(format!("sheet {name}: {e}")))?;
+        let range = sheet_range(&mut wb, &name, budget)?;
         let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
         grids.push(sheet_grid(&range, &merges, &mut budget)?);
     }
     Ok(grids)
+}
+
+/// Reads one sheet's non-empty cells into a range, refusing a sheet whose extent exceeds the
+/// cell budget before the range is allocated: calamine's `worksheet_range` allocates every
+/// position between the first and the last cell, so two cells at A1 and XFD1048576 in a
+/// 7 KB file ask for 512 GiB and abort the process.
+fn sheet_range<RS: std::io::Read + std::io::Seek>(
+    wb: &mut Xlsx<RS>,
+    name: &str,
+    budget: usize,
+) -> Result<calamine::Range<Data>, ReadError> {
+    let corrupt = |e: XlsxError| ReadError::Corrupt(format!("sheet {name}: {e}"));
+    let mut reader = match wb.worksheet_cells_reader(name) {
+        Ok(r) => r,
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(calamine::Range::empty()),
+        Err(e) => return Err(corrupt(e)),
+    };
+    let too_large = || ReadError::TooLarge(format!("more than {budget} sheet cells"));
+    let mut cells = Vec::new();
+    let (mut r0, mut r1, mut c1) = (u32::MAX, 0u32, 0u32);
+    while let Some(cell) = reader.next_cell().map_err(corrupt)? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        (r0, r1, c1) = (r0.min(r), r1.max(r), c1.max(c));
+        // The same measure as `sheet_grid` applies: rows spanned × columns from A.
+        let extent = (u64::from(r1 - r0) + 1) * (u64::from(c1) + 1);
+        if extent > budget as u64 || cells.len() >= budget {
+            return Err(too_large());
+        }
+        cells.push(calamine::Cell::new(
+            (r, c),
+            Data::from(cell.get_value().clone()),
+        ));
+    }
+    Ok(calamine::Range::from_sparse(cells))
 }
 
 fn merge_map(merges: &[calamine::Dimensions]) -> HashMap<(u32, u32), Merge> {
