@@ -16,12 +16,12 @@ cd "$(dirname "$0")/.."
 seconds="${1:-600}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(mime docx xlsx zip normalisers)
+[ ${#targets[@]} -gt 0 ] || targets=(mime docx xlsx zip normalisers docx_xml xlsx_xml)
 sanitizer="${FUZZ_SANITIZER:-address}"
 
 export RUSTC_BOOTSTRAP=1
 # -O: release build (as the daemon ships); add -a to keep debug assertions on.
-if [ $# -eq 0 ] && [ ${#targets[@]} -eq 5 ]; then
+if [ $# -eq 0 ] && [ ${#targets[@]} -eq 7 ]; then
   cargo fuzz build -O -s "$sanitizer"
 else
   for t in "${targets[@]}"; do cargo fuzz build -O -s "$sanitizer" "$t"; done
