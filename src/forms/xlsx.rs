@@ -89,18 +89,38 @@ fn sheet_range<RS: std::io::Read + std::io::Seek>(
     Ok(calamine::Range::from_sparse(cells))
 }
 
-fn merge_map(merges: &[calamine::Dimensions]) -> HashMap<(u32, u32), Merge> {
+/// Where each merged region covers the sheet. Only positions inside the sheet's extent
+/// (rows `r0..=r1`, columns `0..=c1`) are mapped, and at most `max_positions` of them in all:
+/// regions of a real sheet do not overlap, so they never cover more than the extent, while
+/// 10,000 copies of one 100,000-cell region in an 8 KB file meant a billion map inserts
+/// (over a minute), and disjoint regions as many entries (gigabytes).
+fn merge_map(
+    merges: &[calamine::Dimensions],
+    (r0, r1, c1): (u32, u32, u32),
+    max_positions: usize,
+) -> HashMap<(u32, u32), Merge> {
     let mut map = HashMap::new();
+    let mut left = max_positions;
     for m in merges.iter().take(10_000) {
-        let (r0, c0) = m.start;
-        let (r1, c1) = m.end;
-        if r1 < r0 || c1 < c0 || (r1 - r0) as u64 * (c1 - c0) as u64 > 100_000 {
+        let (mr0, mc0) = m.start;
+        let (mr1, mc1) = m.end;
+        if mr1 < mr0 || mc1 < mc0 || (mr1 - mr0) as u64 * (mc1 - mc0) as u64 > 100_000 {
             continue;
         }
-        let width = (c1 - c0 + 1) as usize;
-        for r in r0..=r1 {
-            for c in c0..=c1 {
-                let role = match (r == r0, c == c0) {
+        let width = (mc1 - mc0 + 1) as usize;
+        let (rows, cols) = (mr0.max(r0)..=mr1.min(r1), mc0..=mc1.min(c1));
+        if rows.is_empty() || cols.is_empty() {
+            continue;
+        }
+        let area =
+            (rows.end() - rows.start() + 1) as usize * (cols.end() - cols.start() + 1) as usize;
+        if area > left {
+            break;
+        }
+        left -= area;
+        for r in rows {
+            for c in cols.clone() {
+                let role = match (r == mr0, c == mc0) {
                     (true, true) => Merge::Head(width),
                     (false, true) => Merge::Continue(width),
                     _ => Merge::Covered,
@@ -129,7 +149,7 @@ fn sheet_grid(
         )));
     }
     *budget -= cells;
-    let map = merge_map(merges);
+    let map = merge_map(merges, (r0, r1, c1), cells);
     let mut text = Vec::new();
     for r in r0..=r1 {
         let mut row = Row {
