@@ -91,13 +91,17 @@ fn detect_kind(grid: &Grid, hits: &Hits, spec: &FormsSpec) -> Option<Kind> {
 fn extract(grid: &Grid, hits: &Hits, spec: &FormsSpec, kind: Kind, form: &mut Form) {
     let mut last_field: Option<String> = None;
     for r in 0..grid.rows.len() {
+        // Once per row: a row of many labels made this quadratic (120,000 label cells in a
+        // 760 KB .docx took over half a minute).
+        let columns = grid.rows[r].columns();
         for (i, hit) in hits[r].iter().enumerate() {
             let Some(hit) = hit else { continue };
             let Some(fi) = choose_field(hit, spec, kind, last_field.as_deref(), form) else {
                 continue;
             };
             let key = spec.fields[fi].key.clone();
-            let value = value_of(grid, hits, r, i);
+            let col = columns.get(i).copied().unwrap_or(0);
+            let value = value_of(grid, hits, r, i, col);
             let keep_old = form.fields.get(&key).is_some_and(|v| !v.is_empty());
             if !keep_old {
                 form.fields.insert(key.clone(), value);
@@ -141,12 +145,11 @@ fn choose_field(
         .or(cands.first().copied())
 }
 
-/// The value of the label at row `r`, cell `i`.
-fn value_of(grid: &Grid, hits: &Hits, r: usize, i: usize) -> String {
+/// The value of the label at row `r`, cell `i`, which starts at grid column `col`.
+fn value_of(grid: &Grid, hits: &Hits, r: usize, i: usize, col: usize) -> String {
     let row = &grid.rows[r];
     let mut parts: Vec<&str> = Vec::new();
     collect_right(row, &hits[r], i + 1, &mut parts);
-    let col = row.columns().get(i).copied().unwrap_or(0);
     let mut spanned = false;
     for (rr, next) in grid.rows.iter().enumerate().skip(r + 1) {
         if next.table != row.table {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+use calamine::{open_workbook_from_rs, Data, DataRef, Reader, Xlsx, XlsxError};
 
 use super::grid::{Cell, Grid, Row};
 use super::ooxml::{MainPart, Package};
@@ -45,27 +45,82 @@ pub fn read_grids(bytes: &[u8], limits: &ReadLimits) -> Result<Vec<Grid>, ReadEr
     let mut grids = Vec::new();
     let mut budget = limits.cells;
     for name in names {
-        let range = wb
-            .worksheet_range(&name)
-            .map_err(|e| ReadError::Corrupt(format!("sheet {name}: {e}")))?;
+        let range = sheet_range(&mut wb, &name, budget)?;
         let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
         grids.push(sheet_grid(&range, &merges, &mut budget)?);
     }
     Ok(grids)
 }
 
-fn merge_map(merges: &[calamine::Dimensions]) -> HashMap<(u32, u32), Merge> {
-    let mut map = HashMap::new();
-    for m in merges.iter().take(10_000) {
-        let (r0, c0) = m.start;
-        let (r1, c1) = m.end;
-        if r1 < r0 || c1 < c0 || (r1 - r0) as u64 * (c1 - c0) as u64 > 100_000 {
+/// Reads one sheet's non-empty cells into a range, refusing a sheet whose extent exceeds the
+/// cell budget before the range is allocated: calamine's `worksheet_range` allocates every
+/// position between the first and the last cell, so two cells at A1 and XFD1048576 in a
+/// 7 KB file ask for 512 GiB and abort the process.
+fn sheet_range<RS: std::io::Read + std::io::Seek>(
+    wb: &mut Xlsx<RS>,
+    name: &str,
+    budget: usize,
+) -> Result<calamine::Range<Data>, ReadError> {
+    let corrupt = |e: XlsxError| ReadError::Corrupt(format!("sheet {name}: {e}"));
+    let mut reader = match wb.worksheet_cells_reader(name) {
+        Ok(r) => r,
+        Err(XlsxError::NotAWorksheet(_)) => return Ok(calamine::Range::empty()),
+        Err(e) => return Err(corrupt(e)),
+    };
+    let too_large = || ReadError::TooLarge(format!("more than {budget} sheet cells"));
+    let mut cells = Vec::new();
+    let (mut r0, mut r1, mut c1) = (u32::MAX, 0u32, 0u32);
+    while let Some(cell) = reader.next_cell().map_err(corrupt)? {
+        if matches!(cell.get_value(), DataRef::Empty) {
             continue;
         }
-        let width = (c1 - c0 + 1) as usize;
-        for r in r0..=r1 {
-            for c in c0..=c1 {
-                let role = match (r == r0, c == c0) {
+        let (r, c) = cell.get_position();
+        (r0, r1, c1) = (r0.min(r), r1.max(r), c1.max(c));
+        // The same measure as `sheet_grid` applies: rows spanned × columns from A.
+        let extent = (u64::from(r1 - r0) + 1) * (u64::from(c1) + 1);
+        if extent > budget as u64 || cells.len() >= budget {
+            return Err(too_large());
+        }
+        cells.push(calamine::Cell::new(
+            (r, c),
+            Data::from(cell.get_value().clone()),
+        ));
+    }
+    Ok(calamine::Range::from_sparse(cells))
+}
+
+/// Where each merged region covers the sheet. Only positions inside the sheet's extent
+/// (rows `r0..=r1`, columns `0..=c1`) are mapped, and at most `max_positions` of them in all:
+/// regions of a real sheet do not overlap, so they never cover more than the extent, while
+/// 10,000 copies of one 100,000-cell region in an 8 KB file meant a billion map inserts
+/// (over a minute), and disjoint regions as many entries (gigabytes).
+fn merge_map(
+    merges: &[calamine::Dimensions],
+    (r0, r1, c1): (u32, u32, u32),
+    max_positions: usize,
+) -> HashMap<(u32, u32), Merge> {
+    let mut map = HashMap::new();
+    let mut left = max_positions;
+    for m in merges.iter().take(10_000) {
+        let (mr0, mc0) = m.start;
+        let (mr1, mc1) = m.end;
+        if mr1 < mr0 || mc1 < mc0 || (mr1 - mr0) as u64 * (mc1 - mc0) as u64 > 100_000 {
+            continue;
+        }
+        let width = (mc1 - mc0 + 1) as usize;
+        let (rows, cols) = (mr0.max(r0)..=mr1.min(r1), mc0..=mc1.min(c1));
+        if rows.is_empty() || cols.is_empty() {
+            continue;
+        }
+        let area =
+            (rows.end() - rows.start() + 1) as usize * (cols.end() - cols.start() + 1) as usize;
+        if area > left {
+            break;
+        }
+        left -= area;
+        for r in rows {
+            for c in cols.clone() {
+                let role = match (r == mr0, c == mc0) {
                     (true, true) => Merge::Head(width),
                     (false, true) => Merge::Continue(width),
                     _ => Merge::Covered,
@@ -94,7 +149,7 @@ fn sheet_grid(
         )));
     }
     *budget -= cells;
-    let map = merge_map(merges);
+    let map = merge_map(merges, (r0, r1, c1), cells);
     let mut text = Vec::new();
     for r in r0..=r1 {
         let mut row = Row {

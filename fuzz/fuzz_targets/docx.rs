@@ -1,0 +1,23 @@
+//! Raw bytes as a .docx package read against the real form definitions.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use lndx::forms::{read_docx, FormsSpec, ReadLimits};
+
+const MAX_INPUT: usize = 1 << 20;
+
+fn spec() -> &'static FormsSpec {
+    static SPEC: OnceLock<FormsSpec> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        toml::from_str(include_str!("../../rules/forms.toml")).expect("rules/forms.toml parses")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() > MAX_INPUT {
+        return;
+    }
+    let _ = read_docx(data, spec(), &ReadLimits::default());
+});

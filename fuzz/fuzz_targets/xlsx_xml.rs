@@ -1,0 +1,38 @@
+//! Bytes as xl/worksheets/sheet1.xml of a real sample workbook (the rest of the package
+//! unchanged), read against the shipped form definitions: cells, merges, extents, shared
+//! strings.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use lndx::forms::{read_xlsx, FormsSpec, ReadLimits};
+
+#[path = "package.rs"]
+mod package;
+
+const MAX_INPUT: usize = 1 << 20;
+
+struct Fixture {
+    spec: FormsSpec,
+    members: Vec<(String, Vec<u8>)>,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| Fixture {
+        spec: toml::from_str(include_str!("../../rules/forms.toml")).expect("forms.toml"),
+        members: package::members(include_bytes!(
+            "../../tests/fixtures/forms/P03-sd-course.xlsx"
+        )),
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() > MAX_INPUT {
+        return;
+    }
+    let f = fixture();
+    let xlsx = package::with_part(&f.members, "xl/worksheets/sheet1.xml", data);
+    let _ = read_xlsx(&xlsx, &f.spec, &ReadLimits::default());
+});
