@@ -10,7 +10,6 @@ scripts/install-deps.sh
 state="/tmp/lndx-ms-$$"
 mkdir -p "$state"
 chmod o+x /tmp "$state"
-export MAILSTACK_PORT_BASE="${MAILSTACK_PORT_BASE:-30000}"
 stop() {
   code=$?
   MAILSTACK_STOP_FAST=1 tests/mailstack/stop.sh "$state" >/dev/null 2>&1 || true
@@ -22,7 +21,7 @@ stop() {
   exit "$code"
 }
 trap stop EXIT
-tests/mailstack/start.sh "$state"
+MAILSTACK_PORT_BASE="${MAILSTACK_PORT_BASE:-30000}" tests/mailstack/start.sh "$state"
 export MAILSTACK_ENV="$state/env"
 
 cargo build --all-targets --locked

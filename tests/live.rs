@@ -90,10 +90,26 @@ fn registry_list(l: &Lndx, config: &Path) -> Vec<Value> {
 fn replies(stack: &Stack, user: &str, robot: &str) -> HashMap<String, Vec<Seen>> {
     let all = rt().block_on(headers(stack, user, "INBOX"));
     let mut out: HashMap<String, Vec<Seen>> = HashMap::new();
+    // One SMTP transaction of lndx's is one Postfix queue id. When Dovecot stops in the
+    // middle of an LMTP delivery, Postfix delivers that same queued mail again (an MTA
+    // duplicate, same queue id): counted once. A resend by lndx would be a new queue id.
+    let mut seen = std::collections::HashSet::new();
     for s in all.into_iter().filter(|s| s.from == robot) {
-        out.entry(bare(&s.in_reply_to)).or_default().push(s);
+        if seen.insert((s.message_id.clone(), postfix_queue_id(&s.raw_header))) {
+            out.entry(bare(&s.in_reply_to)).or_default().push(s);
+        }
     }
     out
+}
+
+/// The queue id Postfix gave a mail when lndx handed it over ("… (Postfix) with ESMTPSA id X").
+fn postfix_queue_id(header: &str) -> String {
+    header
+        .split("(Postfix) with ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().nth(2))
+        .unwrap_or("")
+        .to_string()
 }
 
 fn manifest() -> HashMap<String, Value> {

@@ -145,8 +145,11 @@ impl Stack {
 
     /// Starts whatever is down.
     pub fn start_again(&self) {
+        // The state dir remembers its ports; a base inherited from the environment (the
+        // test command's own stack) must not override them.
         let out = Command::new(Path::new(REPO).join("tests/mailstack/start.sh"))
             .arg(self.state_dir())
+            .env_remove("MAILSTACK_PORT_BASE")
             .stdin(Stdio::null())
             .output()
             .expect("run start.sh");
