@@ -176,4 +176,10 @@ fn cpython_email_corpus_is_stored_and_answered_sensibly() {
         results["msg_16"]["message_id"],
         "<0GK500B04D0B8X@cougar.noc.ucla.edu>"
     );
+    // A PGP/MIME signature is part of the body, not a file: nothing was attached.
+    assert!(results["msg_45"]["attachments"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(codes(&results["msg_45"]["errors"]).contains("no_attachment"));
 }

@@ -178,7 +178,9 @@ impl Intake {
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|d| d.with_timezone(&Utc))
             .or_else(|| inbound.received.map(|d| d.with_timezone(&Utc)))
-            .or_else(|| inbound.date.map(|d| d.with_timezone(&Utc)));
+            .or_else(|| inbound.date.map(|d| d.with_timezone(&Utc)))
+            // No date anywhere: it arrives now.
+            .or_else(|| Some(Utc::now()));
 
         let mut outcome = Outcome {
             message_id: inbound.message_id.clone(),

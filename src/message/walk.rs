@@ -166,6 +166,18 @@ impl<'o> Walker<'o> {
                 }
             }
             PartType::Binary(b) | PartType::InlineBinary(b) => {
+                // A signature of the body (PGP/MIME, S/MIME) is not a file the sender sent.
+                let signature = part.content_type().is_some_and(|ct| {
+                    let sub = ct.subtype().unwrap_or("").to_ascii_lowercase();
+                    ct.ctype().eq_ignore_ascii_case("application")
+                        && matches!(
+                            sub.as_str(),
+                            "pgp-signature" | "pkcs7-signature" | "x-pkcs7-signature"
+                        )
+                });
+                if signature {
+                    return;
+                }
                 // An image the HTML body shows (Content-ID, not disposed as an attachment,
                 // e.g. Outlook's image001.png signature) is part of the body, not a file.
                 let as_attachment = part
