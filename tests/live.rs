@@ -666,10 +666,27 @@ fn live_crash_safety_rounds() {
         }
         got
     };
-    wait_for(Duration::from_secs(120), "replies", || {
+    // First until the outbox has handed everything over (cheap to ask), then until the
+    // mailboxes show it (reading thousands of headers is not).
+    let budget = Duration::from_secs(120 + all.len() as u64 / 10);
+    wait_for(budget, "the outbox to empty", || {
+        let left: i64 = db
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (left == 0).then_some(())
+    });
+    wait_for(budget, "replies", || {
         let got = collect();
         let answered = all.iter().filter(|(_, id)| got.contains_key(id)).count() as i64;
-        (answered + unknown_total >= all.len() as i64).then_some(())
+        let done = answered + unknown_total >= all.len() as i64;
+        if !done {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        done.then_some(())
     });
     std::thread::sleep(Duration::from_secs(2));
     let got = collect();
