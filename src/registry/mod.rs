@@ -6,6 +6,9 @@
 
 mod entries;
 pub mod imap;
+mod report;
+
+pub use report::ReportEntry;
 mod migrate;
 mod outbox;
 mod raw;
@@ -84,7 +87,8 @@ impl Registry {
         &self.dir
     }
 
-    /// Read access for queries (reports, listings).
+    /// The connection itself, for tests and benchmarks that seed data; lndx's own code
+    /// reads and writes through the functions of this module.
     pub fn conn(&self) -> &Connection {
         &self.conn
     }

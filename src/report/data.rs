@@ -255,12 +255,7 @@ fn bar_text(p: f64) -> String {
 
 /// The moment of the latest report queued before `as_of` (from `report_slots`), if any.
 pub fn previous_report(reg: &Registry, as_of: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-    let mut st = reg
-        .conn()
-        .prepare("SELECT slot FROM report_slots WHERE outbox IS NOT NULL ORDER BY slot DESC")?;
-    let slots = st
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let slots = reg.queued_report_slots()?;
     Ok(slots
         .iter()
         .filter_map(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -276,59 +271,12 @@ pub fn current_entries(
     w: &ReportWording,
     as_of: DateTime<Utc>,
 ) -> Result<Vec<EntryLine>> {
-    let mut st = reg.conn().prepare(
-        "SELECT e.receipt, e.province, e.batch, e.late, e.kind, e.name, e.unit, e.status,
-                e.errors, e.themes, e.version, e.supersedes IS NOT NULL, e.arrived_at,
-                e.created_at, m.sender
-         FROM entries e LEFT JOIN messages m ON m.id = e.message
-         WHERE coalesce(e.arrived_at, e.created_at) <= ?1
-           AND (e.superseded_by IS NULL
-                OR (SELECT coalesce(s.arrived_at, s.created_at) FROM entries s
-                    WHERE s.id = e.superseded_by) > ?1)
-         ORDER BY e.receipt",
-    )?;
-    let rows = st
-        .query_map([stamp(as_of)], |r| {
-            Ok(RawEntry {
-                receipt: r.get(0)?,
-                province: r.get(1)?,
-                batch: r.get(2)?,
-                late: r.get::<_, i64>(3)? != 0,
-                kind: r.get(4)?,
-                name: r.get(5)?,
-                unit: r.get(6)?,
-                status: r.get(7)?,
-                errors: r.get(8)?,
-                themes: r.get(9)?,
-                version: r.get(10)?,
-                replaces: r.get(11)?,
-                arrived_at: r.get(12)?,
-                created_at: r.get(13)?,
-                sender: r.get(14)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = reg.entries_as_of(&stamp(as_of))?;
     Ok(rows.into_iter().map(|r| line(c, w, r)).collect())
 }
 
 /// An entry row as read.
-pub struct RawEntry {
-    pub receipt: String,
-    pub province: Option<String>,
-    pub batch: Option<u8>,
-    pub late: bool,
-    pub kind: String,
-    pub name: String,
-    pub unit: Option<String>,
-    pub status: String,
-    pub errors: String,
-    pub themes: String,
-    pub version: i64,
-    pub replaces: bool,
-    pub arrived_at: Option<String>,
-    pub created_at: String,
-    pub sender: Option<String>,
-}
+pub use crate::registry::ReportEntry as RawEntry;
 
 /// Turns a stored row into a line with Chinese names and wording.
 pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use rust_xlsxwriter::Workbook;
 
-use super::data::{line, RawEntry};
+use super::data::line;
 use super::wording::ReportWording;
 use super::xlsx::{write_table, Val};
 use crate::campaign::Campaign;
@@ -43,44 +43,11 @@ const WIDTHS: &[f64] = &[
 pub fn rows(reg: &Registry, c: &Campaign, all_versions: bool) -> Result<Vec<Vec<Val>>> {
     // Wording from the built-in templates: exports run without a templates folder too.
     let w = ReportWording::load(None)?;
-    let mut st = reg.conn().prepare(
-        "SELECT e.receipt, e.province, e.batch, e.late, e.kind, e.name, e.unit, e.status,
-                e.errors, e.themes, e.version, e.supersedes IS NOT NULL, e.arrived_at,
-                e.created_at, m.sender,
-                (SELECT s.receipt FROM entries s WHERE s.id = e.supersedes),
-                (SELECT s.receipt FROM entries s WHERE s.id = e.superseded_by)
-         FROM entries e LEFT JOIN messages m ON m.id = e.message
-         WHERE ?1 OR e.superseded_by IS NULL
-         ORDER BY e.receipt",
-    )?;
-    let raw = st
-        .query_map([all_versions], |r| {
-            Ok((
-                RawEntry {
-                    receipt: r.get(0)?,
-                    province: r.get(1)?,
-                    batch: r.get(2)?,
-                    late: r.get::<_, i64>(3)? != 0,
-                    kind: r.get(4)?,
-                    name: r.get(5)?,
-                    unit: r.get(6)?,
-                    status: r.get(7)?,
-                    errors: r.get(8)?,
-                    themes: r.get(9)?,
-                    version: r.get(10)?,
-                    replaces: r.get(11)?,
-                    arrived_at: r.get(12)?,
-                    created_at: r.get(13)?,
-                    sender: r.get(14)?,
-                },
-                r.get::<_, Option<String>>(15)?,
-                r.get::<_, Option<String>>(16)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let raw = reg.entries_for_export(all_versions)?;
     Ok(raw
         .into_iter()
-        .map(|(r, supersedes, superseded_by)| {
+        .map(|r| {
+            let (supersedes, superseded_by) = (r.supersedes.clone(), r.superseded_by.clone());
             let e = line(c, &w, r);
             vec![
                 Val::from(e.receipt),

@@ -15,7 +15,6 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use rusqlite::OptionalExtension;
 
 use super::data::{local_text, tz_label};
 use super::Reporter;
@@ -100,23 +99,12 @@ impl Scheduler {
     }
 
     fn taken(&self, key: &str) -> Result<bool> {
-        Ok(self
-            .reg
-            .conn()
-            .query_row("SELECT 1 FROM report_slots WHERE slot = ?1", [key], |_| {
-                Ok(())
-            })
-            .optional()?
-            .is_some())
+        Ok(self.reg.report_slot_taken(key)?)
     }
 
     /// True when no slot was ever recorded in this registry.
     fn first_run(&self) -> Result<bool> {
-        let n: i64 = self
-            .reg
-            .conn()
-            .query_row("SELECT count(*) FROM report_slots", [], |r| r.get(0))?;
-        Ok(n == 0)
+        Ok(self.reg.report_slot_count()? == 0)
     }
 
     /// One look at the clock: queues the latest slot's report if it is not yet taken.
