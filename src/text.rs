@@ -76,6 +76,17 @@ pub fn whole_number(s: &str) -> Option<u64> {
         .filter(|c| !is_space(*c) && !matches!(c, ',' | '，' | '\''))
         .collect();
     let groups = digit_groups(&s);
+    // "3期（每期4次课）": the first number, when a unit follows it, is the answer.
+    if let [(start, end), _, ..] = groups.as_slice() {
+        let unit = ["期", "人次", "人", "次", "场", "班"]
+            .iter()
+            .any(|u| s[*end..].starts_with(u));
+        return if unit {
+            s[*start..*end].parse().ok()
+        } else {
+            None
+        };
+    }
     match groups.as_slice() {
         [(start, end)] => {
             // "6.5" is not whole; "约300人" is 300.
@@ -136,7 +147,14 @@ pub fn phones_valid(cell: &str) -> bool {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .collect();
-    !parts.is_empty() && parts.iter().all(|p| phone_valid(p))
+    // "0571-88068052 13858012345": numbers separated by spaces only.
+    let valid = |p: &str| {
+        phone_valid(p) || {
+            let words: Vec<&str> = p.split_whitespace().collect();
+            words.len() > 1 && words.iter().all(|w| phone_valid(w))
+        }
+    };
+    !parts.is_empty() && parts.iter().all(|p| valid(p))
 }
 
 /// One phone number.
@@ -231,6 +249,8 @@ mod tests {
         assert_eq!(whole_number("若干"), None);
         assert_eq!(whole_number("6.5"), None);
         assert_eq!(whole_number("3至5期"), None);
+        assert_eq!(whole_number("3期（每期4次课）"), Some(3));
+        assert_eq!(whole_number("共1,260人次，其中"), Some(1260));
         assert_eq!(decimal_number("96"), Some(96.0));
         assert_eq!(decimal_number("45.5分钟"), Some(45.5));
         assert_eq!(decimal_number("______"), None);
@@ -249,6 +269,7 @@ mod tests {
             "13926011873 / 020-83256712",
             "+86 139 2601 1873",
             "0991-4523160",
+            "0571-88068052 13858012345",
         ] {
             assert!(phones_valid(ok), "{ok}");
         }
