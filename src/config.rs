@@ -114,6 +114,9 @@ pub struct LimitsConfig {
     pub zip_unpacked_mb: u64,
     pub zip_ratio: u64,
     pub nesting: usize,
+    /// The header block of a message: at most this many KiB and this many fields.
+    pub header_kb: usize,
+    pub header_fields: usize,
     /// Replies and reports to one recipient per day, the last guard against loops.
     pub per_recipient_per_day: u32,
 }
@@ -128,6 +131,8 @@ impl Default for LimitsConfig {
             zip_unpacked_mb: l.zip_unpacked_bytes / (1024 * 1024),
             zip_ratio: l.zip_ratio,
             nesting: l.nesting,
+            header_kb: 1024,
+            header_fields: 5000,
             per_recipient_per_day: 40,
         }
     }
@@ -309,6 +314,8 @@ impl Config {
                 ..ReadLimits::default()
             },
             registered_only: self.senders.policy.as_deref() == Some("registered"),
+            header_bytes: l.header_kb * 1024,
+            header_fields: l.header_fields,
             hold_on_auth_failure: self.senders.on_auth_failure.as_deref() != Some("ignore"),
         }
     }

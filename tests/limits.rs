@@ -235,3 +235,36 @@ fn header_injection_is_impossible() {
         .lines()
         .any(|l| l.starts_with("X-Evil") || l.starts_with("Bcc")));
 }
+
+#[test]
+fn absurd_headers_are_answered_too_large() {
+    let s = Scratch::new("headers");
+    let mut extra = String::new();
+    for i in 0..6000 {
+        extra.push_str(&format!("X-Noise-{i}: {}\r\n", "v".repeat(20)));
+    }
+    let r = ingest_one(
+        &s,
+        None,
+        &message("a@gd.test", &extra, &[("表.docx", &form())]),
+    );
+    assert_eq!(codes(&r["errors"]), ["too_large"]);
+    assert!(
+        r["attachments"].as_array().unwrap().is_empty(),
+        "the body is not read"
+    );
+    assert_eq!(
+        r["reply"]["to"][0], "a@gd.test",
+        "answered from the first headers"
+    );
+    let cfg = s.config("[limits]\nheader_fields = 10000\n");
+    let r = ingest_one(
+        &s,
+        Some(&cfg),
+        &message("b@gd.test", &extra, &[("表.docx", &form())]),
+    );
+    assert!(
+        codes(&r["errors"]).is_empty(),
+        "a raised limit lets it through"
+    );
+}

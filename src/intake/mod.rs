@@ -35,6 +35,10 @@ pub struct Settings {
     pub limits: Limits,
     pub read_limits: ReadLimits,
     pub registered_only: bool,
+    /// The most header bytes and header fields a message may have; past them it is answered
+    /// `too_large` from its first header bytes.
+    pub header_bytes: usize,
+    pub header_fields: usize,
     /// Hold entries of a message whose sender failed SPF/DKIM/DMARC (top-most
     /// Authentication-Results) for staff.
     pub hold_on_auth_failure: bool,
@@ -50,6 +54,8 @@ impl Default for Settings {
             limits: Limits::default(),
             read_limits: ReadLimits::default(),
             registered_only: false,
+            header_bytes: 1024 * 1024,
+            header_fields: 5000,
             hold_on_auth_failure: true,
         }
     }
@@ -151,11 +157,19 @@ impl Intake {
     ) -> Result<Filed, IntakeError> {
         let opts = self.parse_options();
         let size = declared_size.unwrap_or(0).max(raw.len() as u64);
+        let head_end = find_header_end(raw);
+        let header = &raw[..head_end];
+        let header_fields = header
+            .split(|b| *b == b'\n')
+            .filter(|l| l.first().is_some_and(|c| !c.is_ascii_whitespace()))
+            .count();
+        let absurd_header =
+            head_end > self.settings.header_bytes || header_fields > self.settings.header_fields;
         let parsed = catch_unwind(AssertUnwindSafe(|| {
-            if size > opts.limits.message_bytes {
-                // Headers only: the body is not looked at.
-                let head_end = find_header_end(raw);
-                let mut inbound = message::parse(&raw[..head_end], &opts);
+            if size > opts.limits.message_bytes || absurd_header {
+                // Headers only (at most the header limit of them): the body is not looked at.
+                let cut = head_end.min(self.settings.header_bytes);
+                let mut inbound = message::parse(&raw[..cut], &opts);
                 inbound.files.clear();
                 (inbound, true)
             } else {

@@ -227,6 +227,11 @@ fn check_video(
         errors.push(
             Finding::new(Code::VideoSourceMissing)
                 .field(field, label(field))
+                .value(match shared {
+                    Some(true) => "是",
+                    Some(false) => "否",
+                    None => "",
+                })
                 .detail(if shared == Some(false) {
                     "web link"
                 } else {
