@@ -82,11 +82,7 @@ impl App {
     pub fn transport(&self) -> Result<Transport> {
         Ok(match &self.config.outbox {
             OutboxConfig::Folder { .. } => {
-                let dir = match &self.config.outbox {
-                    OutboxConfig::Folder { path: Some(p) } => p.clone(),
-                    _ => self.data_dir.join("outbox"),
-                };
-                Transport::Folder(dir)
+                Transport::Folder(self.config.outbox_folder(&self.data_dir))
             }
             OutboxConfig::Smtp(cfg) => Transport::Smtp(Box::new(
                 SmtpSender::new(cfg, &self.config.identity.address).map_err(anyhow::Error::msg)?,
@@ -95,10 +91,7 @@ impl App {
     }
 
     pub fn maildir(&self) -> PathBuf {
-        match &self.config.mailbox {
-            crate::config::MailboxConfig::Maildir { path: Some(p) } => p.clone(),
-            _ => self.data_dir.join("mail"),
-        }
+        self.config.maildir(&self.data_dir)
     }
 
     pub fn cap(&self) -> u32 {

@@ -277,17 +277,19 @@ impl Config {
             .or_else(|| Some(PathBuf::from("templates")).filter(|p| p.is_dir()))
     }
 
-    pub fn maildir(&self) -> PathBuf {
+    /// The Maildir watched when no other is configured: `mail/` in the data directory.
+    pub fn maildir(&self, data_dir: &Path) -> PathBuf {
         match &self.mailbox {
             MailboxConfig::Maildir { path: Some(p) } => p.clone(),
-            _ => self.data_dir().join("mail"),
+            _ => data_dir.join("mail"),
         }
     }
 
-    pub fn outbox_folder(&self) -> PathBuf {
+    /// The outbox folder when no other is configured: `outbox/` in the data directory.
+    pub fn outbox_folder(&self, data_dir: &Path) -> PathBuf {
         match &self.outbox {
             OutboxConfig::Folder { path: Some(p) } => p.clone(),
-            _ => self.data_dir().join("outbox"),
+            _ => data_dir.join("outbox"),
         }
     }
 

@@ -23,8 +23,8 @@ pub struct Outgoing {
     pub message_id: String,
     pub in_reply_to: Option<String>,
     pub references: Vec<String>,
-    /// Extra headers (name, value); values are sanitised.
-    pub headers: Vec<(&'static str, String)>,
+    /// Extra headers (name, value); values are sanitised, names must be ASCII.
+    pub headers: Vec<(String, String)>,
     pub attachments: Vec<OutAttachment>,
 }
 
@@ -98,10 +98,9 @@ pub fn encode(m: &Outgoing) -> Result<Vec<u8>, MailError> {
         b = b.references(refs.join(" "));
     }
     for (name, value) in &m.headers {
-        b = b.raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str(name),
-            header_safe(value),
-        ));
+        let name = HeaderName::new_from_ascii(name.clone())
+            .map_err(|_| MailError::Build(format!("invalid header name {name:?}")))?;
+        b = b.raw_header(HeaderValue::new(name, header_safe(value)));
     }
     let body = MultiPart::alternative()
         .singlepart(SinglePart::plain(m.text.clone()))

@@ -313,7 +313,7 @@ impl Intake {
                 path_in_container: file.path_in_container.as_deref(),
                 sha256: &sha,
                 size: file.bytes.len(),
-                file_type: file_type_key(file.file_type),
+                file_type: file.file_type.key(),
                 role: analysis.role,
                 kind: kind.map(|k| k.key()),
                 errors: to_json(&analysis.errors),
@@ -325,7 +325,7 @@ impl Intake {
                 kind: kind.map(|k| k.key()),
                 container: file.container.clone(),
                 path_in_container: file.path_in_container.clone(),
-                file_type: file_type_key(file.file_type),
+                file_type: file.file_type.key(),
                 size: file.bytes.len(),
                 sha256: sha.clone(),
                 entry: None,
@@ -476,31 +476,6 @@ fn find_header_end(raw: &[u8]) -> usize {
         .unwrap_or(raw.len())
 }
 
-pub fn file_type_key(t: message::FileType) -> &'static str {
-    use message::FileType::*;
-    match t {
-        Docx => "docx",
-        Docm => "docm",
-        Xlsx => "xlsx",
-        Xlsm => "xlsm",
-        Zip => "zip",
-        Doc => "doc",
-        Xls => "xls",
-        Odt => "odt",
-        Ods => "ods",
-        EncryptedOoxml => "encrypted",
-        Ole2 => "ole2",
-        Pdf => "pdf",
-        Jpeg => "jpeg",
-        Png => "png",
-        Gif => "gif",
-        Mp4 => "mp4",
-        Rar => "rar",
-        SevenZ => "7z",
-        Unknown => "unknown",
-    }
-}
-
 impl Intake {
     /// Reads and checks form files without filing anything (`lndx check`). The result has
     /// the shape of a message result's `attachments`, without receipts.
@@ -547,7 +522,7 @@ impl Intake {
                     "filename": f.filename,
                     "role": a.role,
                     "kind": a.kind().map(|k| k.key()),
-                    "file_type": file_type_key(f.file_type),
+                    "file_type": f.file_type.key(),
                     "entry": entry,
                     "errors": errors,
                     "warnings": warnings,

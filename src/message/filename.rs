@@ -79,6 +79,13 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
+/// The byte written as two hex digits at `at` ("=XX" escapes), if they are there.
+fn hex_byte(input: &[u8], at: usize) -> Option<u8> {
+    let h = input.get(at).and_then(|&c| hex_val(c))?;
+    let l = input.get(at + 1).and_then(|&c| hex_val(c))?;
+    Some(h << 4 | l)
+}
+
 /// Quoted-printable body decoding (soft line breaks removed), lenient.
 pub fn quoted_printable(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
@@ -86,11 +93,8 @@ pub fn quoted_printable(input: &[u8]) -> Vec<u8> {
     while i < input.len() {
         let c = input[i];
         if c == b'=' {
-            if let (Some(h), Some(l)) = (
-                input.get(i + 1).and_then(|&c| hex_val(c)),
-                input.get(i + 2).and_then(|&c| hex_val(c)),
-            ) {
-                out.push(h << 4 | l);
+            if let Some(b) = hex_byte(input, i + 1) {
+                out.push(b);
                 i += 3;
                 continue;
             }
@@ -121,11 +125,8 @@ fn q_decode(input: &[u8]) -> Vec<u8> {
         match input[i] {
             b'_' => out.push(b' '),
             b'=' => {
-                if let (Some(h), Some(l)) = (
-                    input.get(i + 1).and_then(|&c| hex_val(c)),
-                    input.get(i + 2).and_then(|&c| hex_val(c)),
-                ) {
-                    out.push(h << 4 | l);
+                if let Some(b) = hex_byte(input, i + 1) {
+                    out.push(b);
                     i += 3;
                     continue;
                 }
@@ -144,11 +145,8 @@ pub fn percent_decode(input: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < input.len() {
         if input[i] == b'%' {
-            if let (Some(h), Some(l)) = (
-                input.get(i + 1).and_then(|&c| hex_val(c)),
-                input.get(i + 2).and_then(|&c| hex_val(c)),
-            ) {
-                out.push(h << 4 | l);
+            if let Some(b) = hex_byte(input, i + 1) {
+                out.push(b);
                 i += 3;
                 continue;
             }

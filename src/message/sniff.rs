@@ -38,6 +38,17 @@ pub enum FileType {
 }
 
 impl FileType {
+    /// The stable name of the type in results and the registry (`file_type`).
+    pub fn key(self) -> &'static str {
+        match self {
+            FileType::EncryptedOoxml => "encrypted",
+            FileType::Ole2 => "ole2",
+            FileType::Jpeg => "jpeg",
+            FileType::Unknown => "unknown",
+            other => other.extension(),
+        }
+    }
+
     /// A usual file extension (without dot) for this type, for parts that come without a name.
     pub fn extension(self) -> &'static str {
         match self {

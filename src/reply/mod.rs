@@ -12,7 +12,7 @@ use std::path::Path;
 use handlebars::Handlebars;
 use serde_json::{json, Value};
 
-pub use wording::Wording;
+pub use wording::{Facts, Wording};
 
 use crate::campaign::Campaign;
 use crate::intake::{Outcome, Settings};
@@ -260,12 +260,9 @@ impl Replier {
             in_reply_to: inbound.message_id.clone(),
             references,
             headers: vec![
-                ("Auto-Submitted", "auto-replied".into()),
-                ("X-Auto-Response-Suppress", "All".into()),
-                (
-                    leak_header(&settings.loop_header),
-                    settings.own_address.clone(),
-                ),
+                ("Auto-Submitted".into(), "auto-replied".into()),
+                ("X-Auto-Response-Suppress".into(), "All".into()),
+                (settings.loop_header.clone(), settings.own_address.clone()),
             ],
             attachments: Vec::new(),
         };
@@ -278,20 +275,6 @@ impl Replier {
             bytes,
         })
     }
-}
-
-/// Header names are configured once at start; keeping them for the program's life is fine.
-fn leak_header(name: &str) -> &'static str {
-    use std::sync::OnceLock;
-    static NAMES: OnceLock<std::sync::Mutex<Vec<&'static str>>> = OnceLock::new();
-    let names = NAMES.get_or_init(Default::default);
-    let mut guard = names.lock().expect("header names lock");
-    if let Some(n) = guard.iter().find(|n| **n == name) {
-        return n;
-    }
-    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-    guard.push(leaked);
-    leaked
 }
 
 /// Collapses runs of blank lines left by template conditionals into one.

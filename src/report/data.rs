@@ -307,7 +307,7 @@ pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
         .filter_map(|e| e.get("code").and_then(|v| v.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let problems = errors.iter().map(|e| w.describe(e)).collect();
+    let problems = errors.iter().map(|e| w.describe(e, kind, c)).collect();
     let themes: Vec<String> = serde_json::from_str(&r.themes).unwrap_or_default();
     let arrived = r
         .arrived_at

@@ -166,12 +166,9 @@ impl Reporter {
             references: Vec::new(),
             headers: vec![
                 // A report is not a reply (RFC 3834): generated, not answered.
-                ("Auto-Submitted", "auto-generated".into()),
-                ("X-Auto-Response-Suppress", "All".into()),
-                (
-                    static_name(&self.sender.loop_header),
-                    self.sender.address.clone(),
-                ),
+                ("Auto-Submitted".into(), "auto-generated".into()),
+                ("X-Auto-Response-Suppress".into(), "All".into()),
+                (self.sender.loop_header.clone(), self.sender.address.clone()),
             ],
             attachments: vec![OutAttachment {
                 filename: r.filename.clone(),
@@ -229,19 +226,6 @@ fn context(
     o.insert("note".into(), note.map(Value::from).unwrap_or(Value::Null));
     o.insert("own_address".into(), own_address.into());
     Ok(v)
-}
-
-/// Header names are configured once; keeping each for the program's life is fine.
-fn static_name(name: &str) -> &'static str {
-    use std::sync::{Mutex, OnceLock};
-    static NAMES: OnceLock<Mutex<Vec<&'static str>>> = OnceLock::new();
-    let mut names = NAMES.get_or_init(Default::default).lock().expect("names");
-    if let Some(n) = names.iter().find(|n| **n == name) {
-        return n;
-    }
-    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-    names.push(leaked);
-    leaked
 }
 
 /// Parses `--at`: RFC 3339, or "YYYY-MM-DD HH:MM[:SS]" / "YYYY-MM-DD" in `tz`.

@@ -1,9 +1,9 @@
 //! The stable error and warning codes (SPEC "Exact rules") and the finding that carries one.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A stable code. Spelled in JSON exactly as in SPEC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     // message level
@@ -71,8 +71,9 @@ impl Code {
     }
 }
 
-/// One error or warning, with what a person needs to fix it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One error or warning, with what a person needs to fix it. Stored as JSON with the
+/// entry, and read back for the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub code: Code,
     #[serde(skip_serializing_if = "Option::is_none")]
