@@ -51,10 +51,21 @@ impl App {
 
     /// Loads the rules folder (or the built-in rules).
     pub fn campaign(&self) -> Result<Campaign> {
-        match &self.rules_dir {
-            Some(dir) => Campaign::load(dir).map_err(anyhow::Error::from),
-            None => Campaign::from_texts(EMBEDDED_RULES).context("built-in rules"),
+        let campaign = match &self.rules_dir {
+            Some(dir) => Campaign::load(dir).map_err(anyhow::Error::from)?,
+            None => Campaign::from_texts(EMBEDDED_RULES).context("built-in rules")?,
+        };
+        // One time zone: the campaign's. An older config's report.timezone may only agree.
+        if let Some(tz) = &self.config.report.timezone {
+            if tz.trim() != campaign.info.timezone {
+                anyhow::bail!(
+                    "report.timezone = {tz:?} in the config differs from the campaign's time zone {:?} \
+                     (rules/campaign.toml); remove report.timezone: the report runs in the campaign's zone",
+                    campaign.info.timezone
+                );
+            }
         }
+        Ok(campaign)
     }
 
     pub fn registry(&self) -> Result<Registry> {

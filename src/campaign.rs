@@ -1,6 +1,7 @@
 //! Campaign: the data that drives lndx, loaded once at start from a rules folder
 //! (`rules/*.toml`): kinds and targets, batches and deadlines, provinces, themes, forms,
-//! checks and registered senders.
+//! checks and registered senders. Nothing about a particular campaign lives in code: the
+//! shipped `rules/` is 智慧助老, and another folder is another campaign.
 //!
 //! Owns: reading and validating those files, and the questions only they can answer
 //! (which batch an arrival falls in, which province a sender or a text names). A broken
@@ -13,6 +14,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::forms::spec::Role;
 use crate::forms::{FormsSpec, Kind};
 
 /// A rules file that could not be used.
@@ -31,9 +33,17 @@ pub enum LoadError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInfo {
+    /// Prefix of every receipt number (ZHZL-2021).
     pub code: String,
+    /// The call's full title.
     pub title: String,
+    /// The short name people use (智慧助老): replies and reports say who sends them with it.
+    pub short_name: String,
+    /// The weekly report's title: its subject, heading and workbook name.
+    pub report_title: String,
     pub timezone: String,
+    /// How replies and reports name the time zone (北京时间).
+    pub timezone_name: String,
     pub opens: NaiveDate,
     pub closes: NaiveDate,
     pub late_batch_tag: String,
@@ -48,12 +58,21 @@ pub struct Batch {
     pub deadline: NaiveDate,
 }
 
+/// One kind of entry as `campaign.toml` defines it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KindInfo {
+    /// Stable key (JSON, database, the other rules files).
+    pub key: String,
+    /// Full Chinese name (典型工作案例).
     pub name: String,
+    /// Short Chinese name (案例).
     pub short: String,
+    /// Letter(s) in receipt numbers (C).
+    pub letter: String,
+    /// The annex holding the form (附件2).
     pub form: String,
+    /// How many entries the campaign aims for.
     pub target: u32,
 }
 
@@ -74,21 +93,54 @@ pub struct Theme {
     pub keywords: Vec<String>,
 }
 
-/// Per-kind checks (rules/checks.toml).
+/// Per-kind checks (rules/checks.toml, `[kinds.<key>]`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KindChecks {
+    /// Fields that must not be empty.
     #[serde(default)]
     pub required: Vec<String>,
+    /// Fields holding one or more phone numbers.
     #[serde(default)]
     pub phones: Vec<String>,
+    /// Fields holding a whole number >= 1 (unit words come from forms.toml).
     #[serde(default)]
     pub whole: Vec<String>,
+    /// Per-field limit in 字数: error `too_long`.
     #[serde(default)]
     pub max_chars: BTreeMap<String, usize>,
+    /// Fields whose 字数 should add up to at most a limit: warning `over_total`.
     pub total: Option<TotalCheck>,
-    pub choice: Option<ChoiceCheck>,
+    /// The tick-list field where exactly one option must be ticked.
+    pub choice: Option<String>,
+    /// Yes/no fields, answered with the words of forms.toml `[answers]`.
+    #[serde(default)]
+    pub consent: Vec<String>,
+    /// A tick option that asks for a duration and a video source.
     pub video: Option<VideoCheck>,
+}
+
+impl KindChecks {
+    /// Every field key the checks name, for validation.
+    fn fields(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .required
+            .iter()
+            .chain(&self.phones)
+            .chain(&self.whole)
+            .chain(&self.consent)
+            .map(String::as_str)
+            .collect();
+        v.extend(self.max_chars.keys().map(String::as_str));
+        if let Some(t) = &self.total {
+            v.extend(t.fields.iter().map(String::as_str));
+        }
+        v.extend(self.choice.as_deref());
+        if let Some(video) = &self.video {
+            v.extend([video.minutes.as_str(), video.consent.as_str()]);
+        }
+        v
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,30 +150,21 @@ pub struct TotalCheck {
     pub limit: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChoiceCheck {
-    pub field: String,
-    pub options: Vec<String>,
-}
-
+/// When `option` of the kind's tick list is ticked, `minutes` must hold a number > 0, and
+/// the video must be reachable: with the file or a link when `consent` is yes, a web link
+/// when it is no.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VideoCheck {
     pub option: String,
     pub minutes: String,
-    pub shared: String,
-    pub yes: Vec<String>,
-    pub no: Vec<String>,
-    pub video_file_types: Vec<String>,
+    pub consent: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChecksFile {
-    case: KindChecks,
-    project: KindChecks,
-    course: KindChecks,
+    kinds: BTreeMap<String, KindChecks>,
     labels: Labels,
 }
 
@@ -136,7 +179,7 @@ pub struct Labels {
 struct CampaignFile {
     campaign: CampaignInfo,
     batches: Vec<Batch>,
-    kinds: BTreeMap<String, KindInfo>,
+    kinds: Vec<KindInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +214,9 @@ pub struct Campaign {
     pub themes: Vec<Theme>,
     pub forms: FormsSpec,
     pub checks: BTreeMap<Kind, KindChecks>,
+    /// Words that make a bracket a template hint or note (forms.toml `[hints]` words and
+    /// notes): a value holding only such brackets is empty.
+    pub hint_words: Vec<String>,
     field_labels: BTreeMap<String, String>,
     name_labels: BTreeMap<String, String>,
     /// Lower-cased address or domain → province code.
@@ -210,6 +256,165 @@ fn invalid(path: &Path, message: impl Into<String>) -> LoadError {
     }
 }
 
+/// A problem with a value written in a rules file, naming the first line where the value
+/// stands (semantic checks run after parsing, when serde's positions are gone; a value that
+/// is quoted once in its file is found exactly).
+fn invalid_at(path: &Path, text: &str, value: &str, message: impl Into<String>) -> LoadError {
+    let quoted = format!("\"{value}\"");
+    let line = text
+        .lines()
+        .position(|l| l.contains(&quoted))
+        .or_else(|| text.lines().position(|l| l.contains(value)));
+    match line {
+        Some(n) => LoadError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("line {}: {}", n + 1, message.into()),
+        },
+        None => invalid(path, message),
+    }
+}
+
+/// The `[[kinds]]` of campaign.toml as kinds in their written order.
+fn load_kinds(
+    path: &Path,
+    text: &str,
+    list: Vec<KindInfo>,
+) -> Result<BTreeMap<Kind, KindInfo>, LoadError> {
+    if list.is_empty() {
+        return Err(invalid(path, "at least one [[kinds]] is needed"));
+    }
+    let mut kinds = BTreeMap::new();
+    let mut letters = BTreeMap::new();
+    for (i, info) in list.into_iter().enumerate() {
+        let ok_key = !info.key.is_empty()
+            && info
+                .key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok_key {
+            return Err(invalid_at(
+                path,
+                text,
+                &info.key,
+                format!(
+                    "kind key {:?}: use lower-case letters, digits and _",
+                    info.key
+                ),
+            ));
+        }
+        let ok_letter = !info.letter.is_empty()
+            && info.letter.len() <= 3
+            && info.letter.chars().all(|c| c.is_ascii_uppercase());
+        if !ok_letter {
+            return Err(invalid_at(
+                path,
+                text,
+                &info.letter,
+                format!(
+                    "kind {}: letter {:?} must be one to three capital letters A-Z",
+                    info.key, info.letter
+                ),
+            ));
+        }
+        if let Some(other) = letters.insert(info.letter.clone(), info.key.clone()) {
+            return Err(invalid_at(
+                path,
+                text,
+                &info.letter,
+                format!(
+                    "kinds {other} and {} share the receipt letter {}",
+                    info.key, info.letter
+                ),
+            ));
+        }
+        let kind = Kind::new(i as u16, &info.key);
+        if kinds.keys().any(|k: &Kind| k.key() == kind.key()) {
+            return Err(invalid_at(
+                path,
+                text,
+                &info.key,
+                format!("kind {} is defined twice", info.key),
+            ));
+        }
+        kinds.insert(kind, info);
+    }
+    Ok(kinds)
+}
+
+/// The `[kinds.<key>]` tables of checks.toml, each naming only fields its kind's form has.
+fn load_checks(
+    path: &Path,
+    text: &str,
+    tables: BTreeMap<String, KindChecks>,
+    forms: &FormsSpec,
+) -> Result<BTreeMap<Kind, KindChecks>, LoadError> {
+    let mut checks = BTreeMap::new();
+    for (key, c) in tables {
+        let Some(kind) = forms.kind(&key) else {
+            return Err(invalid_at(
+                path,
+                text,
+                &format!("[kinds.{key}"),
+                format!("[kinds.{key}]: {key} is not a kind of campaign.toml"),
+            ));
+        };
+        for f in c.fields() {
+            let known = match forms.field(f) {
+                Some(spec) => forms.field_applies(spec, kind),
+                // The fill-in blank of the tick list (视频时长 ____ 分钟) is a field too.
+                None => f == forms.ticks.blank_field && !f.is_empty(),
+            };
+            if !known {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    f,
+                    format!(
+                        "[kinds.{key}] names field \"{f}\", which forms.toml does not define for {key}"
+                    ),
+                ));
+            }
+        }
+        if let Some(choice) = &c.choice {
+            if *choice != forms.ticks.field {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    choice,
+                    format!("[kinds.{key}] choice = \"{choice}\" is not the [ticks] field of forms.toml"),
+                ));
+            }
+        }
+        if let Some(video) = &c.video {
+            if !forms.ticks.options.iter().any(|o| o.option == video.option) {
+                return Err(invalid_at(
+                    path,
+                    text,
+                    &video.option,
+                    format!(
+                        "[kinds.{key}.video] option \"{}\" is not a [[ticks.options]] of forms.toml",
+                        video.option
+                    ),
+                ));
+            }
+        }
+        let needs_answers = !c.consent.is_empty() || c.video.is_some();
+        if needs_answers && forms.answers.yes.is_empty() {
+            return Err(invalid(
+                path,
+                format!("[kinds.{key}] has yes/no fields, but forms.toml has no [answers]"),
+            ));
+        }
+        checks.insert(kind, c);
+    }
+    for kind in forms.all_kinds() {
+        if !checks.contains_key(&kind) {
+            return Err(invalid(path, format!("[kinds.{}] is missing", kind.key())));
+        }
+    }
+    Ok(checks)
+}
+
 impl Campaign {
     /// Loads and validates every file of a rules folder.
     pub fn load(dir: &Path) -> Result<Campaign, LoadError> {
@@ -233,23 +438,15 @@ impl Campaign {
     fn from_files(read: &ReadRule<'_>) -> Result<Campaign, LoadError> {
         let (p, t) = read("campaign.toml")?;
         let cf: CampaignFile = parse(&p, &t)?;
-        let tz: Tz =
-            cf.campaign.timezone.parse().map_err(|_| {
-                invalid(&p, format!("unknown time zone {:?}", cf.campaign.timezone))
-            })?;
-        let mut kinds = BTreeMap::new();
-        for (key, info) in cf.kinds {
-            let kind = Kind::from_key(&key).ok_or_else(|| {
-                invalid(
-                    &p,
-                    format!("unknown kind [kinds.{key}]: use case, project or course"),
-                )
-            })?;
-            kinds.insert(kind, info);
-        }
-        if kinds.len() != 3 {
-            return Err(invalid(&p, "[kinds] must define case, project and course"));
-        }
+        let tz: Tz = cf.campaign.timezone.parse().map_err(|_| {
+            invalid_at(
+                &p,
+                &t,
+                &cf.campaign.timezone,
+                format!("unknown time zone {:?}", cf.campaign.timezone),
+            )
+        })?;
+        let kinds = load_kinds(&p, &t, cf.kinds)?;
         let mut batches = cf.batches;
         batches.sort_by_key(|b| b.deadline);
         if batches.is_empty() {
@@ -287,7 +484,8 @@ impl Campaign {
         }
 
         let (fp, ft) = read("forms.toml")?;
-        let forms: FormsSpec = parse(&fp, &ft)?;
+        let mut forms: FormsSpec = parse(&fp, &ft)?;
+        forms.bind(kinds.keys().copied());
         forms.validate().map_err(|m| invalid(&fp, m))?;
 
         let (cp, ct) = read("checks.toml")?;
@@ -301,19 +499,40 @@ impl Campaign {
                 }
                 toml::Value::Table(t) if k == "names" => {
                     for (kk, vv) in t {
-                        if let Some(s) = vv.as_str() {
-                            name_labels.insert(kk.clone(), s.to_string());
-                        }
+                        let Some(s) = vv.as_str().filter(|_| forms.kind(kk).is_some()) else {
+                            return Err(invalid_at(
+                                &cp,
+                                &ct,
+                                kk,
+                                format!("[labels.names] {kk}: expected a kind of campaign.toml with a string"),
+                            ));
+                        };
+                        name_labels.insert(kk.clone(), s.to_string());
                     }
                 }
                 _ => return Err(invalid(&cp, format!("[labels] {k}: expected a string"))),
             }
         }
-        let checks = BTreeMap::from([
-            (Kind::Case, checks_file.case),
-            (Kind::Project, checks_file.project),
-            (Kind::Course, checks_file.course),
-        ]);
+        let checks = load_checks(&cp, &ct, checks_file.kinds, &forms)?;
+        for f in &forms.fields {
+            if !field_labels.contains_key(&f.key) {
+                return Err(invalid(
+                    &cp,
+                    format!(
+                        "[labels] has no wording for field \"{}\" (forms.toml); add {} = \"…\"",
+                        f.key, f.key
+                    ),
+                ));
+            }
+        }
+
+        let hint_words: Vec<String> = forms
+            .hints
+            .words
+            .iter()
+            .chain(&forms.hints.notes)
+            .cloned()
+            .collect();
 
         let (sp, st) = read("senders.toml")?;
         let senders_file: SendersFile = parse(&sp, &st)?;
@@ -340,6 +559,7 @@ impl Campaign {
             kinds,
             provinces,
             themes,
+            hint_words,
             forms,
             checks,
             field_labels,
@@ -423,7 +643,7 @@ impl Campaign {
 
     /// The label used in replies for a field of a kind.
     pub fn field_label(&self, kind: Kind, field: &str) -> String {
-        if field == "name" {
+        if self.forms.role_field(kind, Role::Name) == Some(field) {
             if let Some(l) = self.name_labels.get(kind.key()) {
                 return l.clone();
             }
@@ -436,6 +656,26 @@ impl Campaign {
 
     pub fn kind_info(&self, kind: Kind) -> &KindInfo {
         &self.kinds[&kind]
+    }
+
+    /// The kind a key names (from JSON, the database, a command line).
+    pub fn kind(&self, key: &str) -> Option<Kind> {
+        self.forms.kind(key)
+    }
+
+    /// The kinds in the campaign's order.
+    pub fn kinds(&self) -> impl Iterator<Item = Kind> + '_ {
+        self.kinds.keys().copied()
+    }
+
+    /// The key of the field with `role` on forms of `kind` (e.g. the entry's name).
+    pub fn role_field(&self, kind: Kind, role: Role) -> Option<&str> {
+        self.forms.role_field(kind, role)
+    }
+
+    /// The last batch (the one whose deadline ends the campaign's intake).
+    pub fn last_batch(&self) -> &Batch {
+        self.batches.last().expect("validated: at least one batch")
     }
 
     pub fn batch(&self, number: u8) -> Option<&Batch> {

@@ -19,10 +19,12 @@ pub enum RegistryCommand {
         province: Option<String>,
         #[arg(long)]
         batch: Option<u8>,
+        /// A kind of the campaign (its key in rules/campaign.toml, e.g. case).
         #[arg(long)]
         kind: Option<String>,
+        /// valid, invalid or held.
         #[arg(long)]
-        status: Option<String>,
+        status: Option<lndx::filing::EntryStatus>,
         #[arg(long)]
         all_versions: bool,
         #[arg(long)]
@@ -184,6 +186,16 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
             all_versions,
             json,
         } => {
+            if let Some(k) = &kind {
+                let campaign = app.campaign()?;
+                if campaign.kind(k).is_none() {
+                    let keys: Vec<&str> = campaign.kinds().map(|k| k.key()).collect();
+                    bail!(
+                        "--kind {k:?} is not a kind of this campaign; use one of: {}",
+                        keys.join(", ")
+                    );
+                }
+            }
             let rows = reg.entries(&EntryFilter {
                 province,
                 batch,
@@ -240,9 +252,14 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
                 .and_then(|e| e.to_str())
                 .unwrap_or("")
                 .to_lowercase();
+            let src = lndx::report::export::Source {
+                reg: &reg,
+                campaign: &campaign,
+                templates: app.templates_dir.as_deref(),
+            };
             let n = match ext.as_str() {
-                "csv" => lndx::report::export::csv(&reg, &campaign, &out, all_versions)?,
-                "xlsx" => lndx::report::export::xlsx(&reg, &campaign, &out, all_versions)?,
+                "csv" => lndx::report::export::csv(&src, &out, all_versions)?,
+                "xlsx" => lndx::report::export::xlsx(&src, &out, all_versions)?,
                 _ => bail!("{}: use a .csv or .xlsx file name", out.display()),
             };
             eprintln!("{n} entries written to {}", out.display());

@@ -175,7 +175,10 @@ pub struct SendersPolicy {
 pub struct ReportConfig {
     /// Cron expression with seconds (cron crate syntax; use day names: "0 0 9 * * Mon").
     pub schedule: String,
-    pub timezone: String,
+    /// No longer used: the schedule runs in the campaign's time zone (rules/campaign.toml
+    /// `timezone`), the one that decides batches. Accepted so older configs still load;
+    /// a value that differs from the campaign's is refused at start (see `App`).
+    pub timezone: Option<String>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub enabled: bool,
@@ -185,7 +188,7 @@ impl Default for ReportConfig {
     fn default() -> Self {
         ReportConfig {
             schedule: "0 0 9 * * Mon".into(),
-            timezone: "Asia/Shanghai".into(),
+            timezone: None,
             to: Vec::new(),
             cc: Vec::new(),
             enabled: true,
@@ -248,12 +251,6 @@ impl Config {
             return Err(format!(
                 "report.schedule {:?} is not a cron expression with seconds (e.g. \"0 0 9 * * Mon\")",
                 self.report.schedule
-            ));
-        }
-        if self.report.timezone.parse::<chrono_tz::Tz>().is_err() {
-            return Err(format!(
-                "report.timezone {:?} is not a time zone",
-                self.report.timezone
             ));
         }
         Ok(())

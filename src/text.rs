@@ -40,9 +40,11 @@ pub fn squeeze(s: &str) -> String {
     s.chars().filter(|c| !is_space(*c)).collect()
 }
 
-/// True when a value holds nothing but white space, underscores, dots or template hints
-/// such as "（500字以内）" — SPEC: "template hints and underscores alone count as empty".
-pub fn is_blank(s: &str) -> bool {
+/// True when a value holds nothing but white space, underscores, dots or bracketed template
+/// hints and notes such as "（500字以内）" or "（盖章）": a bracket is a hint when it is empty
+/// or holds one of `hint_words` (the campaign's forms.toml `[hints]` words and notes).
+/// Template hints and underscores alone count as an empty field.
+pub fn is_blank(s: &str, hint_words: &[String]) -> bool {
     let s: String = s.nfkc().filter(|c| !is_space(*c)).collect();
     let mut rest = s.as_str();
     // Strip bracketed hints "(…字以内)" wherever they stand.
@@ -52,7 +54,9 @@ pub fn is_blank(s: &str) -> bool {
         match rest[open..].find(')') {
             Some(close) => {
                 let inner = &rest[open + 1..open + close];
-                if !(inner.contains("字以内") || inner.contains("盖章") || inner.is_empty()) {
+                let hint =
+                    inner.is_empty() || hint_words.iter().any(|w| inner.contains(w.as_str()));
+                if !hint {
                     kept.push_str(&rest[open..open + close + 1]);
                 }
                 rest = &rest[open + close + 1..];
@@ -69,8 +73,9 @@ pub fn is_blank(s: &str) -> bool {
 }
 
 /// Parses a whole number as people write it: "6期", "1,260人次", "１２", "12 期".
-/// Returns None when the text holds no number or more than one.
-pub fn whole_number(s: &str) -> Option<u64> {
+/// Returns None when the text holds no number or more than one, unless one of `units` (the
+/// field's unit words, e.g. 期) follows the first number: "3期（每期4次课）" is 3.
+pub fn whole_number(s: &str, units: &[&str]) -> Option<u64> {
     let s: String = s
         .nfkc()
         .filter(|c| !is_space(*c) && !matches!(c, ',' | '，' | '\''))
@@ -78,9 +83,9 @@ pub fn whole_number(s: &str) -> Option<u64> {
     let groups = digit_groups(&s);
     // "3期（每期4次课）": the first number, when a unit follows it, is the answer.
     if let [(start, end), _, ..] = groups.as_slice() {
-        let unit = ["期", "人次", "人", "次", "场", "班"]
+        let unit = units
             .iter()
-            .any(|u| s[*end..].starts_with(u));
+            .any(|u| !u.is_empty() && s[*end..].starts_with(u));
         return if unit {
             s[*start..*end].parse().ok()
         } else {
@@ -242,15 +247,19 @@ mod tests {
 
     #[test]
     fn numbers_as_written() {
-        assert_eq!(whole_number("6期"), Some(6));
-        assert_eq!(whole_number("1,260人次"), Some(1260));
-        assert_eq!(whole_number("１２"), Some(12));
-        assert_eq!(whole_number("12 期"), Some(12));
-        assert_eq!(whole_number("若干"), None);
-        assert_eq!(whole_number("6.5"), None);
-        assert_eq!(whole_number("3至5期"), None);
-        assert_eq!(whole_number("3期（每期4次课）"), Some(3));
-        assert_eq!(whole_number("共1,260人次，其中"), Some(1260));
+        let units = ["期", "人次", "人"];
+        let whole = |s| whole_number(s, &units);
+        assert_eq!(whole("6期"), Some(6));
+        assert_eq!(whole("1,260人次"), Some(1260));
+        assert_eq!(whole("１２"), Some(12));
+        assert_eq!(whole("12 期"), Some(12));
+        assert_eq!(whole("若干"), None);
+        assert_eq!(whole("6.5"), None);
+        assert_eq!(whole("3至5期"), None);
+        assert_eq!(whole("3期（每期4次课）"), Some(3));
+        assert_eq!(whole("共1,260人次，其中"), Some(1260));
+        // Without the unit word, two numbers are ambiguous.
+        assert_eq!(whole_number("3期（每期4次课）", &[]), None);
         assert_eq!(decimal_number("96"), Some(96.0));
         assert_eq!(decimal_number("45.5分钟"), Some(45.5));
         assert_eq!(decimal_number("______"), None);
@@ -288,9 +297,12 @@ mod tests {
 
     #[test]
     fn blanks() {
-        assert!(is_blank("______"));
-        assert!(is_blank(" （500 字以内）。"));
-        assert!(!is_blank("周静"));
+        let hints = ["字以内".to_string(), "盖章".to_string()];
+        assert!(is_blank("______", &hints));
+        assert!(is_blank(" （500 字以内）。", &hints));
+        assert!(is_blank("（盖章）", &hints));
+        assert!(!is_blank("（盖章）", &[]));
+        assert!(!is_blank("周静", &hints));
     }
 
     #[test]

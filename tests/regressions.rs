@@ -7,8 +7,9 @@ use lndx::forms::{read_docx, read_xlsx, Document, FormsSpec, ReadError, ReadLimi
 use util::fixture;
 
 fn spec() -> FormsSpec {
-    let text = std::fs::read_to_string(util::repo().join("rules/forms.toml")).unwrap();
-    toml::from_str(&text).unwrap()
+    lndx::campaign::Campaign::load(&util::repo().join("rules"))
+        .unwrap()
+        .forms
 }
 
 fn regression(name: &str) -> Vec<u8> {

@@ -1136,9 +1136,14 @@ fn preview_send_now_and_export_commands() {
         .unwrap() as usize;
     assert!(all > current);
     let campaign = plain.campaign().unwrap();
+    let src = lndx::report::export::Source {
+        reg: &reg,
+        campaign: &campaign,
+        templates: None,
+    };
     let csv = tmp.join("e.csv");
     assert_eq!(
-        lndx::report::export::csv(&reg, &campaign, &csv, false).unwrap(),
+        lndx::report::export::csv(&src, &csv, false).unwrap(),
         current
     );
     let bytes = std::fs::read(&csv).unwrap();
@@ -1153,7 +1158,7 @@ fn preview_send_now_and_export_commands() {
     assert_eq!(rows, current);
     let csv_all = tmp.join("all.csv");
     assert_eq!(
-        lndx::report::export::csv(&reg, &campaign, &csv_all, true).unwrap(),
+        lndx::report::export::csv(&src, &csv_all, true).unwrap(),
         all
     );
     let text = std::fs::read_to_string(&csv_all).unwrap();
@@ -1165,7 +1170,7 @@ fn preview_send_now_and_export_commands() {
     );
     let xlsx = tmp.join("e.xlsx");
     assert_eq!(
-        lndx::report::export::xlsx(&reg, &campaign, &xlsx, false).unwrap(),
+        lndx::report::export::xlsx(&src, &xlsx, false).unwrap(),
         current
     );
     let mut wb: Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();

@@ -11,7 +11,9 @@ const MAX_INPUT: usize = 1 << 20;
 fn spec() -> &'static FormsSpec {
     static SPEC: OnceLock<FormsSpec> = OnceLock::new();
     SPEC.get_or_init(|| {
-        toml::from_str(include_str!("../../rules/forms.toml")).expect("rules/forms.toml parses")
+        lndx::campaign::Campaign::from_texts(lndx::app::EMBEDDED_RULES)
+            .expect("built-in rules")
+            .forms
     })
 }
 

@@ -20,7 +20,9 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| Fixture {
-        spec: toml::from_str(include_str!("../../rules/forms.toml")).expect("forms.toml"),
+        spec: lndx::campaign::Campaign::from_texts(lndx::app::EMBEDDED_RULES)
+            .expect("built-in rules")
+            .forms,
         members: package::members(include_bytes!(
             "../../tests/fixtures/forms/P02-zj-course.docx"
         )),

@@ -27,8 +27,11 @@ pub fn classify(mut grid: Grid, spec: &FormsSpec) -> Document {
         return Document::NotAForm;
     };
     let mut form = Form {
-        kind: Some(kind),
-        ..Form::default()
+        kind,
+        fields: BTreeMap::new(),
+        labels: BTreeMap::new(),
+        choices: Vec::new(),
+        text: String::new(),
     };
     extract(&grid, &hits, spec, kind, &mut form);
     post_process(spec, kind, &mut form);
@@ -68,7 +71,7 @@ fn detect_kind(grid: &Grid, hits: &Hits, spec: &FormsSpec) -> Option<Kind> {
         }
     }
     for k in &spec.kinds {
-        let Some(kind) = Kind::from_key(&k.key) else {
+        let Some(kind) = spec.kind(&k.key) else {
             continue;
         };
         if k.titles.iter().any(|t| {

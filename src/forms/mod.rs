@@ -1,5 +1,5 @@
-//! Forms: reads one attachment's bytes as an application form (附件2/3/4) or a province
-//! summary sheet (推荐汇总表), and returns typed fields.
+//! Forms: reads one attachment's bytes as one of the campaign's application forms or a
+//! province summary sheet (推荐汇总表), and returns typed fields.
 //!
 //! Owns: OOXML reading (.docx via zip + quick-xml, .xlsx via calamine), label matching,
 //! tick detection, the case form's three sections. Does not own: validation (see `rules`),
@@ -21,42 +21,9 @@ mod xlsx;
 
 use std::collections::BTreeMap;
 
+pub use crate::kind::Kind;
 pub use ooxml::is_encrypted_package;
 pub use spec::FormsSpec;
-
-/// The three kinds of entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Case,
-    Project,
-    Course,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Case, Kind::Project, Kind::Course];
-
-    /// Stable key used in JSON, the database and rules files.
-    pub fn key(self) -> &'static str {
-        match self {
-            Kind::Case => "case",
-            Kind::Project => "project",
-            Kind::Course => "course",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.key() == key)
-    }
-
-    /// Letter used in receipt numbers.
-    pub fn letter(self) -> char {
-        match self {
-            Kind::Case => 'C',
-            Kind::Project => 'P',
-            Kind::Course => 'R',
-        }
-    }
-}
 
 /// One option of a tick list (课程资源类型) and whether it was ticked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,9 +34,9 @@ pub struct Choice {
 }
 
 /// A recognised application form.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Form {
-    pub kind: Option<Kind>,
+    pub kind: Kind,
     /// Field key (see rules/forms.toml) → the value's text, trimmed, paragraphs joined by '\n'.
     /// Only fields whose label was found are present (an empty string when the label was found
     /// but its value cell was empty). Case sections (background/practice/results) hold the
@@ -82,12 +49,6 @@ pub struct Form {
     pub choices: Vec<Choice>,
     /// All text of the document in reading order (for theme keywords and web links).
     pub text: String,
-}
-
-impl Form {
-    pub fn kind(&self) -> Kind {
-        self.kind.unwrap_or(Kind::Case)
-    }
 }
 
 /// One row of a summary sheet.

@@ -1,10 +1,12 @@
-//! The form definitions loaded from `rules/forms.toml`: labels and their variants, fields,
-//! tick options, section headings. Deserialised by `campaign`, used by the readers.
+//! The form definitions loaded from `rules/forms.toml`: how each kind's form is recognised,
+//! fields with their labels and roles, the tick list, the yes/no vocabulary, section
+//! headings, template hints. Deserialised by `campaign`, used by the readers and the rules.
 //!
 //! Owns the data model of the toml file, its semantic checks ([`FormsSpec::validate`]) and a
 //! lazily built lookup index (normalised label → fields) shared by every read.
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -34,8 +36,49 @@ pub struct FormsSpec {
     /// The province summary sheet (推荐汇总表).
     #[serde(default)]
     pub summary: SummarySpec,
+    /// Words that answer a yes/no (consent) field.
+    #[serde(default)]
+    pub answers: AnswerSpec,
+    /// The campaign's kinds by key, set by [`FormsSpec::bind`] before validation.
+    #[serde(skip)]
+    kinds_by_key: HashMap<String, Kind>,
     #[serde(skip)]
     index: OnceLock<LabelIndex>,
+}
+
+/// What a field is for, beyond holding text. Rules and intake find the fields they need by
+/// role, never by key, so a campaign names its fields as it likes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The entry's name (案例名称, 姓名 …): one per kind; versions and receipts key on it.
+    Name,
+    /// The unit that submits the entry (申报单位): the province is inferred from it.
+    Unit,
+    /// An opinion or stamp box (申报单位意见): kept, but not the entry's content (not
+    /// searched for themes).
+    Opinion,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Name => "name",
+            Role::Unit => "unit",
+            Role::Opinion => "opinion",
+        })
+    }
+}
+
+/// The yes/no vocabulary of consent fields (是否同意共享 …). The first word of each list is
+/// the value stored and shown.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerSpec {
+    #[serde(default)]
+    pub yes: Vec<String>,
+    #[serde(default)]
+    pub no: Vec<String>,
 }
 
 /// How one kind of form is recognised.
@@ -70,6 +113,13 @@ pub struct FieldSpec {
     /// label in reading order was the field named here.
     #[serde(default)]
     pub follows: Option<String>,
+    /// What the field is for (see [`Role`]); most fields have none.
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// Unit words written after a count in this field ("6期", "1,260人次"): the number they
+    /// follow is the count even when more numbers stand in the cell.
+    #[serde(default)]
+    pub units: Vec<String>,
 }
 
 /// One option of the tick list.
@@ -151,12 +201,15 @@ pub struct SectionSpec {
 }
 
 /// Template hints: an opening bracket, a number, one of `words`, a closing bracket, and an
-/// optional full stop; white space anywhere inside.
+/// optional full stop; white space anywhere inside. `notes` are bracketed instructions
+/// without a number ("（盖章）"): a value holding only hints and notes is empty.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct HintSpec {
     #[serde(default)]
     pub words: Vec<String>,
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// The summary sheet's header row.
@@ -186,11 +239,58 @@ pub(crate) struct LabelIndex {
 }
 
 impl FormsSpec {
+    /// Tells the spec the campaign's kinds, so that the `key`s of `[[kind]]` and the `kinds`
+    /// of `[[field]]` resolve. Call before [`FormsSpec::validate`].
+    pub fn bind(&mut self, kinds: impl IntoIterator<Item = Kind>) {
+        self.kinds_by_key = kinds
+            .into_iter()
+            .map(|k| (k.key().to_string(), k))
+            .collect();
+        self.index = OnceLock::new();
+    }
+
+    /// The kind a key names, if the campaign defines it.
+    pub fn kind(&self, key: &str) -> Option<Kind> {
+        self.kinds_by_key.get(key).copied()
+    }
+
+    /// The campaign's kinds, in its order.
+    pub fn all_kinds(&self) -> Vec<Kind> {
+        let mut v: Vec<Kind> = self.kinds_by_key.values().copied().collect();
+        v.sort();
+        v
+    }
+
+    /// The key of the field with `role` on forms of `kind`, if any.
+    pub fn role_field(&self, kind: Kind, role: Role) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.role == Some(role) && self.field_applies(f, kind))
+            .map(|f| f.key.as_str())
+    }
+
+    /// The field spec of a key.
+    pub fn field(&self, key: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    /// Every unit word of every field, longest first (for reading counts).
+    pub fn unit_words(&self, key: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .field(key)
+            .map(|f| f.units.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        v.sort_by_key(|u| std::cmp::Reverse(u.chars().count()));
+        v
+    }
+
     /// Semantic checks that serde cannot express.
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Vec::new();
         self.check_kinds(&mut problems);
         self.check_fields(&mut problems);
+        self.check_roles(&mut problems);
+        self.check_answers(&mut problems);
         self.check_ticks(&mut problems);
         self.check_sections(&mut problems);
         if self.summary.name_headers.is_empty() || self.summary.type_headers.is_empty() {
@@ -206,10 +306,11 @@ impl FormsSpec {
     fn check_kinds(&self, problems: &mut Vec<String>) {
         let mut seen = BTreeSet::new();
         for k in &self.kinds {
-            if Kind::from_key(&k.key).is_none() {
+            if self.kind(&k.key).is_none() {
                 problems.push(format!(
-                    "[[kind]] key \"{}\" is not case/project/course",
-                    k.key
+                    "[[kind]] key \"{}\" is not a kind of campaign.toml ({})",
+                    k.key,
+                    self.kind_list()
                 ));
             }
             if !seen.insert(k.key.as_str()) {
@@ -222,7 +323,7 @@ impl FormsSpec {
                 ));
             }
         }
-        for kind in Kind::ALL {
+        for kind in self.all_kinds() {
             if !seen.contains(kind.key()) {
                 problems.push(format!("[[kind]] \"{}\" is missing", kind.key()));
             }
@@ -242,8 +343,12 @@ impl FormsSpec {
                 problems.push(format!("[[field]] \"{}\" has no label", f.key));
             }
             for k in &f.kinds {
-                if Kind::from_key(k).is_none() {
-                    problems.push(format!("[[field]] \"{}\": unknown kind \"{k}\"", f.key));
+                if self.kind(k).is_none() {
+                    problems.push(format!(
+                        "[[field]] \"{}\": unknown kind \"{k}\" ({})",
+                        f.key,
+                        self.kind_list()
+                    ));
                 }
             }
         }
@@ -255,6 +360,48 @@ impl FormsSpec {
                         f.key
                     ));
                 }
+            }
+        }
+    }
+
+    fn kind_list(&self) -> String {
+        let keys: Vec<&str> = self.all_kinds().iter().map(|k| k.key()).collect();
+        format!("the kinds are {}", keys.join(", "))
+    }
+
+    /// Each kind has exactly one name field and at most one unit field.
+    fn check_roles(&self, problems: &mut Vec<String>) {
+        for kind in self.all_kinds() {
+            for (role, min) in [(Role::Name, 1), (Role::Unit, 0)] {
+                let n = self
+                    .fields
+                    .iter()
+                    .filter(|f| f.role == Some(role) && self.field_applies(f, kind))
+                    .count();
+                if n < min {
+                    problems.push(format!(
+                        "kind \"{}\" has no [[field]] with role = \"{role}\"",
+                        kind.key()
+                    ));
+                }
+                if n > 1 {
+                    problems.push(format!(
+                        "kind \"{}\" has {n} [[field]]s with role = \"{role}\"; one is allowed",
+                        kind.key()
+                    ));
+                }
+            }
+        }
+    }
+
+    fn check_answers(&self, problems: &mut Vec<String>) {
+        let a = &self.answers;
+        if a.yes.is_empty() != a.no.is_empty() {
+            problems.push("[answers] needs both yes and no words".to_string());
+        }
+        for y in &a.yes {
+            if a.no.iter().any(|n| n.eq_ignore_ascii_case(y)) {
+                problems.push(format!("[answers] \"{y}\" is both yes and no"));
             }
         }
     }
@@ -324,7 +471,7 @@ impl FormsSpec {
             }
         }
         for k in &self.kinds {
-            let Some(kind) = Kind::from_key(&k.key) else {
+            let Some(kind) = self.kind(&k.key) else {
                 continue;
             };
             for m in &k.markers {

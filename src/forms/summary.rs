@@ -111,7 +111,7 @@ pub fn kind_of(text: &str, spec: &FormsSpec) -> Option<Kind> {
     }
     let mut best: Option<(usize, Kind)> = None;
     for k in &spec.kinds {
-        let Some(kind) = Kind::from_key(&k.key) else {
+        let Some(kind) = spec.kind(&k.key) else {
             continue;
         };
         for v in &k.summary_names {

@@ -6,6 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::campaign::Campaign;
 use crate::convert::Converter;
+use crate::filing::FileRole;
 use crate::forms::{self, Document, Kind, ReadError, ReadLimits, SummaryRow};
 use crate::message::{File, FileProblem, FileType, Inbound};
 use crate::rules::{self, CheckedForm, Code, Finding, FormContext};
@@ -13,7 +14,7 @@ use crate::rules::{self, CheckedForm, Code, Finding, FormContext};
 /// What one file turned out to be.
 #[derive(Debug, Clone)]
 pub struct FileAnalysis {
-    pub role: &'static str,
+    pub role: FileRole,
     pub form: Option<CheckedForm>,
     pub unit: Option<String>,
     pub summary: Vec<SummaryRow>,
@@ -22,7 +23,7 @@ pub struct FileAnalysis {
 }
 
 impl FileAnalysis {
-    fn role(role: &'static str) -> FileAnalysis {
+    fn role(role: FileRole) -> FileAnalysis {
         FileAnalysis {
             role,
             form: None,
@@ -33,7 +34,7 @@ impl FileAnalysis {
         }
     }
 
-    fn error(role: &'static str, code: Code) -> FileAnalysis {
+    fn error(role: FileRole, code: Code) -> FileAnalysis {
         let mut a = FileAnalysis::role(role);
         a.errors.push(Finding::new(code));
         a
@@ -70,7 +71,7 @@ pub fn analyse(inbound: &Inbound, r: &Readers) -> Vec<FileAnalysis> {
         .iter()
         .filter_map(|a| a.form.as_ref().map(|f| (f.kind, f.name.clone())))
         .collect();
-    for a in out.iter_mut().filter(|a| a.role == "summary") {
+    for a in out.iter_mut().filter(|a| a.role == FileRole::Summary) {
         a.errors.extend(rules::check_summary(&a.summary, &forms));
     }
     out
@@ -89,9 +90,9 @@ fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     if let Some(problem) = &file.problem {
         let mut a = FileAnalysis::error(
             if file.file_type == FileType::Zip {
-                "archive"
+                FileRole::Archive
             } else {
-                "unknown"
+                FileRole::Unknown
             },
             match problem {
                 FileProblem::TooLarge { .. } | FileProblem::TooDeep => Code::TooLarge,
@@ -108,15 +109,19 @@ fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     match file.file_type {
         FileType::Docx => read(file, &file.bytes, forms::read_docx, r, ctx),
         FileType::Xlsx => read(file, &file.bytes, forms::read_xlsx, r, ctx),
-        FileType::Docm | FileType::Xlsm => FileAnalysis::error("unknown", Code::MacroDocument),
-        FileType::EncryptedOoxml => FileAnalysis::error("unknown", Code::EncryptedDocument),
-        FileType::Doc | FileType::Xls | FileType::Odt | FileType::Ods => legacy(file, r, ctx),
-        FileType::Ole2 => FileAnalysis::error("unknown", Code::UnsupportedFormat),
-        FileType::Zip => FileAnalysis::role("archive"),
-        FileType::Pdf | FileType::Jpeg | FileType::Png | FileType::Gif | FileType::Mp4 => {
-            FileAnalysis::role("supporting")
+        FileType::Docm | FileType::Xlsm => {
+            FileAnalysis::error(FileRole::Unknown, Code::MacroDocument)
         }
-        FileType::Rar | FileType::SevenZ => FileAnalysis::error("unknown", Code::UnsupportedFormat),
+        FileType::EncryptedOoxml => FileAnalysis::error(FileRole::Unknown, Code::EncryptedDocument),
+        FileType::Doc | FileType::Xls | FileType::Odt | FileType::Ods => legacy(file, r, ctx),
+        FileType::Ole2 => FileAnalysis::error(FileRole::Unknown, Code::UnsupportedFormat),
+        FileType::Zip => FileAnalysis::role(FileRole::Archive),
+        FileType::Pdf | FileType::Jpeg | FileType::Png | FileType::Gif | FileType::Mp4 => {
+            FileAnalysis::role(FileRole::Supporting)
+        }
+        FileType::Rar | FileType::SevenZ => {
+            FileAnalysis::error(FileRole::Unknown, Code::UnsupportedFormat)
+        }
         FileType::Unknown => unknown(file),
     }
 }
@@ -127,21 +132,23 @@ fn unknown(file: &File) -> FileAnalysis {
     let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
     match ext {
         "docx" | "xlsx" | "doc" | "xls" | "pdf" | "zip" => {
-            FileAnalysis::error("unknown", Code::UnreadableAttachment)
+            FileAnalysis::error(FileRole::Unknown, Code::UnreadableAttachment)
         }
         "wps" | "et" | "rar" | "7z" | "tar" | "gz" | "tgz" | "bz2" | "xz" | "odt" | "ods"
-        | "rtf" | "pages" | "numbers" => FileAnalysis::error("unknown", Code::UnsupportedFormat),
-        _ if is_video_name(&lower) => FileAnalysis::role("supporting"),
-        "txt" | "csv" | "html" | "htm" | "bmp" | "tif" | "tiff" | "webp" | "heic" | "ofd" => {
-            FileAnalysis::role("supporting")
+        | "rtf" | "pages" | "numbers" => {
+            FileAnalysis::error(FileRole::Unknown, Code::UnsupportedFormat)
         }
-        _ => FileAnalysis::role("unknown"),
+        _ if is_video_name(&lower) => FileAnalysis::role(FileRole::Supporting),
+        "txt" | "csv" | "html" | "htm" | "bmp" | "tif" | "tiff" | "webp" | "heic" | "ofd" => {
+            FileAnalysis::role(FileRole::Supporting)
+        }
+        _ => FileAnalysis::role(FileRole::Unknown),
     }
 }
 
 fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     let Some(conv) = r.converter else {
-        let mut a = FileAnalysis::error("form", Code::UnsupportedFormat);
+        let mut a = FileAnalysis::error(FileRole::Form, Code::UnsupportedFormat);
         a.errors[0].value = Some(file.filename.clone());
         return a;
     };
@@ -162,7 +169,7 @@ fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
         }
         Err(e) => {
             tracing::warn!(file = %file.filename, error = %e, "legacy conversion failed");
-            let mut a = FileAnalysis::error("form", Code::UnsupportedFormat);
+            let mut a = FileAnalysis::error(FileRole::Form, Code::UnsupportedFormat);
             a.errors[0].detail = Some(e.to_string());
             a
         }
@@ -177,22 +184,24 @@ fn read(file: &File, bytes: &[u8], reader: Reader, r: &Readers, ctx: &FormContex
     let result = catch_unwind(AssertUnwindSafe(|| reader(bytes, spec, &limits)));
     let doc = match result {
         Ok(Ok(doc)) => doc,
-        Ok(Err(ReadError::Macro)) => return FileAnalysis::error("unknown", Code::MacroDocument),
+        Ok(Err(ReadError::Macro)) => {
+            return FileAnalysis::error(FileRole::Unknown, Code::MacroDocument)
+        }
         Ok(Err(ReadError::Encrypted)) => {
-            return FileAnalysis::error("unknown", Code::EncryptedDocument)
+            return FileAnalysis::error(FileRole::Unknown, Code::EncryptedDocument)
         }
         Ok(Err(ReadError::TooLarge(what))) => {
-            let mut a = FileAnalysis::error("unknown", Code::TooLarge);
+            let mut a = FileAnalysis::error(FileRole::Unknown, Code::TooLarge);
             a.errors[0].detail = Some(what);
             return a;
         }
         Ok(Err(ReadError::Corrupt(why))) => {
             tracing::info!(file = %file.filename, %why, "unreadable attachment");
-            return FileAnalysis::error("unknown", Code::UnreadableAttachment);
+            return FileAnalysis::error(FileRole::Unknown, Code::UnreadableAttachment);
         }
         Err(_) => {
             tracing::error!(file = %file.filename, "form reader panicked");
-            return FileAnalysis::error("unknown", Code::UnreadableAttachment);
+            return FileAnalysis::error(FileRole::Unknown, Code::UnreadableAttachment);
         }
     };
     match doc {
@@ -202,19 +211,23 @@ fn read(file: &File, bytes: &[u8], reader: Reader, r: &Readers, ctx: &FormContex
             }));
             match checked {
                 Ok(checked) => {
-                    let mut a = FileAnalysis::role("form");
-                    a.unit = form.fields.get("unit").cloned();
+                    let mut a = FileAnalysis::role(FileRole::Form);
+                    a.unit = r
+                        .campaign
+                        .role_field(form.kind, crate::forms::spec::Role::Unit)
+                        .and_then(|f| form.fields.get(f))
+                        .cloned();
                     a.form = Some(checked);
                     a
                 }
-                Err(_) => FileAnalysis::error("unknown", Code::UnreadableAttachment),
+                Err(_) => FileAnalysis::error(FileRole::Unknown, Code::UnreadableAttachment),
             }
         }
         Document::Summary(rows) => {
-            let mut a = FileAnalysis::role("summary");
+            let mut a = FileAnalysis::role(FileRole::Summary);
             a.summary = rows;
             a
         }
-        Document::NotAForm => FileAnalysis::role("supporting"),
+        Document::NotAForm => FileAnalysis::role(FileRole::Supporting),
     }
 }

@@ -6,60 +6,24 @@
 //! transaction, so a crash leaves either nothing filed or everything filed.
 
 mod analyse;
-pub mod outcome;
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
+pub use crate::outcome::{AttachmentOutcome, EntryOutcome, Outcome, ReplyInfo};
+pub use crate::settings::Settings;
 pub use analyse::FileAnalysis;
-pub use outcome::{AttachmentOutcome, EntryOutcome, Outcome, ReplyInfo};
 
 use crate::campaign::Campaign;
 use crate::convert::Converter;
-use crate::forms::ReadLimits;
-use crate::message::{self, Inbound, Limits, ParseOptions};
+use crate::filing::EntryStatus;
+use crate::message::{self, Inbound, ParseOptions};
 use crate::registry::{self, Finished, NewEntry, NewFile, QueuedMail, Registry, SourceRef};
 use crate::reply::Replier;
-use crate::rules::{self, Code, Finding, MessageFacts};
-
-/// Who we are and how we file (from the config).
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub own_address: String,
-    pub own_name: String,
-    /// Addresses that receive a copy of every reply.
-    pub staff_copies: Vec<String>,
-    pub loop_header: String,
-    pub limits: Limits,
-    pub read_limits: ReadLimits,
-    pub registered_only: bool,
-    /// The most header bytes and header fields a message may have; past them it is answered
-    /// `too_large` from its first header bytes.
-    pub header_bytes: usize,
-    pub header_fields: usize,
-    /// Hold entries of a message whose sender failed SPF/DKIM/DMARC (top-most
-    /// Authentication-Results) for staff.
-    pub hold_on_auth_failure: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            own_address: "lndx@ouchn.edu.cn".into(),
-            own_name: "智慧助老申报收件".into(),
-            staff_copies: Vec::new(),
-            loop_header: "X-Lndx-Loop".into(),
-            limits: Limits::default(),
-            read_limits: ReadLimits::default(),
-            registered_only: false,
-            header_bytes: 1024 * 1024,
-            header_fields: 5000,
-            hold_on_auth_failure: true,
-        }
-    }
-}
+use crate::rules::{self, CheckedForm, Code, Finding, MessageFacts, MessageVerdict as Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
@@ -67,6 +31,16 @@ pub enum IntakeError {
     Registry(#[from] registry::RegistryError),
     #[error("cannot render the reply: {0}")]
     Render(String),
+}
+
+/// What filing the attachments of one message shares.
+struct Filing<'a> {
+    tx: &'a registry::Tx<'a>,
+    message: i64,
+    verdict: &'a Verdict,
+    arrived_at: Option<String>,
+    /// Entries filed earlier in this same message, by SHA-256 (a form attached twice).
+    seen: HashMap<String, registry::EntryRow>,
 }
 
 /// A message after intake.
@@ -253,6 +227,8 @@ impl Intake {
         })
     }
 
+    /// Reads every file, judges the message (province, batch, message-level findings) and
+    /// files each attachment, in the caller's transaction.
     fn judge_and_file(
         &self,
         tx: &registry::Tx,
@@ -268,6 +244,30 @@ impl Intake {
             converter: self.converter.as_ref(),
         };
         let analyses = analyse::analyse(inbound, &readers);
+        let verdict = self.judge(inbound, &analyses, arrival, oversized, outcome);
+        let mut filing = Filing {
+            tx,
+            message: id,
+            verdict: &verdict,
+            arrived_at: outcome.arrived_at.clone(),
+            seen: HashMap::new(),
+        };
+        for (seq, (file, analysis)) in inbound.files.iter().zip(analyses).enumerate() {
+            let att = self.file_attachment(&mut filing, seq, file, &analysis)?;
+            outcome.attachments.push(att);
+        }
+        Ok(())
+    }
+
+    /// The message-level verdict, written into the outcome.
+    fn judge(
+        &self,
+        inbound: &Inbound,
+        analyses: &[FileAnalysis],
+        arrival: Option<DateTime<Utc>>,
+        oversized: Option<u64>,
+        outcome: &mut Outcome,
+    ) -> Verdict {
         let units: Vec<&str> = analyses.iter().filter_map(|a| a.unit.as_deref()).collect();
         let facts = MessageFacts {
             sender: inbound.from.as_ref().map(|a| a.address.as_str()),
@@ -287,119 +287,139 @@ impl Intake {
         let verdict = rules::judge_message(&facts, &self.campaign);
         outcome.province = verdict.province.clone();
         outcome.batch = verdict.batch;
-        outcome.errors = verdict.errors;
-        outcome.warnings = verdict.warnings;
+        outcome.errors = verdict.errors.clone();
+        outcome.warnings = verdict.warnings.clone();
         if let Some(size) = oversized {
             let mut f = Finding::new(Code::TooLarge);
             f.limit = Some(self.settings.limits.message_bytes);
             f.actual = Some(size);
             outcome.errors.push(f);
         }
-        let late = verdict.batch.is_none();
-        let held = verdict.hold;
-        let info = &self.campaign.info;
-        let arrived = outcome.arrived_at.clone();
+        verdict
+    }
 
-        // Files filed earlier in this same message, by SHA-256 (a form attached twice).
-        let mut seen: std::collections::HashMap<String, registry::EntryRow> = Default::default();
-        for (seq, (file, analysis)) in inbound.files.iter().zip(analyses).enumerate() {
-            let sha = registry::sha256_hex(&file.bytes);
-            let kind = analysis.kind();
-            let file_id = tx.add_file(&NewFile {
-                message: id,
-                seq,
-                filename: &file.filename,
-                container: file.container.as_deref(),
-                path_in_container: file.path_in_container.as_deref(),
-                sha256: &sha,
-                size: file.bytes.len(),
-                file_type: file.file_type.key(),
-                role: analysis.role,
-                kind: kind.map(|k| k.key()),
-                errors: to_json(&analysis.errors),
-                warnings: to_json(&analysis.warnings),
-            })?;
-            let mut att = AttachmentOutcome {
-                filename: file.filename.clone(),
-                role: analysis.role,
-                kind: kind.map(|k| k.key()),
-                container: file.container.clone(),
-                path_in_container: file.path_in_container.clone(),
-                file_type: file.file_type.key(),
-                size: file.bytes.len(),
-                sha256: sha.clone(),
-                entry: None,
-                errors: analysis.errors.clone(),
-                warnings: analysis.warnings.clone(),
-            };
-            if let Some(form) = &analysis.form {
-                att.errors.extend(form.errors.iter().cloned());
-                att.warnings.extend(form.warnings.iter().cloned());
-                let earlier = match seen.get(&sha) {
-                    Some(row) => Some(row.clone()),
-                    None => tx.entry_by_file_sha(&sha, id)?,
-                };
-                if let Some(earlier) = earlier {
-                    let mut dup = Finding::new(Code::Duplicate);
-                    dup.receipt = Some(earlier.receipt.clone());
-                    att.warnings.push(dup);
-                    att.entry = Some(entry_outcome(&earlier));
-                } else {
-                    let status = if held {
-                        "held"
-                    } else if form.is_valid() {
-                        "valid"
-                    } else {
-                        "invalid"
-                    };
-                    let province = verdict.province.as_deref();
-                    let batch_tag = match verdict.batch {
-                        Some(b) => format!("B{b}"),
-                        None => info.late_batch_tag.clone(),
-                    };
-                    let name_key = crate::text::name_key(&form.name);
-                    let entry_key = format!(
-                        "{}|{}|{}",
-                        province.unwrap_or("-"),
-                        form.kind.key(),
-                        if name_key.is_empty() {
-                            format!("#{sha}")
-                        } else {
-                            name_key
-                        }
-                    );
-                    let row = tx.file_entry(&NewEntry {
-                        message: id,
-                        file: file_id,
-                        file_sha256: &sha,
-                        entry_key,
-                        receipt_prefix: format!(
-                            "{}-{}-{}-{}",
-                            info.code,
-                            batch_tag,
-                            province.unwrap_or(&info.held_province),
-                            form.kind.letter()
-                        ),
-                        province,
-                        batch: verdict.batch,
-                        late,
-                        kind: form.kind.key(),
-                        name: &form.name,
-                        unit: analysis.unit.as_deref(),
-                        status,
-                        fields: serde_json::to_string(&form.fields).expect("fields serialise"),
-                        errors: to_json(&att.errors),
-                        warnings: to_json(&att.warnings),
-                        themes: serde_json::to_string(&form.themes).expect("themes serialise"),
-                        arrived_at: arrived.clone(),
-                    })?;
-                    att.entry = Some(entry_outcome(&row));
-                    seen.insert(sha.clone(), row);
-                }
-            }
-            outcome.attachments.push(att);
+    /// Files one attachment: its file row, and the entry its form makes (or the earlier
+    /// entry of the very same bytes).
+    fn file_attachment(
+        &self,
+        filing: &mut Filing,
+        seq: usize,
+        file: &message::File,
+        analysis: &FileAnalysis,
+    ) -> Result<AttachmentOutcome, IntakeError> {
+        let sha = registry::sha256_hex(&file.bytes);
+        let kind = analysis.kind();
+        let file_id = filing.tx.add_file(&NewFile {
+            message: filing.message,
+            seq,
+            filename: &file.filename,
+            container: file.container.as_deref(),
+            path_in_container: file.path_in_container.as_deref(),
+            sha256: &sha,
+            size: file.bytes.len(),
+            file_type: file.file_type.key(),
+            role: analysis.role,
+            kind: kind.map(|k| k.key()),
+            errors: to_json(&analysis.errors),
+            warnings: to_json(&analysis.warnings),
+        })?;
+        let mut att = AttachmentOutcome {
+            filename: file.filename.clone(),
+            role: analysis.role,
+            kind: kind.map(|k| k.key()),
+            container: file.container.clone(),
+            path_in_container: file.path_in_container.clone(),
+            file_type: file.file_type.key(),
+            size: file.bytes.len(),
+            sha256: sha.clone(),
+            entry: None,
+            errors: analysis.errors.clone(),
+            warnings: analysis.warnings.clone(),
+        };
+        let Some(form) = &analysis.form else {
+            return Ok(att);
+        };
+        att.errors.extend(form.errors.iter().cloned());
+        att.warnings.extend(form.warnings.iter().cloned());
+        // The same bytes filed before, in this message or an earlier one.
+        let earlier = match filing.seen.get(&sha) {
+            Some(row) => Some(row.clone()),
+            None => filing.tx.entry_by_file_sha(&sha, filing.message)?,
+        };
+        if let Some(earlier) = earlier {
+            let mut dup = Finding::new(Code::Duplicate);
+            dup.receipt = Some(earlier.receipt.clone());
+            att.warnings.push(dup);
+            att.entry = Some(entry_outcome(&earlier));
+            return Ok(att);
         }
-        Ok(())
+        let row = self.file_entry(filing, file_id, &sha, form, analysis, &att)?;
+        att.entry = Some(entry_outcome(&row));
+        filing.seen.insert(sha, row);
+        Ok(att)
+    }
+
+    /// Files a new entry (or a new version of one) for a checked form.
+    fn file_entry(
+        &self,
+        filing: &Filing,
+        file_id: i64,
+        sha: &str,
+        form: &CheckedForm,
+        analysis: &FileAnalysis,
+        att: &AttachmentOutcome,
+    ) -> Result<registry::EntryRow, IntakeError> {
+        let verdict = filing.verdict;
+        let info = &self.campaign.info;
+        let status = if verdict.hold {
+            EntryStatus::Held
+        } else if form.is_valid() {
+            EntryStatus::Valid
+        } else {
+            EntryStatus::Invalid
+        };
+        let province = verdict.province.as_deref();
+        let batch_tag = match verdict.batch {
+            Some(b) => format!("B{b}"),
+            None => info.late_batch_tag.clone(),
+        };
+        let name_key = crate::text::name_key(&form.name);
+        let entry_key = format!(
+            "{}|{}|{}",
+            province.unwrap_or("-"),
+            form.kind.key(),
+            if name_key.is_empty() {
+                format!("#{sha}")
+            } else {
+                name_key
+            }
+        );
+        let row = filing.tx.file_entry(&NewEntry {
+            message: filing.message,
+            file: file_id,
+            file_sha256: sha,
+            entry_key,
+            receipt_prefix: format!(
+                "{}-{}-{}-{}",
+                info.code,
+                batch_tag,
+                province.unwrap_or(&info.held_province),
+                self.campaign.kind_info(form.kind).letter
+            ),
+            province,
+            batch: verdict.batch,
+            late: verdict.batch.is_none(),
+            kind: form.kind.key(),
+            name: &form.name,
+            unit: analysis.unit.as_deref(),
+            status,
+            fields: serde_json::to_string(&form.fields).expect("fields serialise"),
+            errors: to_json(&att.errors),
+            warnings: to_json(&att.warnings),
+            themes: serde_json::to_string(&form.themes).expect("themes serialise"),
+            arrived_at: filing.arrived_at.clone(),
+        })?;
+        Ok(row)
     }
 
     fn reply_for(
@@ -455,7 +475,7 @@ fn entry_outcome(row: &registry::EntryRow) -> EntryOutcome {
     EntryOutcome {
         receipt: row.receipt.clone(),
         name: row.name.clone(),
-        status: row.status.clone(),
+        status: row.status,
         fields: serde_json::from_str(&row.fields).unwrap_or_default(),
         themes: serde_json::from_str(&row.themes).unwrap_or_default(),
         supersedes: row.supersedes.clone(),
@@ -513,7 +533,7 @@ impl Intake {
                     serde_json::json!({
                         "receipt": null,
                         "name": form.name,
-                        "status": if form.is_valid() { "valid" } else { "invalid" },
+                        "status": if form.is_valid() { EntryStatus::Valid } else { EntryStatus::Invalid },
                         "fields": form.fields,
                         "themes": form.themes,
                     })

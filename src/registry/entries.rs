@@ -3,6 +3,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{now, Registry, Result, Tx};
+use crate::filing::{EntryStatus, FileRole};
 
 /// A file of a message, as recorded.
 #[derive(Debug, Clone)]
@@ -15,7 +16,7 @@ pub struct NewFile<'a> {
     pub sha256: &'a str,
     pub size: usize,
     pub file_type: &'a str,
-    pub role: &'a str,
+    pub role: FileRole,
     pub kind: Option<&'a str>,
     pub errors: String,
     pub warnings: String,
@@ -36,7 +37,7 @@ pub struct NewEntry<'a> {
     pub kind: &'a str,
     pub name: &'a str,
     pub unit: Option<&'a str>,
-    pub status: &'a str,
+    pub status: EntryStatus,
     pub fields: String,
     pub errors: String,
     pub warnings: String,
@@ -60,7 +61,7 @@ pub struct EntryRow {
     pub kind: String,
     pub name: String,
     pub unit: Option<String>,
-    pub status: String,
+    pub status: EntryStatus,
     pub fields: String,
     pub errors: String,
     pub warnings: String,
@@ -225,7 +226,7 @@ pub struct EntryFilter {
     pub province: Option<String>,
     pub batch: Option<u8>,
     pub kind: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<EntryStatus>,
     /// Include superseded versions.
     pub all_versions: bool,
 }
@@ -251,7 +252,7 @@ impl Registry {
             sql.push_str(&format!(" AND e.kind = ?{}", args.len()));
         }
         if let Some(s) = &filter.status {
-            args.push(s.clone().into());
+            args.push(s.as_str().to_string().into());
             sql.push_str(&format!(" AND e.status = ?{}", args.len()));
         }
         sql.push_str(" ORDER BY e.id");

@@ -15,7 +15,7 @@ pub struct ReportEntry {
     pub kind: String,
     pub name: String,
     pub unit: Option<String>,
-    pub status: String,
+    pub status: crate::filing::EntryStatus,
     pub errors: String,
     pub themes: String,
     pub version: i64,

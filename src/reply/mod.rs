@@ -15,9 +15,11 @@ use serde_json::{json, Value};
 pub use wording::{Facts, Wording};
 
 use crate::campaign::Campaign;
-use crate::intake::{Outcome, Settings};
+use crate::filing::FileRole;
 use crate::mail::{self, Outgoing};
 use crate::message::Inbound;
+use crate::outcome::Outcome;
+use crate::settings::Settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplyError {
@@ -159,13 +161,13 @@ impl Replier {
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                let kind = a.kind.and_then(crate::forms::Kind::from_key);
+                let kind = a.kind.and_then(|k| campaign.kind(k));
                 let what = match (a.role, kind) {
-                    ("form", Some(k)) => {
+                    (FileRole::Form, Some(k)) => {
                         let info = campaign.kind_info(k);
                         format!("{}申报表（{}）", info.name, info.form)
                     }
-                    (role, _) => self.wording.role(role),
+                    (role, _) => self.wording.role(role.as_str()),
                 };
                 let location = a.container.as_ref().map(|c| match &a.path_in_container {
                     Some(p) if c.starts_with("message/rfc822") => format!("转发邮件内：{p}"),
@@ -179,7 +181,7 @@ impl Replier {
                     "location": location,
                     "what": what,
                     "receipt": entry.map(|e| e.receipt.clone()),
-                    "status": entry.map(|e| self.wording.status(&e.status)),
+                    "status": entry.map(|e| self.wording.status(e.status.as_str())),
                     "name": entry.map(|e| e.name.clone()).filter(|n| !n.is_empty()),
                     "supersedes": entry.and_then(|e| e.supersedes.clone()),
                     "themes": entry.map(|e| e.themes.join("、")).filter(|t| !t.is_empty()),
@@ -194,7 +196,10 @@ impl Replier {
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
             .map(|d| {
                 d.with_timezone(&campaign.tz)
-                    .format("%Y年%m月%d日 %H:%M（北京时间）")
+                    .format(&format!(
+                        "%Y年%m月%d日 %H:%M（{}）",
+                        campaign.info.timezone_name
+                    ))
                     .to_string()
             })
             .unwrap_or_else(|| "近日".to_string());
@@ -209,6 +214,7 @@ impl Replier {
             "attachments": attachments,
             "all_clear": outcome.all_clear(),
             "campaign_title": campaign.info.title,
+            "campaign_name": campaign.info.short_name,
             "own_address": settings.own_address,
         })
     }

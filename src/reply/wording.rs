@@ -1,4 +1,9 @@
 //! Chinese wording of findings, roles, statuses and subjects (templates/findings.toml).
+//!
+//! The wording gets the campaign's facts as parameters (the last deadline, the themes, the
+//! tick options, a limit and a count) instead of copying them, so it never goes stale when
+//! the rules folder changes. Loading fails when a code, role, status or subject has no
+//! wording, or when the file names one that does not exist.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,7 +15,14 @@ use serde_json::json;
 use super::{template_source, ReplyError};
 use crate::campaign::Campaign;
 use crate::forms::Kind;
-use crate::rules::Finding;
+use crate::rules::{Code, Finding};
+
+/// The roles an attachment can have (JSON `role`); each needs a wording.
+pub const ROLES: [&str; 5] = ["form", "summary", "supporting", "archive", "unknown"];
+/// The statuses an entry can have; each needs a wording.
+pub const STATUSES: [&str; 3] = ["valid", "invalid", "held"];
+/// The reply subjects: everything accepted, something to fix, nothing attached.
+pub const SUBJECTS: [&str; 3] = ["ok", "errors", "empty"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +31,55 @@ struct WordingFile {
     roles: BTreeMap<String, String>,
     status: BTreeMap<String, String>,
     subjects: BTreeMap<String, String>,
+}
+
+impl WordingFile {
+    /// Every code, role, status and subject has a wording, and every wording belongs to one.
+    fn check(&self, src: &str) -> Result<(), ReplyError> {
+        let codes: Vec<&str> = Code::ALL.iter().map(|c| c.key()).collect();
+        let tables: [(&str, &BTreeMap<String, String>, &[&str]); 4] = [
+            ("codes", &self.codes, &codes),
+            ("roles", &self.roles, &ROLES),
+            ("status", &self.status, &STATUSES),
+            ("subjects", &self.subjects, &SUBJECTS),
+        ];
+        for (table, have, want) in tables {
+            for key in want {
+                if !have.contains_key(*key) {
+                    return Err(wording_error(
+                        src,
+                        &format!("[{table}]"),
+                        format!("[{table}] has no wording for \"{key}\"; add {key} = \"…\""),
+                    ));
+                }
+            }
+            for key in have.keys() {
+                if !want.contains(&key.as_str()) {
+                    return Err(wording_error(
+                        src,
+                        &format!("{key} ="),
+                        format!(
+                            "[{table}] {key}: unknown; the known ones are {}",
+                            want.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A problem in findings.toml, naming the line where `needle` first stands.
+fn wording_error(src: &str, needle: &str, message: String) -> ReplyError {
+    let line = src.lines().position(|l| l.trim_start().starts_with(needle));
+    ReplyError::Wording {
+        path: "templates/findings.toml".into(),
+        message: match line {
+            Some(n) => format!("line {}: {message}", n + 1),
+            None => message,
+        },
+    }
 }
 
 /// Facts of the message a finding's wording may mention.
@@ -40,6 +101,7 @@ impl Wording {
             path: "templates/findings.toml".into(),
             message: e.to_string(),
         })?;
+        file.check(&src)?;
         let mut hb = Handlebars::new();
         hb.register_escape_fn(handlebars::no_escape);
         for (code, t) in &file.codes {
@@ -62,13 +124,40 @@ impl Wording {
     /// One sentence in Chinese for a finding.
     pub fn describe(&self, f: &Finding, kind: Option<Kind>, facts: &Facts) -> String {
         let code = f.code.key();
+        let campaign = facts.campaign;
+        let kind = kind.or_else(|| campaign.kinds().next());
         let label = f.label.clone().or_else(|| {
-            f.field.as_ref().map(|field| {
-                facts
-                    .campaign
-                    .field_label(kind.unwrap_or(Kind::Case), field)
-            })
+            let (field, kind) = (f.field.as_ref()?, kind?);
+            Some(campaign.field_label(kind, field))
         });
+        let whole = match (&f.field, kind) {
+            (Some(field), Some(kind)) => campaign
+                .checks
+                .get(&kind)
+                .is_some_and(|c| c.whole.contains(field)),
+            _ => false,
+        };
+        let answers = &campaign.forms.answers;
+        let answer = f.value.as_deref().and_then(|v| {
+            if answers.yes.first().is_some_and(|y| y == v) {
+                Some("yes")
+            } else if answers.no.first().is_some_and(|n| n == v) {
+                Some("no")
+            } else {
+                None
+            }
+        });
+        let last = campaign.last_batch();
+        let themes: Vec<&str> = campaign.themes.iter().map(|t| t.name.as_str()).collect();
+        let options: Vec<String> = campaign
+            .forms
+            .ticks
+            .options
+            .iter()
+            .map(|o| format!("“{}”", o.option))
+            .collect();
+        let megabytes = |n: u64| format!("{:.0} MB", n as f64 / (1024.0 * 1024.0));
+        let sizes = f.code == Code::TooLarge && f.limit.is_some_and(|l| l >= 1024 * 1024);
         let named_batch = f
             .actual
             .and_then(|n| facts.campaign.batch(n as u8))
@@ -84,12 +173,21 @@ impl Wording {
             "limit": f.limit,
             "actual": f.actual,
             "over": f.actual.zip(f.limit).map(|(a, l)| a.saturating_sub(l)),
-            "value": province_of(&f.value).filter(|_| f.code == crate::rules::Code::ProvinceMismatch).or_else(|| f.value.clone()),
+            "value": province_of(&f.value).filter(|_| f.code == Code::ProvinceMismatch).or_else(|| f.value.clone()),
             "name": f.name,
             "receipt": f.receipt,
             "province": facts.province,
             "batch": facts.batch,
             "named_batch": named_batch,
+            "whole": whole,
+            "answer": answer,
+            "last_batch": last.name,
+            "last_deadline": last.deadline.format("%Y年%-m月%-d日").to_string(),
+            "themes": themes.join("、"),
+            "campaign": campaign.info.short_name,
+            "options": options.join(""),
+            "limit_size": f.limit.filter(|_| sizes).map(megabytes),
+            "actual_size": f.actual.filter(|_| sizes).map(megabytes),
         });
         self.hb
             .render(code, &ctx)

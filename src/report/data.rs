@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::wording::ReportWording;
 use crate::campaign::Campaign;
+use crate::filing::EntryStatus;
 use crate::forms::Kind;
 use crate::registry::Registry;
 
@@ -45,7 +46,7 @@ pub struct EntryLine {
     pub kind_short: String,
     pub name: String,
     pub unit: String,
-    pub status: String,
+    pub status: EntryStatus,
     /// 有效 / 待更正 / 暂存.
     pub status_name: String,
     /// Error codes, comma separated.
@@ -185,6 +186,10 @@ pub struct Totals {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportData {
     pub title: String,
+    /// The report's own title (campaign.toml `report_title`).
+    pub report_title: String,
+    /// The campaign's short name (智慧助老).
+    pub short_name: String,
     /// "2022年05月30日 09:00 北京时间".
     pub as_of: String,
     /// "2022-05-30", for file names and the subject.
@@ -212,13 +217,9 @@ pub struct ReportData {
     pub as_of_instant: DateTime<Utc>,
 }
 
-/// The label the report uses for its time zone.
+/// The label the report uses for its time zone (campaign.toml `timezone_name`).
 pub fn tz_label(c: &Campaign) -> String {
-    if c.tz == chrono_tz::Asia::Shanghai {
-        "北京时间".to_string()
-    } else {
-        c.tz.name().to_string()
-    }
+    c.info.timezone_name.clone()
 }
 
 /// An instant in the campaign's zone, "2022年05月30日 09:00".
@@ -280,7 +281,7 @@ pub use crate::registry::ReportEntry as RawEntry;
 
 /// Turns a stored row into a line with Chinese names and wording.
 pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
-    let kind = Kind::from_key(&r.kind);
+    let kind = c.kind(&r.kind);
     let (kind_name, kind_short) = kind
         .map(|k| {
             let i = c.kind_info(k);
@@ -316,7 +317,7 @@ pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
         .map(|d| d.with_timezone(&c.tz).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default();
     EntryLine {
-        status_name: w.status(&r.status),
+        status_name: w.status(r.status),
         receipt: r.receipt,
         province: r.province,
         province_name,
@@ -372,9 +373,18 @@ pub fn summarise(
 ) -> ReportData {
     let kinds: Vec<Kind> = c.kinds.keys().copied().collect();
     let kind_index = |k: &str| kinds.iter().position(|x| x.key() == k);
-    let valid: Vec<&EntryLine> = entries.iter().filter(|e| e.status == "valid").collect();
-    let invalid: Vec<&EntryLine> = entries.iter().filter(|e| e.status == "invalid").collect();
-    let held: Vec<&EntryLine> = entries.iter().filter(|e| e.status == "held").collect();
+    let valid: Vec<&EntryLine> = entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Valid)
+        .collect();
+    let invalid: Vec<&EntryLine> = entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Invalid)
+        .collect();
+    let held: Vec<&EntryLine> = entries
+        .iter()
+        .filter(|e| e.status == EntryStatus::Held)
+        .collect();
 
     let kind_rows: Vec<KindRow> = kinds
         .iter()
@@ -433,10 +443,10 @@ pub fn summarise(
     for e in &entries {
         if let Some(p) = e.province.as_deref() {
             let s = by_province.entry(p).or_default();
-            match e.status.as_str() {
-                "valid" => s.0 += 1,
-                "invalid" => s.1 += 1,
-                _ => s.2 += 1,
+            match e.status {
+                EntryStatus::Valid => s.0 += 1,
+                EntryStatus::Invalid => s.1 += 1,
+                EntryStatus::Held => s.2 += 1,
             }
         }
     }
@@ -490,9 +500,18 @@ pub fn summarise(
         since: format!("{} {}", local_text(c, since), tz_label(c)),
         default_window,
         count: fresh.len(),
-        valid: fresh.iter().filter(|e| e.status == "valid").count(),
-        invalid: fresh.iter().filter(|e| e.status == "invalid").count(),
-        held: fresh.iter().filter(|e| e.status == "held").count(),
+        valid: fresh
+            .iter()
+            .filter(|e| e.status == EntryStatus::Valid)
+            .count(),
+        invalid: fresh
+            .iter()
+            .filter(|e| e.status == EntryStatus::Invalid)
+            .count(),
+        held: fresh
+            .iter()
+            .filter(|e| e.status == EntryStatus::Held)
+            .count(),
         replacements: fresh.iter().filter(|e| e.replaces_earlier).count(),
         list: Listing::of(fresh),
     };
@@ -526,6 +545,8 @@ pub fn summarise(
     let as_of_date = as_of.with_timezone(&c.tz).date_naive();
     ReportData {
         title: c.info.title.clone(),
+        report_title: c.info.report_title.clone(),
+        short_name: c.info.short_name.clone(),
         as_of: format!("{} {}", local_text(c, as_of), tz_label(c)),
         as_of_date: as_of_date.format("%Y-%m-%d").to_string(),
         tz_label: tz_label(c),

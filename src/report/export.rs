@@ -39,10 +39,18 @@ const WIDTHS: &[f64] = &[
     24.0,
 ];
 
+/// What an export reads: the registry, the campaign, the wording of findings.
+pub struct Source<'a> {
+    pub reg: &'a Registry,
+    pub campaign: &'a Campaign,
+    /// The configured templates folder; None: the built-in templates.
+    pub templates: Option<&'a Path>,
+}
+
 /// Reads the rows to export, ordered by receipt.
-pub fn rows(reg: &Registry, c: &Campaign, all_versions: bool) -> Result<Vec<Vec<Val>>> {
-    // Wording from the built-in templates: exports run without a templates folder too.
-    let w = ReportWording::load(None)?;
+pub fn rows(src: &Source, all_versions: bool) -> Result<Vec<Vec<Val>>> {
+    let (reg, c) = (src.reg, src.campaign);
+    let w = ReportWording::load(src.templates)?;
     let raw = reg.entries_for_export(all_versions)?;
     Ok(raw
         .into_iter()
@@ -83,8 +91,8 @@ fn csv_field(out: &mut String, s: &str) {
 }
 
 /// Writes a CSV export; returns the number of entries written.
-pub fn csv(reg: &Registry, c: &Campaign, out: &Path, all: bool) -> Result<usize> {
-    let rows = rows(reg, c, all)?;
+pub fn csv(src: &Source, out: &Path, all: bool) -> Result<usize> {
+    let rows = rows(src, all)?;
     let mut s = String::from("\u{feff}");
     let mut push_row = |cells: &mut dyn Iterator<Item = String>| {
         for (i, cell) in cells.enumerate() {
@@ -107,8 +115,8 @@ pub fn csv(reg: &Registry, c: &Campaign, out: &Path, all: bool) -> Result<usize>
 }
 
 /// Writes an .xlsx export (one sheet, 登记表); returns the number of entries written.
-pub fn xlsx(reg: &Registry, c: &Campaign, out: &Path, all: bool) -> Result<usize> {
-    let rows = rows(reg, c, all)?;
+pub fn xlsx(src: &Source, out: &Path, all: bool) -> Result<usize> {
+    let rows = rows(src, all)?;
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("登记表")?;

@@ -44,7 +44,7 @@ pub struct Report {
     pub subject: String,
     pub html: String,
     pub text: String,
-    /// The attachment's file name, e.g. 智慧助老推介工作进度周报_2022-05-30.xlsx.
+    /// The attachment's file name, e.g. 智慧助老推介工作进度周报_2022-05-30.xlsx (campaign.toml `report_title`).
     pub filename: String,
     pub xlsx: Vec<u8>,
 }
@@ -134,8 +134,8 @@ impl Reporter {
 
     /// Renders data into a report (pure).
     pub fn render(&self, d: ReportData, note: Option<String>) -> Result<Report> {
-        let subject = format!("智慧助老推介工作进度周报（数据截至{}）", d.as_of);
-        let filename = format!("智慧助老推介工作进度周报_{}.xlsx", d.as_of_date);
+        let subject = format!("{}（数据截至{}）", d.report_title, d.as_of);
+        let filename = format!("{}_{}.xlsx", d.report_title, d.as_of_date);
         let ctx = context(&d, &subject, &filename, note, &self.sender.address)?;
         let html = self.renderer.html(&ctx)?;
         let text = self.renderer.text(&ctx)?;
@@ -256,13 +256,10 @@ pub fn parse_at(s: &str, tz: Tz) -> Result<DateTime<Utc>> {
         .with_context(|| format!("--at {s:?} does not exist in {tz}"))
 }
 
+/// The report's time zone: the campaign's (rules/campaign.toml), the one that decides
+/// batches too.
 fn report_tz(app: &App) -> Result<Tz> {
-    app.config.report.timezone.parse().map_err(|_| {
-        anyhow::anyhow!(
-            "report.timezone {:?} is not a time zone",
-            app.config.report.timezone
-        )
-    })
+    Ok(app.campaign()?.tz)
 }
 
 /// `lndx report preview`: writes report.html, report.txt, the .xlsx and report.eml to a

@@ -65,12 +65,8 @@ impl Scheduler {
                     app.config.report.schedule
                 )
             })?;
-        let tz: Tz = app.config.report.timezone.parse().map_err(|_| {
-            anyhow::anyhow!(
-                "report.timezone {:?} is not a time zone",
-                app.config.report.timezone
-            )
-        })?;
+        // Slots are in the campaign's time zone, the one that decides batches.
+        let tz: Tz = app.campaign()?.tz;
         Ok(Scheduler {
             reporter: Reporter::new(app)?,
             reg: app.registry()?,

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::campaign::Campaign;
+use crate::filing::EntryStatus;
 use crate::forms::Kind;
 use crate::reply::{Facts, Wording};
 use crate::rules::Finding;
@@ -44,12 +45,11 @@ impl ReportWording {
     }
 
     /// The short status word used in report tables.
-    pub fn status(&self, status: &str) -> String {
+    pub fn status(&self, status: EntryStatus) -> String {
         match status {
-            "valid" => "有效",
-            "invalid" => "待更正",
-            "held" => "暂存（省份待定）",
-            other => other,
+            EntryStatus::Valid => "有效",
+            EntryStatus::Invalid => "待更正",
+            EntryStatus::Held => "暂存（省份待定）",
         }
         .to_string()
     }

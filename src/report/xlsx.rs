@@ -121,7 +121,7 @@ pub fn report_workbook(d: &ReportData) -> Result<Vec<u8>> {
     for c in 1..6 {
         ws.set_column_width(c, 12.0)?;
     }
-    ws.write_string_with_format(0, 0, format!("{}工作进度周报", d.title), &b)?;
+    ws.write_string_with_format(0, 0, &d.report_title, &b)?;
     ws.write_string(1, 0, format!("数据截至 {}", d.as_of))?;
     header(ws, 3, &["类型", "目标", "有效", "完成比例", "待更正"])?;
     let mut r = 4u32;

@@ -38,6 +38,37 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, for checking that the wording covers them all.
+    pub const ALL: [Code; 27] = [
+        Code::UnknownProvince,
+        Code::LinkAttachment,
+        Code::NoAttachment,
+        Code::UnregisteredSender,
+        Code::ProvinceMismatch,
+        Code::BatchMismatch,
+        Code::Late,
+        Code::SenderNotAllowed,
+        Code::AuthenticationFailed,
+        Code::MissingField,
+        Code::TooLong,
+        Code::InvalidPhone,
+        Code::NotANumber,
+        Code::NoChoice,
+        Code::MultipleChoices,
+        Code::InvalidChoice,
+        Code::VideoSourceMissing,
+        Code::SummaryMismatch,
+        Code::UnsupportedFormat,
+        Code::UnreadableAttachment,
+        Code::EncryptedDocument,
+        Code::MacroDocument,
+        Code::TooLarge,
+        Code::NotAForm,
+        Code::OverTotal,
+        Code::OffTheme,
+        Code::Duplicate,
+    ];
+
     pub fn key(self) -> &'static str {
         match self {
             Code::UnknownProvince => "unknown_province",

@@ -1,5 +1,6 @@
-//! Checks one application form: required fields, phones, numbers, lengths, ticks, the
-//! video rule, themes.
+//! Checks one application form against its kind's checks (checks.toml): required fields,
+//! phones, numbers, lengths, the tick list, yes/no answers, the video rule, themes. Which
+//! field is the entry's name or is not content comes from the fields' roles (forms.toml).
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use serde_json::Value;
 
 use super::{Code, Finding};
 use crate::campaign::{Campaign, KindChecks, VideoCheck};
+use crate::forms::spec::{AnswerSpec, Role};
 use crate::forms::{Form, Kind};
 use crate::text;
 
@@ -38,12 +40,11 @@ impl CheckedForm {
     }
 }
 
-/// Fields never used for themes (opinions and stamps are not the entry's content).
-const NOT_CONTENT: &[&str] = &["unit_opinion", "province_opinion"];
-
 pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> CheckedForm {
-    let kind = form.kind();
-    let checks = &campaign.checks[&kind];
+    let kind = form.kind;
+    let no_checks = KindChecks::default();
+    let checks = campaign.checks.get(&kind).unwrap_or(&no_checks);
+    let hints = &campaign.hint_words;
     // The label as printed, unless two fields share it (the two 联系电话): then the
     // standard label says which one is meant.
     let label = |field: &str| match form.labels.get(field) {
@@ -51,7 +52,7 @@ pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> Checke
         _ => campaign.field_label(kind, field),
     };
     let value = |field: &str| form.fields.get(field).map(String::as_str).unwrap_or("");
-    let present = |field: &str| !text::is_blank(value(field));
+    let present = |field: &str| !text::is_blank(value(field), hints);
 
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -79,7 +80,7 @@ pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> Checke
         if !present(f) {
             continue;
         }
-        match text::whole_number(value(f)) {
+        match text::whole_number(value(f), &campaign.forms.unit_words(f)) {
             Some(n) if n >= 1 => {
                 fields.insert(f.clone(), Value::from(n));
             }
@@ -111,14 +112,50 @@ pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> Checke
         }
     }
     check_choices(form, checks, &label, &mut fields, &mut errors);
+    let answers = &campaign.forms.answers;
+    for f in &checks.consent {
+        let raw = value(f);
+        match yes_no(raw, answers, &campaign.forms.ticks.ticked_marks) {
+            Some(yes) => {
+                fields.insert(f.clone(), Value::String(answer_word(answers, yes)));
+            }
+            None if !text::is_blank(raw, hints) => errors.push(
+                Finding::new(Code::InvalidChoice)
+                    .field(f, label(f))
+                    .value(raw),
+            ),
+            None => {}
+        }
+    }
     if let Some(video) = &checks.video {
-        check_video(form, video, ctx, &label, &mut fields, &mut errors);
+        let consent = yes_no(
+            value(&video.consent),
+            answers,
+            &campaign.forms.ticks.ticked_marks,
+        );
+        let choice = checks.choice.as_deref().unwrap_or_default();
+        let v = VideoInput {
+            form,
+            rule: video,
+            consent,
+            choice_field: choice,
+            ctx,
+            hints,
+        };
+        check_video(&v, answers, &label, &mut fields, &mut errors);
     }
 
+    let not_content: Vec<&str> = campaign
+        .forms
+        .fields
+        .iter()
+        .filter(|f| f.role == Some(Role::Opinion))
+        .map(|f| f.key.as_str())
+        .collect();
     let content: String = form
         .fields
         .iter()
-        .filter(|(k, _)| !NOT_CONTENT.contains(&k.as_str()))
+        .filter(|(k, _)| !not_content.contains(&k.as_str()))
         .map(|(_, v)| v.as_str())
         .collect::<Vec<_>>()
         .join("\n");
@@ -127,9 +164,10 @@ pub fn check_form(form: &Form, campaign: &Campaign, ctx: &FormContext) -> Checke
         warnings.push(Finding::new(Code::OffTheme));
     }
 
+    let name_field = campaign.role_field(kind, Role::Name).unwrap_or_default();
     CheckedForm {
         kind,
-        name: value("name").trim().to_string(),
+        name: value(name_field).trim().to_string(),
         fields,
         errors,
         warnings,
@@ -144,7 +182,7 @@ fn check_choices(
     fields: &mut BTreeMap<String, Value>,
     errors: &mut Vec<Finding>,
 ) {
-    let Some(choice) = &checks.choice else {
+    let Some(field) = &checks.choice else {
         return;
     };
     let ticked: Vec<&str> = form
@@ -154,98 +192,103 @@ fn check_choices(
         .map(|c| c.option.as_str())
         .collect();
     match ticked.as_slice() {
-        [] => errors.push(Finding::new(Code::NoChoice).field(&choice.field, label(&choice.field))),
+        [] => errors.push(Finding::new(Code::NoChoice).field(field, label(field))),
         [one] => {
-            fields.insert(choice.field.clone(), Value::String(one.to_string()));
+            fields.insert(field.clone(), Value::String(one.to_string()));
         }
         many => errors.push(
             Finding::new(Code::MultipleChoices)
-                .field(&choice.field, label(&choice.field))
+                .field(field, label(field))
                 .value(&many.join("、")),
         ),
     }
 }
 
-/// SPEC: 视频时长 required when 视频资源 is ticked; 是否共享 must be yes or no; a shared
-/// video needs the file or a download link, an unshared one a web link.
+/// The word stored for a yes/no answer: the first of its list in forms.toml `[answers]`.
+fn answer_word(answers: &AnswerSpec, yes: bool) -> String {
+    let list = if yes { &answers.yes } else { &answers.no };
+    list.first().cloned().unwrap_or_default()
+}
+
+/// What the video rule looks at.
+struct VideoInput<'a> {
+    form: &'a Form,
+    rule: &'a VideoCheck,
+    /// The consent field's answer, if readable.
+    consent: Option<bool>,
+    /// The tick-list field, named in the finding.
+    choice_field: &'a str,
+    ctx: &'a FormContext,
+    hints: &'a [String],
+}
+
+/// When the rule's option is ticked: the duration must be a number > 0, and a video with
+/// consent to share needs the file or a link, one without consent a web link.
 fn check_video(
-    form: &Form,
-    video: &VideoCheck,
-    ctx: &FormContext,
+    v: &VideoInput,
+    answers: &AnswerSpec,
     label: &dyn Fn(&str) -> String,
     fields: &mut BTreeMap<String, Value>,
     errors: &mut Vec<Finding>,
 ) {
-    let value = |field: &str| form.fields.get(field).map(String::as_str).unwrap_or("");
-    let shared_raw = value(&video.shared);
-    let shared = yes_no(shared_raw, video);
-    match shared {
-        Some(yes) => {
-            fields.insert(
-                video.shared.clone(),
-                Value::String(if yes { "是" } else { "否" }.to_string()),
-            );
-        }
-        None if !text::is_blank(shared_raw) => errors.push(
-            Finding::new(Code::InvalidChoice)
-                .field(&video.shared, label(&video.shared))
-                .value(shared_raw),
-        ),
-        None => {}
-    }
-    let video_ticked = form
+    let rule = v.rule;
+    let video_ticked = v
+        .form
         .choices
         .iter()
-        .any(|c| c.ticked && c.option == video.option);
+        .any(|c| c.ticked && c.option == rule.option);
     if !video_ticked {
-        fields.remove(&video.minutes);
+        fields.remove(&rule.minutes);
         return;
     }
-    let minutes = value(&video.minutes);
-    if text::is_blank(minutes) {
-        errors.push(Finding::new(Code::MissingField).field(&video.minutes, label(&video.minutes)));
+    let minutes = v
+        .form
+        .fields
+        .get(&rule.minutes)
+        .map(String::as_str)
+        .unwrap_or("");
+    if text::is_blank(minutes, v.hints) {
+        errors.push(Finding::new(Code::MissingField).field(&rule.minutes, label(&rule.minutes)));
     } else {
         match text::decimal_number(minutes) {
             Some(m) if m > 0.0 => {
-                fields.insert(video.minutes.clone(), Value::from(m));
+                fields.insert(rule.minutes.clone(), Value::from(m));
             }
             _ => errors.push(
                 Finding::new(Code::NotANumber)
-                    .field(&video.minutes, label(&video.minutes))
+                    .field(&rule.minutes, label(&rule.minutes))
                     .value(minutes),
             ),
         }
     }
-    let link = text::has_web_link(&form.text) || ctx.body_has_link;
-    let satisfied = match shared {
-        Some(true) => link || ctx.has_video_file,
+    let link = text::has_web_link(&v.form.text) || v.ctx.body_has_link;
+    let satisfied = match v.consent {
+        Some(true) => link || v.ctx.has_video_file,
         Some(false) => link,
-        None => link || ctx.has_video_file,
+        None => link || v.ctx.has_video_file,
     };
     if !satisfied {
-        let field = "resource_type";
+        let field = v.choice_field;
         errors.push(
             Finding::new(Code::VideoSourceMissing)
                 .field(field, label(field))
-                .value(match shared {
-                    Some(true) => "是",
-                    Some(false) => "否",
-                    None => "",
-                })
-                .detail(if shared == Some(false) {
+                .value(
+                    &v.consent
+                        .map(|y| answer_word(answers, y))
+                        .unwrap_or_default(),
+                )
+                .detail(if v.consent == Some(false) {
                     "web link"
                 } else {
                     "video file or link"
                 }),
         );
-        if let Some(Value::String(_)) = fields.get(field) {
-            // keep the ticked option as the field's value
-        }
     }
 }
 
-/// Reads a yes/no cell: 是/同意 or 否/不同意, also as ticks ("☑是 □否").
-fn yes_no(raw: &str, video: &VideoCheck) -> Option<bool> {
+/// Reads a yes/no cell with the campaign's words (是/同意, 否/不同意 for 智慧助老), also
+/// written as ticks ("☑是 □否") or as a short answer that starts with the word ("是，同意共享").
+fn yes_no(raw: &str, answers: &AnswerSpec, ticked_marks: &str) -> Option<bool> {
     let s = text::squeeze(raw).to_uppercase();
     if s.is_empty() {
         return None;
@@ -254,38 +297,41 @@ fn yes_no(raw: &str, video: &VideoCheck) -> Option<bool> {
         .chars()
         .filter(|c| !matches!(c, '。' | '.' | '!' | '！'))
         .collect();
-    if video.no.iter().any(|n| n.to_uppercase() == strip) {
+    let upper =
+        |list: &[String]| -> Vec<String> { list.iter().map(|w| w.to_uppercase()).collect() };
+    let (yes, no) = (upper(&answers.yes), upper(&answers.no));
+    if no.contains(&strip) {
         return Some(false);
     }
-    if video.yes.iter().any(|y| y.to_uppercase() == strip) {
+    if yes.contains(&strip) {
         return Some(true);
     }
     // Tick style: the option right after a tick mark wins.
-    const TICKS: &[char] = &['☑', '☒', '■', '√', '✓', '✔', '✅'];
     let chars: Vec<char> = strip.chars().collect();
     for (i, c) in chars.iter().enumerate() {
-        if TICKS.contains(c) {
+        if ticked_marks.contains(*c) {
             let rest: String = chars[i + 1..].iter().collect();
-            if video.no.iter().any(|n| rest.starts_with(&n.to_uppercase())) {
+            if no.iter().any(|n| rest.starts_with(n.as_str())) {
                 return Some(false);
             }
-            if video
-                .yes
-                .iter()
-                .any(|y| rest.starts_with(&y.to_uppercase()))
-            {
+            if yes.iter().any(|y| rest.starts_with(y.as_str())) {
                 return Some(true);
             }
         }
     }
-    // A short answer that starts with the word: "是，同意共享".
-    if strip.starts_with("不同意") || strip.starts_with('否') {
-        return Some(false);
-    }
-    if strip.starts_with('是') || strip.starts_with("同意") {
-        return Some(true);
-    }
-    None
+    // A short answer that starts with a word: "是，同意共享". "No" words are tried first
+    // and longest first, since a "no" often contains a "yes" (不同意 ⊃ 同意).
+    let mut words: Vec<(&String, bool)> = no
+        .iter()
+        .map(|w| (w, false))
+        .chain(yes.iter().map(|w| (w, true)))
+        .collect();
+    words.sort_by_key(|(w, _)| std::cmp::Reverse(w.chars().count()));
+    let non_ascii = |w: &str| !w.is_ascii();
+    words
+        .into_iter()
+        .find(|(w, _)| non_ascii(w) && strip.starts_with(w.as_str()))
+        .map(|(_, yes)| yes)
 }
 
 /// Themes whose keywords occur in the text, in the order of rules/themes.toml.

@@ -1,7 +1,10 @@
-//! Helpers shared by the offline integration tests: a scratch folder with the shipped
-//! rules plus the samples' sender registration, and a runner for the real binary.
+//! Helpers shared by the offline integration tests: a scratch folder with a campaign's
+//! rules (the shipped rules plus the samples' sender registration, unless told otherwise),
+//! a runner for the real binary, and a checker of a campaign's manifest.
 
 #![allow(dead_code)]
+
+pub mod manifest;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,16 +23,32 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// A scratch folder with the shipped rules and the samples' senders.
     pub fn new(tag: &str) -> Scratch {
+        let s = Scratch::empty(tag);
+        s.copy_rules(&repo().join("rules"));
+        s.register_sample_senders();
+        s
+    }
+
+    /// A scratch folder with another campaign's rules folder, copied as it is.
+    pub fn with_rules(tag: &str, rules: &Path) -> Scratch {
+        let s = Scratch::empty(tag);
+        s.copy_rules(rules);
+        if rules == repo().join("rules") {
+            s.register_sample_senders();
+        }
+        s
+    }
+
+    fn empty(tag: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!(
             "lndx-test-{tag}-{}-{:x}",
             std::process::id(),
             rand_u64()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let s = Scratch { dir };
-        s.write_rules();
-        s
+        Scratch { dir }
     }
 
     pub fn rules(&self) -> PathBuf {
@@ -44,14 +63,18 @@ impl Scratch {
         self.data().join("outbox")
     }
 
-    /// Copies the shipped rules and registers the samples' senders (senders.json).
-    fn write_rules(&self) {
+    fn copy_rules(&self, from: &Path) {
         let rules = self.rules();
         std::fs::create_dir_all(&rules).unwrap();
-        for e in std::fs::read_dir(repo().join("rules")).unwrap() {
+        for e in std::fs::read_dir(from).unwrap() {
             let e = e.unwrap();
             std::fs::copy(e.path(), rules.join(e.file_name())).unwrap();
         }
+    }
+
+    /// Registers the samples' senders (senders.json) in the scratch rules.
+    fn register_sample_senders(&self) {
+        let rules = self.rules();
         let senders: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(fixture("senders.json")).unwrap())
                 .unwrap();
@@ -144,4 +167,12 @@ pub fn rand_u64() -> u64 {
 /// Strips white space, for comparing field values as the manifest asks.
 pub fn squeeze(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Whether LibreOffice is on the PATH (the test command installs it).
+pub fn soffice_present() -> bool {
+    std::env::var_os("PATH").is_some_and(|p| {
+        std::env::split_paths(&p)
+            .any(|d| d.join("soffice").is_file() || d.join("libreoffice").is_file())
+    })
 }

@@ -1,11 +1,13 @@
 //! The result of filing one message: what `lndx ingest --json` prints and what the reply
-//! and the registry's `messages.result` are made from (SPEC "Machine-readable results").
+//! and the registry's `messages.result` are made from. Made by `intake`, read by `reply`
+//! and the commands; a module of its own so that `reply` does not import `intake`.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::filing::{EntryStatus, FileRole};
 use crate::rules::Finding;
 
 /// One message's result.
@@ -39,8 +41,7 @@ pub struct ReplyInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct AttachmentOutcome {
     pub filename: String,
-    /// form | summary | supporting | archive | unknown
-    pub role: &'static str,
+    pub role: FileRole,
     pub kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -58,8 +59,7 @@ pub struct AttachmentOutcome {
 pub struct EntryOutcome {
     pub receipt: String,
     pub name: String,
-    /// valid | invalid | held
-    pub status: String,
+    pub status: EntryStatus,
     pub fields: BTreeMap<String, Value>,
     pub themes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

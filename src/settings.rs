@@ -1,0 +1,45 @@
+//! How lndx files and answers, from the config: who it is (its address, name and loop
+//! header), who gets copies, the limits on messages and documents, the sender policy.
+//!
+//! A plain value shared by `intake` (which files) and `reply` (which answers), so that
+//! neither has to import the other.
+
+use crate::forms::ReadLimits;
+use crate::message::Limits;
+
+/// Who we are and how we file (from the config).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub own_address: String,
+    pub own_name: String,
+    /// Addresses that receive a copy of every reply.
+    pub staff_copies: Vec<String>,
+    pub loop_header: String,
+    pub limits: Limits,
+    pub read_limits: ReadLimits,
+    pub registered_only: bool,
+    /// The most header bytes and header fields a message may have; past them it is answered
+    /// `too_large` from its first header bytes.
+    pub header_bytes: usize,
+    pub header_fields: usize,
+    /// Hold entries of a message whose sender failed SPF/DKIM/DMARC (top-most
+    /// Authentication-Results) for staff.
+    pub hold_on_auth_failure: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            own_address: "lndx@ouchn.edu.cn".into(),
+            own_name: "智慧助老申报收件".into(),
+            staff_copies: Vec::new(),
+            loop_header: "X-Lndx-Loop".into(),
+            limits: Limits::default(),
+            read_limits: ReadLimits::default(),
+            registered_only: false,
+            header_bytes: 1024 * 1024,
+            header_fields: 5000,
+            hold_on_auth_failure: true,
+        }
+    }
+}
