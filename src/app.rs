@@ -82,9 +82,14 @@ impl App {
     }
 
     pub fn intake(&self) -> Result<Intake> {
+        let campaign = self.campaign()?;
+        let mut settings = self.config.settings();
+        if settings.own_name.trim().is_empty() {
+            settings.own_name = campaign.info.sender_name.clone();
+        }
         Ok(Intake {
-            campaign: self.campaign()?,
-            settings: self.config.settings(),
+            campaign,
+            settings,
             replier: Replier::load(self.templates_dir.as_deref()).context("reply templates")?,
             converter: self.converter(),
         })

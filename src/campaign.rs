@@ -41,6 +41,8 @@ pub struct CampaignInfo {
     pub short_name: String,
     /// The weekly report's title: its subject, heading and workbook name.
     pub report_title: String,
+    /// Display name of the mail lndx sends (the config's identity.name overrides it).
+    pub sender_name: String,
     pub timezone: String,
     /// How replies and reports name the time zone (北京时间).
     pub timezone_name: String,

@@ -56,6 +56,7 @@ pub struct Config {
 pub struct Identity {
     /// The robot's address: From of replies and reports.
     pub address: String,
+    /// Display name of replies and reports; empty: the campaign's `sender_name`.
     pub name: String,
     /// Addresses that receive a copy of every reply (NOU staff).
     pub staff_copies: Vec<String>,

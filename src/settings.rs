@@ -31,7 +31,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             own_address: "lndx@ouchn.edu.cn".into(),
-            own_name: "智慧助老申报收件".into(),
+            // The campaign's `sender_name` unless the config's identity.name says otherwise.
+            own_name: String::new(),
             staff_copies: Vec::new(),
             loop_header: "X-Lndx-Loop".into(),
             limits: Limits::default(),

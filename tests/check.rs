@@ -117,3 +117,49 @@ fn encrypted_opendocument_and_legacy_files() {
     assert_eq!(v["attachments"][0]["entry"]["status"], "valid");
     assert_eq!(v["attachments"][1]["role"], "summary");
 }
+
+/// A templates folder whose findings.toml lacks the wording of a code, names an unknown
+/// one, or has a date format that cannot be used stops start-up naming the file and line.
+#[test]
+fn wording_without_a_code_or_with_an_unknown_one_is_refused() {
+    let original = std::fs::read_to_string(util::repo().join("templates/findings.toml")).unwrap();
+    let cases = [
+        (
+            original.replace("too_long = ", "too_longer = "),
+            "no wording for \"too_long\"",
+        ),
+        (
+            original.replace("[roles]\n", "[roles]\nvideo = \"视频\"\n"),
+            "video: unknown",
+        ),
+        (
+            original.replace("time_format = \"", "time_format = \"%Q "),
+            "not a valid date format",
+        ),
+    ];
+    for (text, want) in cases {
+        let s = Scratch::new("badwording");
+        let templates = s.dir.join("templates");
+        std::fs::create_dir_all(&templates).unwrap();
+        for e in std::fs::read_dir(util::repo().join("templates")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), templates.join(e.file_name())).unwrap();
+        }
+        std::fs::write(templates.join("findings.toml"), text).unwrap();
+        let config = s.config("templates_dir = \"templates\"\n");
+        let out = s.lndx(
+            Some(&config),
+            &[
+                "check",
+                "--json",
+                fixture("forms/P02-zj-project.docx").to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{want}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("findings.toml") && err.contains("line ") && err.contains(want),
+            "{want}: {err}"
+        );
+    }
+}

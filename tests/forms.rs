@@ -2,24 +2,21 @@
 //! the fields against entries.json and the section lengths against index.json; also checks the
 //! failure modes (truncated, macro, renamed, damaged files) end quickly without panicking.
 
-use std::path::PathBuf;
+mod util;
+
 use std::time::{Duration, Instant};
 
 use lndx::forms::{read_docx, read_xlsx, Document, Form, FormsSpec, ReadError, ReadLimits};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn fixture(name: &str) -> Vec<u8> {
-    let p = root().join("tests/fixtures/forms").join(name);
+    let p = util::fixture("forms").join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// The shipped campaign's forms (the spec needs the campaign's kinds to resolve).
 fn spec() -> FormsSpec {
-    lndx::campaign::Campaign::load(&root().join("rules"))
+    lndx::campaign::Campaign::load(&util::repo().join("rules"))
         .expect("rules/ loads")
         .forms
 }

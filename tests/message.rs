@@ -1,6 +1,8 @@
 //! Tests of the `message` stage: the sample corpus (tests/fixtures/eml with its manifest),
 //! file-name decoding edge cases, zip limits and hostile input.
 
+mod util;
+
 use std::io::{Cursor, Write};
 use std::path::PathBuf;
 
@@ -9,7 +11,7 @@ use lndx::message::{
 };
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eml")
+    util::fixture("eml")
 }
 
 fn opts() -> ParseOptions {

@@ -117,6 +117,8 @@ fn damaged_attachments_are_answered_never_crash() {
         assert!(r["reply"].is_object(), "{name}: answered");
     }
     assert_eq!(s.outbox_files().len(), files.len(), "one reply each");
+    let raws: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    assert_raw_kept(&s, &raws);
 }
 
 #[test]
@@ -163,9 +165,31 @@ fn hostile_whole_messages_never_crash() {
             "every message is stored: {r}"
         );
     }
-    // Every raw message is kept.
-    let raw_count = walk(&s.data().join("raw"));
-    assert!(raw_count >= 1);
+    // Every raw message is kept, byte for byte, under its SHA-256.
+    assert_raw_kept(&s, &inputs);
+}
+
+/// Each input stands in the raw store as `raw/<aa>/<sha256>.eml` with its exact bytes, and
+/// the store holds nothing else.
+fn assert_raw_kept(s: &Scratch, inputs: &[Vec<u8>]) {
+    use sha2::{Digest, Sha256};
+    let mut distinct = std::collections::BTreeSet::new();
+    for (i, b) in inputs.iter().enumerate() {
+        let sha = hex::encode(Sha256::digest(b));
+        let p = s
+            .data()
+            .join("raw")
+            .join(&sha[..2])
+            .join(format!("{sha}.eml"));
+        let kept = std::fs::read(&p).unwrap_or_else(|e| panic!("input {i}: {}: {e}", p.display()));
+        assert_eq!(&kept, b, "input {i}: the raw copy is the message's bytes");
+        distinct.insert(sha);
+    }
+    assert_eq!(
+        walk(&s.data().join("raw")),
+        distinct.len(),
+        "one raw file per distinct message"
+    );
 }
 
 fn walk(p: &std::path::Path) -> usize {

@@ -115,7 +115,7 @@ impl Replier {
     /// The reply's subject.
     pub fn subject(&self, inbound: &Inbound, outcome: &Outcome) -> String {
         let original = if inbound.subject.trim().is_empty() {
-            "（无主题）".to_string()
+            self.wording.phrase("no_subject", &json!({}))
         } else {
             mail::header_safe(&inbound.subject)
         };
@@ -165,14 +165,19 @@ impl Replier {
                 let what = match (a.role, kind) {
                     (FileRole::Form, Some(k)) => {
                         let info = campaign.kind_info(k);
-                        format!("{}申报表（{}）", info.name, info.form)
+                        let params = json!({"kind": info.name, "form": info.form});
+                        self.wording.phrase("form_of", &params)
                     }
                     (role, _) => self.wording.role(role.as_str()),
                 };
-                let location = a.container.as_ref().map(|c| match &a.path_in_container {
-                    Some(p) if c.starts_with("message/rfc822") => format!("转发邮件内：{p}"),
-                    Some(p) => format!("压缩包 {c} 内：{p}"),
-                    None => format!("{c} 内"),
+                let location = a.container.as_ref().map(|c| {
+                    let params = json!({"container": c, "path": a.path_in_container});
+                    let key = match &a.path_in_container {
+                        Some(_) if c.starts_with("message/rfc822") => "in_forward",
+                        Some(_) => "in_archive",
+                        None => "in_container",
+                    };
+                    self.wording.phrase(key, &params)
                 });
                 let entry = a.entry.as_ref();
                 json!({
@@ -195,17 +200,16 @@ impl Replier {
             .as_deref()
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
             .map(|d| {
-                d.with_timezone(&campaign.tz)
-                    .format(&format!(
-                        "%Y年%m月%d日 %H:%M（{}）",
-                        campaign.info.timezone_name
-                    ))
-                    .to_string()
+                let time = d
+                    .with_timezone(&campaign.tz)
+                    .format(self.wording.raw_phrase("time_format"))
+                    .to_string();
+                format!("{time}（{}）", campaign.info.timezone_name)
             })
-            .unwrap_or_else(|| "近日".to_string());
+            .unwrap_or_else(|| self.wording.phrase("unknown_time", &json!({})));
         json!({
             "sender_name": inbound.from.as_ref().and_then(|f| f.name.clone()).map(|n| mail::header_safe(&n)),
-            "subject": if inbound.subject.trim().is_empty() { "（无主题）".to_string() } else { inbound.subject.clone() },
+            "subject": if inbound.subject.trim().is_empty() { self.wording.phrase("no_subject", &json!({})) } else { inbound.subject.clone() },
             "received": received,
             "province": province.map(|p| format!("{p}（{}）", outcome.province.clone().unwrap_or_default())),
             "batch": batch_name,
@@ -256,7 +260,7 @@ impl Replier {
         let to = vec![to.to_string()];
         let out = Outgoing {
             from: settings.own_address.clone(),
-            from_name: Some(settings.own_name.clone()),
+            from_name: Some(settings.own_name.clone()).filter(|n| !n.trim().is_empty()),
             to,
             cc: Vec::new(),
             subject: subject.clone(),

@@ -23,6 +23,16 @@ pub const ROLES: [&str; 5] = ["form", "summary", "supporting", "archive", "unkno
 pub const STATUSES: [&str; 3] = ["valid", "invalid", "held"];
 /// The reply subjects: everything accepted, something to fix, nothing attached.
 pub const SUBJECTS: [&str; 3] = ["ok", "errors", "empty"];
+/// The small phrases around the findings (where a file was found, what it was, when).
+pub const PHRASES: [&str; 7] = [
+    "no_subject",
+    "unknown_time",
+    "time_format",
+    "form_of",
+    "in_forward",
+    "in_archive",
+    "in_container",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,17 +41,19 @@ struct WordingFile {
     roles: BTreeMap<String, String>,
     status: BTreeMap<String, String>,
     subjects: BTreeMap<String, String>,
+    phrases: BTreeMap<String, String>,
 }
 
 impl WordingFile {
     /// Every code, role, status and subject has a wording, and every wording belongs to one.
     fn check(&self, src: &str) -> Result<(), ReplyError> {
         let codes: Vec<&str> = Code::ALL.iter().map(|c| c.key()).collect();
-        let tables: [(&str, &BTreeMap<String, String>, &[&str]); 4] = [
+        let tables: [(&str, &BTreeMap<String, String>, &[&str]); 5] = [
             ("codes", &self.codes, &codes),
             ("roles", &self.roles, &ROLES),
             ("status", &self.status, &STATUSES),
             ("subjects", &self.subjects, &SUBJECTS),
+            ("phrases", &self.phrases, &PHRASES),
         ];
         for (table, have, want) in tables {
             for key in want {
@@ -65,6 +77,17 @@ impl WordingFile {
                     ));
                 }
             }
+        }
+        // A bad strftime item would make formatting fail at the moment a reply is written.
+        let format = &self.phrases["time_format"];
+        let bad = chrono::format::StrftimeItems::new(format)
+            .any(|i| matches!(i, chrono::format::Item::Error));
+        if bad {
+            return Err(wording_error(
+                src,
+                "time_format",
+                format!("[phrases] time_format {format:?} is not a valid date format (e.g. \"%Y年%m月%d日 %H:%M\")"),
+            ));
         }
         Ok(())
     }
@@ -111,12 +134,17 @@ impl Wording {
                     message: format!("{code}: {e}"),
                 })?;
         }
-        for (key, t) in &file.subjects {
-            hb.register_template_string(&format!("subject.{key}"), t)
-                .map_err(|e| ReplyError::Wording {
-                    path: "templates/findings.toml".into(),
-                    message: format!("subjects.{key}: {e}"),
-                })?;
+        for (table, prefix, map) in [
+            ("subjects", "subject", &file.subjects),
+            ("phrases", "phrase", &file.phrases),
+        ] {
+            for (key, t) in map {
+                hb.register_template_string(&format!("{prefix}.{key}"), t)
+                    .map_err(|e| ReplyError::Wording {
+                        path: "templates/findings.toml".into(),
+                        message: format!("{table}.{key}: {e}"),
+                    })?;
+            }
         }
         Ok(Wording { file, hb })
     }
@@ -208,6 +236,18 @@ impl Wording {
             .get(status)
             .cloned()
             .unwrap_or_else(|| status.to_string())
+    }
+
+    /// A phrase of `[phrases]` with its parameters.
+    pub fn phrase(&self, key: &str, params: &serde_json::Value) -> String {
+        self.hb
+            .render(&format!("phrase.{key}"), params)
+            .unwrap_or_else(|_| key.to_string())
+    }
+
+    /// A `[phrases]` entry as written (for formats that are not templates).
+    pub fn raw_phrase(&self, key: &str) -> &str {
+        self.file.phrases.get(key).map(String::as_str).unwrap_or("")
     }
 
     pub fn subject(&self, key: &str, original: &str) -> String {

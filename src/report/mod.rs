@@ -103,8 +103,11 @@ impl Reporter {
     pub fn from_parts(
         campaign: Campaign,
         templates_dir: Option<&Path>,
-        sender: Sender,
+        mut sender: Sender,
     ) -> Result<Reporter> {
+        if sender.name.trim().is_empty() {
+            sender.name = campaign.info.sender_name.clone();
+        }
         Ok(Reporter {
             campaign,
             sender,

@@ -39,6 +39,24 @@ fn port_base(slot: u32) -> u32 {
     20000 + (std::process::id() % 900) * 10 + slot
 }
 
+/// What a developer without root (or without a running stack) is told: a failure, never a
+/// silent skip, that says how to run these tests and which ones need nothing.
+const NEEDS_STACK: &str = "\
+the live tests (tests/live.rs) need a real Dovecot and Postfix on 127.0.0.1, which \
+tests/mailstack/ installs and starts as root. Either run everything as root with \
+scripts/test.sh (the README's test command: installs the packages, starts the stack, runs \
+every test, stops it), or start a stack yourself (sudo tests/mailstack/start.sh DIR) and run \
+with MAILSTACK_ENV=DIR/env. Every other test target needs no server, e.g. \
+cargo test --lib --test manifest --test campaigns --test replies --test report";
+
+/// Whether this process runs as root (the mail stack's scripts need it).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
 impl Stack {
     /// The stack all tests share (started once per process when not given).
     pub fn shared() -> &'static Stack {
@@ -57,6 +75,7 @@ impl Stack {
 
     fn start(slot: u32, shared: bool) -> Stack {
         let harness = Path::new(REPO).join("tests/mailstack");
+        assert!(is_root(), "{}", NEEDS_STACK);
         let out = Command::new(harness.join("install.sh"))
             .output()
             .expect("run tests/mailstack/install.sh");
