@@ -85,7 +85,7 @@ pub struct AnswerSpec {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct KindSpec {
-    /// "case", "project" or "course".
+    /// The kind's key in campaign.toml `[[kinds]]`.
     pub key: String,
     /// Title keywords found in the document's text outside the label cells.
     #[serde(default)]

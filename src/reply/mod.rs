@@ -168,7 +168,7 @@ impl Replier {
                         let params = json!({"kind": info.name, "form": info.form});
                         self.wording.phrase("form_of", &params)
                     }
-                    (role, _) => self.wording.role(role.as_str()),
+                    (role, _) => self.wording.role(role),
                 };
                 let location = a.container.as_ref().map(|c| {
                     let params = json!({"container": c, "path": a.path_in_container});
@@ -186,7 +186,7 @@ impl Replier {
                     "location": location,
                     "what": what,
                     "receipt": entry.map(|e| e.receipt.clone()),
-                    "status": entry.map(|e| self.wording.status(e.status.as_str())),
+                    "status": entry.map(|e| self.wording.status(e.status)),
                     "name": entry.map(|e| e.name.clone()).filter(|n| !n.is_empty()),
                     "supersedes": entry.and_then(|e| e.supersedes.clone()),
                     "themes": entry.map(|e| e.themes.join("、")).filter(|t| !t.is_empty()),

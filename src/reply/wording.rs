@@ -14,13 +14,10 @@ use serde_json::json;
 
 use super::{template_source, ReplyError};
 use crate::campaign::Campaign;
+use crate::filing::{EntryStatus, FileRole};
 use crate::forms::Kind;
 use crate::rules::{Code, Finding};
 
-/// The roles an attachment can have (JSON `role`); each needs a wording.
-pub const ROLES: [&str; 5] = ["form", "summary", "supporting", "archive", "unknown"];
-/// The statuses an entry can have; each needs a wording.
-pub const STATUSES: [&str; 3] = ["valid", "invalid", "held"];
 /// The reply subjects: everything accepted, something to fix, nothing attached.
 pub const SUBJECTS: [&str; 3] = ["ok", "errors", "empty"];
 /// The small phrases around the findings (where a file was found, what it was, when).
@@ -48,10 +45,12 @@ impl WordingFile {
     /// Every code, role, status and subject has a wording, and every wording belongs to one.
     fn check(&self, src: &str) -> Result<(), ReplyError> {
         let codes: Vec<&str> = Code::ALL.iter().map(|c| c.key()).collect();
+        let roles: Vec<&str> = FileRole::ALL.iter().map(|r| r.as_str()).collect();
+        let statuses: Vec<&str> = EntryStatus::ALL.iter().map(|s| s.as_str()).collect();
         let tables: [(&str, &BTreeMap<String, String>, &[&str]); 5] = [
             ("codes", &self.codes, &codes),
-            ("roles", &self.roles, &ROLES),
-            ("status", &self.status, &STATUSES),
+            ("roles", &self.roles, &roles),
+            ("status", &self.status, &statuses),
             ("subjects", &self.subjects, &SUBJECTS),
             ("phrases", &self.phrases, &PHRASES),
         ];
@@ -222,18 +221,18 @@ impl Wording {
             .unwrap_or_else(|_| code.to_string())
     }
 
-    pub fn role(&self, role: &str) -> String {
+    pub fn role(&self, role: FileRole) -> String {
         self.file
             .roles
-            .get(role)
+            .get(role.as_str())
             .cloned()
             .unwrap_or_else(|| role.to_string())
     }
 
-    pub fn status(&self, status: &str) -> String {
+    pub fn status(&self, status: EntryStatus) -> String {
         self.file
             .status
-            .get(status)
+            .get(status.as_str())
             .cloned()
             .unwrap_or_else(|| status.to_string())
     }
