@@ -571,7 +571,7 @@ impl Campaign {
         })
     }
 
-    /// The batch an arrival time falls in (SPEC: deadlines inclusive, end of day in the
+    /// The batch an arrival time falls in (docs/intake.md#batches-and-arrival-time: deadlines inclusive, end of day in the
     /// campaign's time zone; before the campaign opens counts as batch 1).
     pub fn arrival(&self, at: DateTime<Utc>) -> Arrival {
         let day = at.with_timezone(&self.tz).date_naive();

@@ -1,6 +1,6 @@
 //! Text normalisation shared by the stages: 字数 counting, name keys, numbers and phones.
 //!
-//! Owns the exact rules of SPEC "Exact rules" that are about strings. Pure functions.
+//! Owns the string rules of the intake contract (docs/intake.md#text-rules). Pure functions.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -10,7 +10,7 @@ pub fn char_count(s: &str) -> usize {
     s.chars().filter(|c| !is_space(*c)).count()
 }
 
-/// White space as SPEC counts it: Unicode White_Space plus the zero-width characters Word
+/// White space as 字数 counts it (docs/intake.md#character-count): Unicode White_Space plus the zero-width characters Word
 /// leaves behind.
 pub fn is_space(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}' | '\u{2060}')
@@ -144,7 +144,7 @@ fn digit_groups(s: &str) -> Vec<(usize, usize)> {
 }
 
 /// Checks a phone cell: one or more numbers separated by / 、 , ， ; ；.
-/// Each must be a mainland mobile or a landline with area code (SPEC "Phones").
+/// Each must be a mainland mobile or a landline with area code (docs/intake.md#phones).
 pub fn phones_valid(cell: &str) -> bool {
     let cell: String = cell.nfkc().collect();
     let parts: Vec<&str> = cell

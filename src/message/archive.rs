@@ -1,4 +1,4 @@
-//! Zip archives: lists the members of an attached zip within the SPEC limits.
+//! Zip archives: lists the members of an attached zip within the limits (docs/intake.md#limits).
 //!
 //! Owns: member names (UTF-8 when flagged or valid, else GBK/GB18030 as Chinese Windows
 //! tools write them), the member-count, unpacked-total, per-member ratio and file-size limits

@@ -111,7 +111,7 @@ pub fn received_date(value: &[u8]) -> Option<DateTime<FixedOffset>> {
     parse_date(date)
 }
 
-/// Why a message gets no reply, if it should get none (SPEC "Skip reasons").
+/// Why a message gets no reply, if it should get none (docs/intake.md#skip-reasons).
 pub fn classify(headers: &RawHeaders, from: Option<&Address>, opts: &ParseOptions) -> Option<Skip> {
     let lower = |name: &str| headers.text(name).map(|v| v.to_ascii_lowercase());
     let from_addr = from.map(|a| a.address.trim().to_ascii_lowercase());

@@ -21,7 +21,7 @@ use headers::RawHeaders;
 
 pub use sniff::{sniff, FileType};
 
-/// Limits applied while unpacking (SPEC defaults).
+/// Limits applied while unpacking (defaults: docs/intake.md#limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub message_bytes: u64,
@@ -62,7 +62,7 @@ pub struct Address {
     pub address: String,
 }
 
-/// Why a message gets no reply (SPEC "Skip reasons", first match wins).
+/// Why a message gets no reply (docs/intake.md#skip-reasons; first match wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
     OwnMail,

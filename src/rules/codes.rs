@@ -1,8 +1,8 @@
-//! The stable error and warning codes (SPEC "Exact rules") and the finding that carries one.
+//! The stable error and warning codes (docs/intake.md#codes) and the finding that carries one.
 
 use serde::{Deserialize, Serialize};
 
-/// A stable code. Spelled in JSON exactly as in SPEC.
+/// A stable code. Spelled in JSON exactly as in docs/intake.md#codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {

@@ -2,7 +2,7 @@
 //! returns findings (errors and warnings with stable codes). Never fails: a rejected form
 //! is a normal outcome.
 //!
-//! Owns: the codes of SPEC's table and when each applies. The limits and word lists come
+//! Owns: the codes of docs/intake.md#codes and when each applies. The limits and word lists come
 //! from the campaign (rules/*.toml); the wording shown to people lives in templates/.
 
 mod codes;
