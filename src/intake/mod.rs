@@ -19,7 +19,7 @@ pub use analyse::FileAnalysis;
 
 use crate::campaign::Campaign;
 use crate::convert::Converter;
-use crate::filing::EntryStatus;
+use crate::filing::{EntryStatus, FileRole};
 use crate::message::{self, Inbound, ParseOptions};
 use crate::registry::{self, Finished, NewEntry, NewFile, QueuedMail, Registry, SourceRef};
 use crate::reply::Replier;
@@ -277,7 +277,7 @@ impl Intake {
             usable_files: if oversized.is_some() {
                 1
             } else {
-                inbound.files.len()
+                analyses.iter().filter(|a| is_usable(a)).count()
             },
             big_attachment_link: inbound.big_attachment_link,
             registered_only: self.settings.registered_only,
@@ -469,6 +469,17 @@ fn reply_address(inbound: &Inbound, campaign: &Campaign) -> Option<String> {
                     || (from_province.is_some()
                         && campaign.registered_province(r) == from_province))
         })
+}
+
+/// Whether a file answers the call for forms: a form or summary sheet, or a file that could
+/// not be read (it is answered by its own code). Scans, photos, PDFs and videos alone are
+/// supporting files (`no_attachment`); a zip counts by its members, or by its own error.
+fn is_usable(a: &FileAnalysis) -> bool {
+    match a.role {
+        FileRole::Supporting => false,
+        FileRole::Archive => !a.errors.is_empty(),
+        FileRole::Form | FileRole::Summary | FileRole::Unknown => true,
+    }
 }
 
 fn entry_outcome(row: &registry::EntryRow) -> EntryOutcome {
