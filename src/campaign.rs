@@ -628,19 +628,24 @@ impl Campaign {
     /// (so 新疆生产建设兵团 wins over 新疆). None when none or when two provinces tie.
     pub fn province_in_text(&self, text: &str) -> Option<&str> {
         let t = crate::text::squeeze(text);
-        let mut best: Option<(&str, usize)> = None;
+        // The longest name found, per province; then the longest over provinces.
+        let mut found: Vec<(&str, usize)> = Vec::new();
         for p in &self.provinces {
-            for n in std::iter::once(&p.name)
+            let longest = std::iter::once(&p.name)
                 .chain(&p.aliases)
                 .chain(std::iter::once(&p.short))
-            {
-                let len = n.chars().count();
-                if t.contains(n.as_str()) && best.is_none_or(|(_, l)| len > l) {
-                    best = Some((p.code.as_str(), len));
-                }
+                .filter(|n| t.contains(n.as_str()))
+                .map(|n| n.chars().count())
+                .max();
+            if let Some(len) = longest {
+                found.push((p.code.as_str(), len));
             }
         }
-        best.map(|(c, _)| c)
+        let best = found.iter().map(|(_, l)| *l).max()?;
+        let mut winners = found.iter().filter(|(_, l)| *l == best);
+        let first = winners.next()?;
+        // Two provinces named equally well: the text does not say which.
+        winners.next().is_none().then_some(first.0)
     }
 
     /// The label used in replies for a field of a kind.
@@ -682,5 +687,42 @@ impl Campaign {
 
     pub fn batch(&self, number: u8) -> Option<&Batch> {
         self.batches.iter().find(|b| b.number == number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Campaign {
+        Campaign::from_texts(&[
+            ("campaign.toml", include_str!("../rules/campaign.toml")),
+            ("provinces.toml", include_str!("../rules/provinces.toml")),
+            ("themes.toml", include_str!("../rules/themes.toml")),
+            ("forms.toml", include_str!("../rules/forms.toml")),
+            ("checks.toml", include_str!("../rules/checks.toml")),
+            ("senders.toml", include_str!("../rules/senders.toml")),
+        ])
+        .expect("the shipped rules load")
+    }
+
+    #[test]
+    fn the_longest_province_name_wins_and_a_tie_names_none() {
+        let c = shipped();
+        assert_eq!(c.province_in_text("新疆生产建设兵团第一师"), Some("XJBT"));
+        assert_eq!(c.province_in_text("广东开放大学"), Some("GD"));
+        assert_eq!(c.province_in_text("广东与广西两地联合申报"), None);
+        assert_eq!(c.province_in_text("某市老年大学"), None);
+    }
+
+    #[test]
+    fn kinds_keep_the_order_of_campaign_toml() {
+        let c = shipped();
+        let keys: Vec<&str> = c.kinds().map(|k| k.key()).collect();
+        assert_eq!(keys, ["case", "project", "course"]);
+        let course = c.kind("course").unwrap();
+        assert_eq!(c.kind_info(course).letter, "R");
+        assert_eq!(c.role_field(course, Role::Name), Some("name"));
+        assert_eq!(c.role_field(course, Role::Unit), Some("unit"));
     }
 }

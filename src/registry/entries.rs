@@ -232,7 +232,7 @@ pub struct EntryFilter {
 }
 
 impl Registry {
-    /// Entries, current versions only unless asked, ordered by receipt.
+    /// Entries, current versions only unless asked, in filing order.
     pub fn entries(&self, filter: &EntryFilter) -> Result<Vec<EntryRow>> {
         let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries e WHERE 1=1");
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
