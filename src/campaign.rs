@@ -43,6 +43,9 @@ pub struct CampaignInfo {
     pub report_title: String,
     /// Display name of the mail lndx sends (the config's identity.name overrides it).
     pub sender_name: String,
+    /// Whom senders ask when a reply leaves a question (named in every reply).
+    #[serde(default)]
+    pub contact: Option<Contact>,
     pub timezone: String,
     /// How replies and reports name the time zone (北京时间).
     pub timezone_name: String,
@@ -58,6 +61,17 @@ pub struct Batch {
     pub number: u8,
     pub name: String,
     pub deadline: NaiveDate,
+}
+
+/// Whom senders ask: an organisation, its people, a phone number.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub organisation: String,
+    #[serde(default)]
+    pub people: String,
+    #[serde(default)]
+    pub phone: String,
 }
 
 /// One kind of entry as `campaign.toml` defines it.
@@ -76,6 +90,13 @@ pub struct KindInfo {
     pub form: String,
     /// How many entries the campaign aims for.
     pub target: u32,
+    /// The measure word entries of this kind are counted with (个, 门).
+    #[serde(default = "default_measure")]
+    pub measure: String,
+}
+
+fn default_measure() -> String {
+    "个".to_string()
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -60,6 +60,8 @@ pub struct EntryOutcome {
     pub receipt: String,
     pub name: String,
     pub status: EntryStatus,
+    /// Arrived after the last deadline: registered, and staff decide whether it is accepted.
+    pub late: bool,
     pub fields: BTreeMap<String, Value>,
     pub themes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -171,7 +171,7 @@ fn cpython_email_corpus_is_stored_and_answered_sensibly() {
     // Plain text letter: answered "no attachment" under its own subject.
     assert_eq!(
         results["msg_01"]["reply"]["subject"],
-        "【未收到附件】This is a test message"
+        "【未收到申报表】This is a test message"
     );
     assert_eq!(results["msg_01"]["from"], "bbb@ddd.com");
     // The bounce from UCLA's postmaster keeps its subject and message id.

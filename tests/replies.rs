@@ -65,7 +65,16 @@ fn receipt_for_a_valid_case() {
     assert!(text.contains("ZHZL-2021-B1-GD-C-0001"));
     insta::assert_snapshot!("receipt_text", text);
     insta::assert_snapshot!("receipt_html", m.body_html(0).unwrap().to_string());
-    assert!(m.subject().unwrap().starts_with("【已受理】"));
+    // One entry: its receipt stands in the subject.
+    assert!(
+        m.subject()
+            .unwrap()
+            .starts_with("【已受理 ZHZL-2021-B1-GD-C-0001】"),
+        "{:?}",
+        m.subject()
+    );
+    // A plain receipt carries no 字数 footnote.
+    assert!(!text.contains("字数按"), "{text}");
 }
 
 #[test]
@@ -123,4 +132,81 @@ fn html_escapes_what_came_from_the_message() {
     let html = m.body_html(0).unwrap();
     assert!(!html.contains("<script>"), "escaped");
     assert!(html.contains("&lt;script&gt;"));
+}
+
+/// A late message reads as registered and awaiting a decision, never as accepted; its
+/// receipt's BL is explained.
+#[test]
+fn late_entries_read_as_registered_awaiting_a_decision() {
+    let (result, reply) = reply_to(&["P19-jl-late.eml"]);
+    let m = reply.parsed();
+    let subject = m.subject().unwrap();
+    assert!(subject.starts_with("【已登记，逾期待定】"), "{subject}");
+    let text = m.body_text(0).unwrap().to_string();
+    assert!(!text.contains("已受理，请妥善保存"), "{text}");
+    assert!(text.contains("是否受理由工作人员决定"), "{text}");
+    assert!(text.contains("BL 表示逾期到达"), "{text}");
+    assert!(result["batch"].is_null());
+    insta::assert_snapshot!("late_text", text);
+}
+
+/// Entries of an unknown province are held: the subject and the receipt's XX say so.
+#[test]
+fn held_entries_wait_for_a_province() {
+    let (_, reply) = reply_to(&["P16-unknown-province.eml"]);
+    let m = reply.parsed();
+    let subject = m.subject().unwrap();
+    assert!(subject.starts_with("【已暂存，待确认省份】"), "{subject}");
+    let text = m.body_text(0).unwrap().to_string();
+    assert!(text.contains("XX 表示省份待确认"), "{text}");
+    insta::assert_snapshot!("held_text", text);
+}
+
+/// A message with accepted and rejected files gives both counts in the subject and the
+/// first line; a zip is listed without taking a number.
+#[test]
+fn partial_acceptance_counts_both_and_zips_are_not_items() {
+    let (_, reply) = reply_to(&["P05-bj-project-errors-and-offtheme.eml"]);
+    let m = reply.parsed();
+    let subject = m.subject().unwrap();
+    assert!(
+        subject.starts_with("【1 份已受理，1 个需修改】"),
+        "{subject}"
+    );
+    let text = m.body_text(0).unwrap().to_string();
+    assert!(
+        text.contains("处理结果：1 份已受理，1 个需修改后重新发送。"),
+        "{text}"
+    );
+    assert!(text.contains("贵省本批次目前已受理：项目 1 个。"), "{text}");
+    let (_, zipped) = reply_to(&["P07-fj-zip-gbk.eml"]);
+    let text = zipped.parsed().body_text(0).unwrap().to_string();
+    let first = text.lines().find(|l| l.starts_with("1. ")).unwrap();
+    assert!(
+        first.contains(".docx"),
+        "the first item is a form, not the zip: {text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("· ") && l.contains(".zip")),
+        "{text}"
+    );
+}
+
+#[test]
+fn names_already_in_marks_are_not_marked_twice() {
+    assert_eq!(
+        lndx::reply::unwrap_marks("《智能手机读本》"),
+        "智能手机读本"
+    );
+    assert_eq!(lndx::reply::unwrap_marks("“银龄e路通”"), "银龄e路通");
+    // Marks around a part of the name stay.
+    assert_eq!(
+        lndx::reply::unwrap_marks("“银龄e路通”——社区案例"),
+        "“银龄e路通”——社区案例"
+    );
+    assert_eq!(
+        lndx::reply::unwrap_marks("《甲》与《乙》"),
+        "《甲》与《乙》"
+    );
 }

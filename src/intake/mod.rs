@@ -22,7 +22,7 @@ use crate::convert::Converter;
 use crate::filing::{EntryStatus, FileRole};
 use crate::message::{self, Inbound, ParseOptions};
 use crate::registry::{self, Finished, NewEntry, NewFile, QueuedMail, Registry, SourceRef};
-use crate::reply::Replier;
+use crate::reply::{self, Replier};
 use crate::rules::{self, CheckedForm, Code, Finding, MessageFacts, MessageVerdict as Verdict};
 
 #[derive(Debug, thiserror::Error)]
@@ -195,7 +195,7 @@ impl Intake {
                 oversized.then_some(size),
                 &mut outcome,
             )?;
-            if let Some((mail, subject)) = self.reply_for(&inbound, &outcome, id)? {
+            if let Some((mail, subject)) = self.reply_for(&tx, &inbound, &outcome, id)? {
                 outcome.reply = Some(ReplyInfo {
                     to: mail.recipients.iter().take(1).cloned().collect(),
                     subject,
@@ -424,6 +424,7 @@ impl Intake {
 
     fn reply_for(
         &self,
+        tx: &registry::Tx,
         inbound: &Inbound,
         outcome: &Outcome,
         id: i64,
@@ -435,9 +436,20 @@ impl Intake {
             return Ok(None);
         }
         let to = reply_address(inbound, &self.campaign).unwrap_or_else(|| from.address.clone());
+        let totals = match (&outcome.province, outcome.batch) {
+            (Some(p), Some(b)) => tx.valid_counts(p, b)?,
+            _ => Vec::new(),
+        };
+        let message = reply::Message {
+            inbound,
+            outcome,
+            campaign: &self.campaign,
+            settings: &self.settings,
+            totals: &totals,
+        };
         let rendered = self
             .replier
-            .render(&to, inbound, outcome, &self.campaign, &self.settings)
+            .render(&to, &message)
             .map_err(|e| IntakeError::Render(e.to_string()))?;
         let mut recipients = vec![to];
         recipients.extend(self.settings.staff_copies.iter().cloned());
@@ -487,6 +499,7 @@ fn entry_outcome(row: &registry::EntryRow) -> EntryOutcome {
         receipt: row.receipt.clone(),
         name: row.name.clone(),
         status: row.status,
+        late: row.late,
         fields: serde_json::from_str(&row.fields).unwrap_or_default(),
         themes: serde_json::from_str(&row.themes).unwrap_or_default(),
         supersedes: row.supersedes.clone(),

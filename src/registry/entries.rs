@@ -141,6 +141,23 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// How many current, valid entries a province has in a batch, by kind key (for the
+    /// reply's running total; counted inside the filing transaction, so the message being
+    /// filed counts too).
+    pub fn valid_counts(&self, province: &str, batch: u8) -> Result<Vec<(String, i64)>> {
+        let mut st = self.tx.prepare(
+            "SELECT kind, count(*) FROM entries
+             WHERE province = ?1 AND batch = ?2 AND status = 'valid' AND superseded_by IS NULL
+             GROUP BY kind",
+        )?;
+        let rows = st
+            .query_map(params![province, batch as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// The current (not superseded) version of an entry.
     pub fn current_version(&self, entry_key: &str) -> Result<Option<EntryRow>> {
         Ok(self

@@ -19,16 +19,25 @@ use crate::forms::Kind;
 use crate::rules::{Code, Finding};
 
 /// The reply subjects: everything accepted, something to fix, nothing attached.
-pub const SUBJECTS: [&str; 3] = ["ok", "errors", "empty"];
+pub const SUBJECTS: [&str; 6] = ["ok", "partial", "errors", "empty", "late", "held"];
 /// The small phrases around the findings (where a file was found, what it was, when).
-pub const PHRASES: [&str; 7] = [
+pub const PHRASES: [&str; 16] = [
     "no_subject",
     "unknown_time",
     "time_format",
     "form_of",
     "in_forward",
     "in_archive",
-    "in_container",
+    "late_status",
+    "summary",
+    "summary_nothing",
+    "summary_accepted",
+    "summary_to_fix",
+    "summary_late",
+    "summary_held",
+    "list_separator",
+    "closing",
+    "receipt_codes",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,6 +118,8 @@ pub struct Facts<'a> {
     pub province: Option<String>,
     pub batch: Option<String>,
     pub campaign: &'a Campaign,
+    /// Staff get a copy of replies (so a wording may say they were told).
+    pub staff_notified: bool,
 }
 
 pub struct Wording {
@@ -201,7 +212,7 @@ impl Wording {
             "actual": f.actual,
             "over": f.actual.zip(f.limit).map(|(a, l)| a.saturating_sub(l)),
             "value": province_of(&f.value).filter(|_| f.code == Code::ProvinceMismatch).or_else(|| f.value.clone()),
-            "name": f.name,
+            "name": f.name.as_deref().map(super::unwrap_marks),
             "receipt": f.receipt,
             "province": facts.province,
             "batch": facts.batch,
@@ -212,6 +223,8 @@ impl Wording {
             "last_deadline": last.deadline.format("%Y年%-m月%-d日").to_string(),
             "themes": themes.join("、"),
             "campaign": campaign.info.short_name,
+            "staff_notified": facts.staff_notified,
+            "contact": campaign.info.contact,
             "options": options.join(""),
             "limit_size": f.limit.filter(|_| sizes).map(megabytes),
             "actual_size": f.actual.filter(|_| sizes).map(megabytes),
@@ -249,9 +262,11 @@ impl Wording {
         self.file.phrases.get(key).map(String::as_str).unwrap_or("")
     }
 
-    pub fn subject(&self, key: &str, original: &str) -> String {
+    /// The reply subject of `key` (findings.toml `[subjects]`), with its parameters (the
+    /// original `subject`, counts, a single `receipt`).
+    pub fn subject(&self, key: &str, params: &serde_json::Value) -> String {
         self.hb
-            .render(&format!("subject.{key}"), &json!({ "subject": original }))
-            .unwrap_or_else(|_| original.to_string())
+            .render(&format!("subject.{key}"), params)
+            .unwrap_or_else(|_| params["subject"].as_str().unwrap_or_default().to_string())
     }
 }

@@ -33,6 +33,7 @@ impl ReportWording {
                     province: None,
                     batch: None,
                     campaign,
+                    staff_notified: false,
                 };
                 self.findings.describe(&f, kind, &facts)
             }
