@@ -1,8 +1,10 @@
 //! App: what every command needs, built once from the command line and the config —
-//! the campaign rules, templates, converter and data directory.
+//! the campaign rules, templates, converter and data directory — and the composition
+//! root where config values become the parts the library takes (an intake, a transport,
+//! a reporter, a scheduler). Part of the command layer, with [`crate::commands`]: the
+//! modules below it are given values, never the `App`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 
@@ -13,6 +15,10 @@ use crate::intake::Intake;
 use crate::outbox::{smtp::SmtpSender, Transport};
 use crate::registry::Registry;
 use crate::reply::Replier;
+use crate::report::schedule::Clock;
+use crate::report::{Reporter, Scheduler, Sender};
+
+pub use crate::runtime::block_on;
 
 /// Built-in copies of the rules, used when no rules folder is given or found.
 pub const EMBEDDED_RULES: &[(&str, &str)] = &[
@@ -106,22 +112,39 @@ impl App {
         })
     }
 
-    pub fn maildir(&self) -> PathBuf {
-        self.config.maildir(&self.data_dir)
+    /// Who sends the weekly report, and to whom (`[identity]`, `[report]`).
+    pub fn report_sender(&self) -> Sender {
+        let c = &self.config;
+        Sender {
+            address: c.identity.address.clone(),
+            name: c.identity.name.clone(),
+            loop_header: c.identity.loop_header.clone(),
+            to: c.report.to.clone(),
+            cc: c.report.cc.clone(),
+        }
+    }
+
+    /// The report builder: the campaign, the report templates and wording, the sender.
+    pub fn reporter(&self) -> Result<Reporter> {
+        Ok(Reporter::from_parts(
+            self.campaign()?,
+            self.templates_dir.as_deref(),
+            self.report_sender(),
+        )?)
+    }
+
+    /// The weekly report's scheduler on `report.schedule`, reading the time from `clock`
+    /// (`Box::new(chrono::Utc::now)` outside tests), with a registry connection of its own.
+    pub fn scheduler(&self, clock: Clock) -> Result<Scheduler> {
+        Ok(Scheduler::new(
+            self.reporter()?,
+            self.registry()?,
+            &self.config.report.schedule,
+            clock,
+        )?)
     }
 
     pub fn cap(&self) -> u32 {
         self.config.limits.per_recipient_per_day
     }
 }
-
-/// Runs a future on a small runtime (for commands that send mail once).
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(f)
-}
-
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(120);

@@ -1,15 +1,15 @@
-//! Command implementations: each takes the app, does one job, and returns an exit code.
-//! User-facing failures are errors with context; results go to stdout.
+//! The subcommands' arguments and their dispatch to [`lndx::commands`], where the command
+//! bodies live; and the log set-up.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 
-use lndx::app::{block_on, App};
-use lndx::registry::{EntryFilter, SourceRef};
+use lndx::app::App;
+use lndx::commands;
+use lndx::registry::EntryFilter;
 
 #[derive(Subcommand)]
 pub enum RegistryCommand {
@@ -67,116 +67,7 @@ pub fn init_tracing() {
         .try_init();
 }
 
-pub fn ingest(app: &App, files: &[PathBuf], json: bool) -> Result<ExitCode> {
-    let intake = app.intake()?;
-    let mut reg = app.registry()?;
-    let stdout = std::io::stdout();
-    for path in files {
-        let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let filed = intake
-            .file(
-                &mut reg,
-                &raw,
-                SourceRef {
-                    source: "file",
-                    key: None,
-                    arrived_at: None,
-                    declared_size: None,
-                },
-            )
-            .with_context(|| format!("cannot file {}", path.display()))?;
-        let mut out = stdout.lock();
-        if json {
-            writeln!(out, "{}", filed.json)?;
-        } else {
-            print_summary(&mut out, path, &filed.json)?;
-        }
-    }
-    flush_outbox(app, &reg)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_summary(out: &mut impl Write, path: &Path, v: &serde_json::Value) -> Result<()> {
-    writeln!(
-        out,
-        "{}: province {} batch {} {}",
-        path.display(),
-        v["province"].as_str().unwrap_or("-"),
-        v["batch"]
-            .as_u64()
-            .map(|b| b.to_string())
-            .unwrap_or_else(|| "-".into()),
-        v["skipped"]
-            .as_str()
-            .map(|s| format!("skipped ({s})"))
-            .unwrap_or_default()
-    )?;
-    for a in v["attachments"].as_array().into_iter().flatten() {
-        let codes: Vec<&str> = a["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .chain(a["warnings"].as_array().into_iter().flatten())
-            .filter_map(|f| f["code"].as_str())
-            .collect();
-        writeln!(
-            out,
-            "  {} [{}] {} {}",
-            a["filename"].as_str().unwrap_or(""),
-            a["role"].as_str().unwrap_or(""),
-            a["entry"]["receipt"].as_str().unwrap_or(""),
-            codes.join(" ")
-        )?;
-    }
-    Ok(())
-}
-
-/// Delivers what is due in the outbox once (folder, or SMTP with timeouts).
-fn flush_outbox(app: &App, reg: &lndx::registry::Registry) -> Result<()> {
-    reg.recover_in_flight()?;
-    let transport = app.transport()?;
-    let pass = block_on(async {
-        tokio::time::timeout(
-            lndx::app::SEND_TIMEOUT,
-            lndx::outbox::deliver_due(reg, &transport, app.cap()),
-        )
-        .await
-    });
-    match pass {
-        Ok(r) => {
-            r?;
-        }
-        Err(_) => eprintln!("lndx: sending timed out; the rest stays queued for `lndx run`"),
-    }
-    Ok(())
-}
-
-pub fn check(app: &App, forms: &[PathBuf], json: bool) -> Result<ExitCode> {
-    let intake = app.intake()?;
-    let mut files = Vec::new();
-    for p in forms {
-        let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        files.push((name, bytes));
-    }
-    let result = intake.check_files(files);
-    if json {
-        writeln!(std::io::stdout(), "{result}")?;
-    } else {
-        writeln!(
-            std::io::stdout(),
-            "{}",
-            serde_json::to_string_pretty(&result)?
-        )?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
-    let reg = app.registry()?;
     match cmd {
         RegistryCommand::List {
             province,
@@ -185,124 +76,30 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
             status,
             all_versions,
             json,
-        } => {
-            if let Some(k) = &kind {
-                let campaign = app.campaign()?;
-                if campaign.kind(k).is_none() {
-                    let keys: Vec<&str> = campaign.kinds().map(|k| k.key()).collect();
-                    bail!(
-                        "--kind {k:?} is not a kind of this campaign; use one of: {}",
-                        keys.join(", ")
-                    );
-                }
-            }
-            let rows = reg.entries(&EntryFilter {
+        } => commands::registry::list(
+            app,
+            EntryFilter {
                 province,
                 batch,
                 kind,
                 status,
                 all_versions,
-            })?;
-            for r in rows {
-                if json {
-                    writeln!(
-                        std::io::stdout(),
-                        "{}",
-                        serde_json::json!({
-                            "receipt": r.receipt, "province": r.province, "batch": r.batch,
-                            "kind": r.kind, "name": r.name, "unit": r.unit, "status": r.status,
-                            "version": r.version, "supersedes": r.supersedes,
-                            "superseded_by": r.superseded_by, "late": r.late,
-                            "errors": serde_json::from_str::<serde_json::Value>(&r.errors).unwrap_or_default(),
-                        })
-                    )?;
-                } else {
-                    writeln!(
-                        std::io::stdout(),
-                        "{}\t{}\t{}\t{}\t{}\t{}",
-                        r.receipt,
-                        r.province.as_deref().unwrap_or("-"),
-                        r.kind,
-                        r.status,
-                        r.name,
-                        r.unit.as_deref().unwrap_or("")
-                    )?;
-                }
-            }
-        }
-        RegistryCommand::Messages { limit } => {
-            let mut out = std::io::stdout().lock();
-            for m in reg.messages(limit)? {
-                writeln!(
-                    out,
-                    "{}\t{}\t{}\t{}\t{}\t{}",
-                    m.id,
-                    m.arrived_at.as_deref().unwrap_or("-"),
-                    m.state,
-                    m.skipped.or(m.province).unwrap_or_else(|| "-".into()),
-                    m.sender.as_deref().unwrap_or("-"),
-                    m.subject.as_deref().unwrap_or("")
-                )?;
-            }
-        }
+            },
+            json,
+        ),
+        RegistryCommand::Messages { limit } => commands::registry::messages(app, limit),
         RegistryCommand::Export { out, all_versions } => {
-            let campaign = app.campaign()?;
-            let ext = out
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("")
-                .to_lowercase();
-            let src = lndx::report::export::Source {
-                reg: &reg,
-                campaign: &campaign,
-                templates: app.templates_dir.as_deref(),
-            };
-            let n = match ext.as_str() {
-                "csv" => lndx::report::export::csv(&src, &out, all_versions)?,
-                "xlsx" => lndx::report::export::xlsx(&src, &out, all_versions)?,
-                _ => bail!("{}: use a .csv or .xlsx file name", out.display()),
-            };
-            eprintln!("{n} entries written to {}", out.display());
+            commands::registry::export(app, &out, all_versions)
         }
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn reprocess(app: &App, id: i64) -> Result<ExitCode> {
-    let intake = app.intake()?;
-    let mut reg = app.registry()?;
-    let raw = reg
-        .raw_message(id)?
-        .with_context(|| format!("no stored message {id}"))?;
-    let (_, arrived) = reg.message_source(id)?.unwrap_or_default();
-    let filed = intake.process_stored(&mut reg, id, &raw, arrived.as_deref())?;
-    writeln!(std::io::stdout(), "{}", filed.json)?;
-    flush_outbox(app, &reg)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn run(app: &App) -> Result<ExitCode> {
-    lndx::daemon::run(app)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub fn doctor(app: &App) -> Result<ExitCode> {
-    let ok = lndx::daemon::doctor(app);
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }
 
 pub fn report(app: &App, cmd: ReportCommand) -> Result<ExitCode> {
     match cmd {
-        ReportCommand::Preview { at, out } => lndx::report::cli_preview(app, at.as_deref(), &out)?,
-        ReportCommand::SendNow => {
-            lndx::report::cli_send_now(app)?;
-            let reg = app.registry()?;
-            flush_outbox(app, &reg)?;
+        ReportCommand::Preview { at, out } => {
+            commands::report::preview(app, at.as_deref(), &out)?;
+            Ok(ExitCode::SUCCESS)
         }
+        ReportCommand::SendNow => commands::report::send_now(app),
     }
-    Ok(ExitCode::SUCCESS)
 }

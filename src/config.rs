@@ -1,7 +1,8 @@
 //! Configuration: one TOML file (see deploy/lndx.example.toml), parsed once at start into
 //! typed values and passed explicitly. With no file, the built-in default runs a local
 //! Maildir inbox (./var/mail), a folder outbox (./var/outbox) and SQLite under ./var.
-//! Secrets come from the environment or a file and are redacted in Debug output.
+//! Secrets ([`crate::secret::Secret`]) come from the environment or a file and are redacted
+//! in Debug output.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,8 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::forms::ReadLimits;
-use crate::intake::Settings;
+use crate::mailbox::MailboxConfig;
 use crate::message::Limits;
+use crate::settings::Settings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -73,21 +75,6 @@ impl Default for Identity {
             staff_copies: Vec::new(),
             loop_header: s.loop_header,
         }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum MailboxConfig {
-    /// A local Maildir: messages dropped into new/ are filed.
-    Maildir { path: Option<PathBuf> },
-    /// An IMAP mailbox.
-    Imap(Box<crate::mailbox::imap::ImapConfig>),
-}
-
-impl Default for MailboxConfig {
-    fn default() -> Self {
-        MailboxConfig::Maildir { path: None }
     }
 }
 
@@ -162,13 +149,35 @@ impl Default for ConverterConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct SendersPolicy {
-    /// "infer" (default): unregistered senders are filed under the province their forms
-    /// name; "registered": only registered senders are filed.
-    pub policy: Option<String>,
-    /// "hold" (default): a message whose sender failed authentication (DMARC fail, or SPF
-    /// fail without a passing DKIM signature, per the top-most Authentication-Results) is
-    /// filed with its entries held for staff; "ignore": such results are not looked at.
-    pub on_auth_failure: Option<String>,
+    /// Which senders are filed (`infer` by default).
+    pub policy: SenderPolicy,
+    /// What a failed authentication check does (`hold` by default).
+    pub on_auth_failure: OnAuthFailure,
+}
+
+/// `[senders] policy`: which senders are filed. A value other than these is refused when
+/// the config is read, with the allowed values named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SenderPolicy {
+    /// Unregistered senders are filed under the province their forms name.
+    #[default]
+    Infer,
+    /// Only registered senders are filed.
+    Registered,
+}
+
+/// `[senders] on_auth_failure`: what happens to a message whose sender failed
+/// authentication (DMARC fail, or SPF fail without a passing DKIM signature, per the
+/// top-most Authentication-Results).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnAuthFailure {
+    /// The message is filed with its entries held for staff.
+    #[default]
+    Hold,
+    /// Authentication results are not looked at.
+    Ignore,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -232,22 +241,6 @@ impl Config {
                 self.identity.address
             ));
         }
-        match self.senders.policy.as_deref() {
-            None | Some("infer") | Some("registered") => {}
-            Some(other) => {
-                return Err(format!(
-                    "senders.policy {other:?}: use \"infer\" or \"registered\""
-                ))
-            }
-        }
-        match self.senders.on_auth_failure.as_deref() {
-            None | Some("hold") | Some("ignore") => {}
-            Some(other) => {
-                return Err(format!(
-                    "senders.on_auth_failure {other:?}: use \"hold\" or \"ignore\""
-                ))
-            }
-        }
         if self.report.schedule.parse::<cron::Schedule>().is_err() {
             return Err(format!(
                 "report.schedule {:?} is not a cron expression with seconds (e.g. \"0 0 9 * * Mon\")",
@@ -273,14 +266,6 @@ impl Config {
         self.templates_dir
             .clone()
             .or_else(|| Some(PathBuf::from("templates")).filter(|p| p.is_dir()))
-    }
-
-    /// The Maildir watched when no other is configured: `mail/` in the data directory.
-    pub fn maildir(&self, data_dir: &Path) -> PathBuf {
-        match &self.mailbox {
-            MailboxConfig::Maildir { path: Some(p) } => p.clone(),
-            _ => data_dir.join("mail"),
-        }
     }
 
     /// The outbox folder when no other is configured: `outbox/` in the data directory.
@@ -313,48 +298,15 @@ impl Config {
                 ratio: l.zip_ratio,
                 ..ReadLimits::default()
             },
-            registered_only: self.senders.policy.as_deref() == Some("registered"),
+            registered_only: self.senders.policy == SenderPolicy::Registered,
             header_bytes: l.header_kb * 1024,
             header_fields: l.header_fields,
-            hold_on_auth_failure: self.senders.on_auth_failure.as_deref() != Some("ignore"),
+            hold_on_auth_failure: self.senders.on_auth_failure == OnAuthFailure::Hold,
         }
     }
 
     pub fn converter_timeout(&self) -> Duration {
         Duration::from_secs(self.converter.timeout_secs.max(1))
-    }
-}
-
-/// A secret: given inline, from an environment variable or from a file. Never printed.
-#[derive(Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Secret {
-    pub value: Option<String>,
-    pub env: Option<String>,
-    pub file: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl Secret {
-    pub fn resolve(&self) -> Result<String, String> {
-        if let Some(v) = &self.value {
-            return Ok(v.clone());
-        }
-        if let Some(name) = &self.env {
-            return std::env::var(name)
-                .map_err(|_| format!("environment variable {name} is not set"));
-        }
-        if let Some(p) = &self.file {
-            return std::fs::read_to_string(p)
-                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-                .map_err(|e| format!("cannot read secret file {}: {e}", p.display()));
-        }
-        Err("no password given (set value, env or file)".into())
     }
 }
 
@@ -388,30 +340,6 @@ mod tests {
     }
 
     #[test]
-    fn secrets_from_environment_and_file() {
-        let dir = std::env::temp_dir().join(format!("lndx-secret-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join("pw");
-        std::fs::write(&f, "from-file\n").unwrap();
-        let s = Secret {
-            value: None,
-            env: None,
-            file: Some(f),
-        };
-        assert_eq!(s.resolve().unwrap(), "from-file");
-        let s = Secret {
-            value: None,
-            env: Some("LNDX_TEST_SURELY_UNSET_VAR".into()),
-            file: None,
-        };
-        assert!(s
-            .resolve()
-            .unwrap_err()
-            .contains("LNDX_TEST_SURELY_UNSET_VAR"));
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[test]
     fn bad_values_are_named() {
         let dir = std::env::temp_dir().join(format!("lndx-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -422,6 +350,15 @@ mod tests {
         std::fs::write(&p, "[limits]\nmessage_mb = \"big\"\n").unwrap();
         let e = Config::load(Some(&p)).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
+        std::fs::write(&p, "[senders]\npolicy = \"everyone\"\n").unwrap();
+        let e = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("`infer` or `registered`"),
+            "{e}"
+        );
+        std::fs::write(&p, "[senders]\non_auth_failure = \"drop\"\n").unwrap();
+        let e = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("`hold` or `ignore`"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -1,76 +1,143 @@
 //! Daemon: `lndx run` — the only place that knows every long-running part and wires them:
-//! a mailbox source (Maildir or IMAP) hands raw messages to the intake worker, which files
-//! them and queues replies; the outbox worker delivers queued mail; the scheduler queues
-//! weekly reports; an optional HTTP listener serves /healthz and /metrics.
+//! a mailbox [`Source`] hands raw messages to the intake worker, which files them and
+//! queues replies; the outbox worker delivers queued mail; the scheduler queues weekly
+//! reports; an optional HTTP listener serves /healthz and /metrics.
 //!
 //! Each part runs on its own thread with its own registry connection (SQLite in WAL mode
-//! lets them share the file). Shutdown (SIGTERM/SIGINT) is a watch channel every loop
-//! selects on; the intake worker finishes the message in hand before it stops.
+//! lets them share the file). Shutdown (SIGTERM/SIGINT) is a [`Shutdown`] signal every loop
+//! watches; the intake worker finishes the message in hand before it stops.
+//!
+//! The parts come ready-made in a [`Daemon`] (the `run` command builds them from the
+//! config); [`run`] only starts them, in the order of the steps below, and stops them.
 
-use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
-use crate::app::App;
-use crate::config::MailboxConfig;
 use crate::health::Health;
-use crate::registry::SourceRef;
+use crate::intake::Intake;
+use crate::mailbox::{Feed, Job, Source};
+use crate::outbox::Transport;
+use crate::registry::{Registry, RegistryError};
+use crate::report::Scheduler;
+use crate::shutdown::{Shutdown, Trigger};
 
-/// A raw message for the intake worker, with a channel for the outcome.
-pub struct Job {
-    pub raw: Vec<u8>,
-    pub source: SourceRef,
-    pub done: mpsc::Sender<Result<i64, String>>,
+/// Messages the source may hand over before the intake worker has taken them.
+const QUEUE: usize = 16;
+
+/// Everything `lndx run` runs, prepared (configuration problems surface while building
+/// it, before anything starts).
+pub struct Daemon {
+    /// Files messages: owned by the intake worker.
+    pub intake: Intake,
+    /// The data directory: each part opens its own registry connection in it.
+    pub data_dir: PathBuf,
+    /// The mailbox watched.
+    pub source: Box<dyn Source>,
+    /// Where queued mail goes.
+    pub transport: Transport,
+    /// Replies to one recipient per day (0: no cap).
+    pub cap: u32,
+    /// The weekly report's scheduler; None when reports are off or have no recipients.
+    pub scheduler: Option<Scheduler>,
+    /// Loopback address for /healthz and /metrics; None: not served.
+    pub listen: Option<String>,
 }
 
-/// The shutdown signal every loop watches.
-#[derive(Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-impl Shutdown {
-    pub fn is_set(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    /// Waits until shutdown is requested.
-    pub async fn wait(&mut self) {
-        let _ = self.0.wait_for(|s| *s).await;
-    }
-
-    /// Sleeps for `d`, returning early (true) on shutdown.
-    pub fn sleep(&self, d: Duration) -> bool {
-        let step = Duration::from_millis(100);
-        let mut left = d;
-        while left > Duration::ZERO {
-            if self.is_set() {
-                return true;
-            }
-            let s = left.min(step);
-            thread::sleep(s);
-            left = left.saturating_sub(s);
-        }
-        self.is_set()
-    }
+/// Why `lndx run` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("cannot open the registry in {}", dir.display())]
+    Open {
+        dir: PathBuf,
+        #[source]
+        source: RegistryError,
+    },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("cannot start the {name} thread")]
+    Thread {
+        name: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-pub fn run(app: &App) -> Result<()> {
-    let intake = app.intake()?;
-    // Open once here so configuration and database problems stop start-up.
-    let mut reg = app.registry()?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let shutdown = Shutdown(stop_rx);
-    let health = Arc::new(Health::default());
-    let outbox_wake = Arc::new(tokio::sync::Notify::new());
-    // The outbox rings this after sending, so the IMAP session copies replies to Sent.
-    let sent_wake = Arc::new(tokio::sync::Notify::new());
+/// What the threads share: the shutdown signal, the health counters and the two wake-ups.
+struct Shared {
+    shutdown: Shutdown,
+    health: Arc<Health>,
+    /// Rung when there may be mail to send (a message was filed, a report queued, shutdown).
+    outbox_wake: Arc<Notify>,
+    /// Rung by the outbox after it sent mail, so the IMAP session copies replies to Sent.
+    sent_wake: Arc<Notify>,
+}
 
-    // Finish what a crash left half done: mail that was being handed to the SMTP server
-    // is not resent blindly, messages stored but not filed are filed now.
+/// Runs the daemon until SIGTERM or SIGINT, then stops every part and waits for it.
+pub fn run(d: Daemon) -> Result<(), DaemonError> {
+    let Daemon {
+        intake,
+        data_dir,
+        source,
+        transport,
+        cap,
+        scheduler,
+        listen,
+    } = d;
+    // Opened here first so that database problems stop start-up.
+    let mut reg = open(&data_dir)?;
+    finish_interrupted(&intake, &mut reg)?;
+
+    let (trigger, shutdown) = Shutdown::channel();
+    let shared = Shared {
+        shutdown,
+        health: Arc::new(Health::default()),
+        outbox_wake: Arc::new(Notify::new()),
+        sent_wake: Arc::new(Notify::new()),
+    };
+    let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
+    let mut threads = vec![start_intake(intake, reg, queue, &shared)?];
+    threads.push(start_outbox(transport, open(&data_dir)?, cap, &shared)?);
+    if let Some(scheduler) = scheduler {
+        threads.push(start_scheduler(scheduler, &shared)?);
+    }
+    if let Some(listen) = listen {
+        threads.push(start_http(listen, open(&data_dir)?, &shared)?);
+    }
+    threads.push(start_source(source, jobs, &shared)?);
+
+    wait_for_signal();
+    stop(trigger, &shared, threads);
+    Ok(())
+}
+
+/// Opens a registry connection for one part.
+fn open(data_dir: &Path) -> Result<Registry, DaemonError> {
+    Registry::open(data_dir).map_err(|source| DaemonError::Open {
+        dir: data_dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Starts a named thread.
+fn spawn(
+    name: &'static str,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, DaemonError> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|source| DaemonError::Thread { name, source })
+}
+
+/// Finishes what a crash left half done: mail that was being handed to the SMTP server is
+/// marked `unknown` rather than resent blindly, and messages stored but not filed are
+/// filed now.
+fn finish_interrupted(intake: &Intake, reg: &mut Registry) -> Result<(), DaemonError> {
     let interrupted = reg.recover_in_flight()?;
     if interrupted > 0 {
         tracing::warn!(
@@ -81,141 +148,127 @@ pub fn run(app: &App) -> Result<()> {
     for id in reg.unfinished_messages()? {
         if let Some(raw) = reg.raw_message(id)? {
             let (_, arrived) = reg.message_source(id)?.unwrap_or_default();
-            if let Err(e) = intake.process_stored(&mut reg, id, &raw, arrived.as_deref()) {
+            if let Err(e) = intake.process_stored(reg, id, &raw, arrived.as_deref()) {
                 tracing::error!(id, error = %e, "cannot finish a stored message");
             }
         }
     }
+    Ok(())
+}
 
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(16);
-    let mut threads = Vec::new();
+/// Starts the intake worker, the only writer of filings: it files each job in turn,
+/// answers the source, and wakes the outbox. It ends when every job sender is gone.
+fn start_intake(
+    intake: Intake,
+    mut reg: Registry,
+    queue: mpsc::Receiver<Job>,
+    shared: &Shared,
+) -> Result<JoinHandle<()>, DaemonError> {
+    let health = shared.health.clone();
+    let wake = shared.outbox_wake.clone();
+    spawn("intake", move || {
+        for job in queue {
+            let span =
+                tracing::info_span!("message", source = %job.source.key.as_deref().unwrap_or("-"));
+            let _g = span.enter();
+            let res = intake.file(&mut reg, &job.raw, job.source);
+            match &res {
+                Ok(f) => {
+                    health.filed();
+                    tracing::info!(id = f.id, province = ?f.json["province"], "filed");
+                }
+                Err(e) => {
+                    health.error();
+                    tracing::error!(error = %e, "cannot file a message");
+                }
+            }
+            wake.notify_one();
+            let _ = job.done.send(res.map(|f| f.id).map_err(|e| e.to_string()));
+        }
+    })
+}
 
-    // Intake worker: the only writer of filings.
-    {
-        let health = health.clone();
-        let wake = outbox_wake.clone();
-        threads.push(thread::Builder::new().name("intake".into()).spawn(move || {
-            for job in job_rx {
-                let span = tracing::info_span!("message", source = %job.source.key.as_deref().unwrap_or("-"));
-                let _g = span.enter();
-                let res = intake.file(&mut reg, &job.raw, job.source);
-                match &res {
-                    Ok(f) => {
-                        health.filed();
-                        tracing::info!(id = f.id, province = ?f.json["province"], "filed");
+/// Starts the outbox worker: a delivery pass whenever it is woken, and at least every
+/// second; it stops between mails on shutdown, leaving the rest queued.
+fn start_outbox(
+    transport: Transport,
+    reg: Registry,
+    cap: u32,
+    shared: &Shared,
+) -> Result<JoinHandle<()>, DaemonError> {
+    let mut shutdown = shared.shutdown.clone();
+    let health = shared.health.clone();
+    let wake = shared.outbox_wake.clone();
+    let sent = shared.sent_wake.clone();
+    spawn("outbox", move || {
+        crate::runtime::block_on(async move {
+            loop {
+                let stopping = shutdown.clone();
+                let stop = move || stopping.is_set();
+                match crate::outbox::deliver_until(&reg, &transport, cap, &stop).await {
+                    Ok(pass) => {
+                        health.delivered(pass.sent, pass.failed);
+                        if pass.sent > 0 {
+                            sent.notify_one();
+                        }
                     }
                     Err(e) => {
                         health.error();
-                        tracing::error!(error = %e, "cannot file a message");
+                        tracing::error!(error = %e, "outbox");
                     }
                 }
-                wake.notify_one();
-                let _ = job.done.send(res.map(|f| f.id).map_err(|e| e.to_string()));
+                if shutdown.is_set() {
+                    break;
+                }
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.wait() => {}
+                }
             }
-        })?);
-    }
+        })
+    })
+}
 
-    // Outbox worker.
-    {
-        let transport = app.transport()?;
-        let reg = app.registry()?;
-        let cap = app.cap();
-        let mut shutdown = shutdown.clone();
-        let health = health.clone();
-        let wake = outbox_wake.clone();
-        let sent_signal = sent_wake.clone();
-        threads.push(
-            thread::Builder::new()
-                .name("outbox".into())
-                .spawn(move || {
-                    crate::app::block_on(async move {
-                        loop {
-                            let stopping = shutdown.clone();
-                            let stop = move || stopping.is_set();
-                            match crate::outbox::deliver_until(&reg, &transport, cap, &stop).await {
-                                Ok(pass) => {
-                                    health.delivered(pass.sent, pass.failed);
-                                    if pass.sent > 0 {
-                                        sent_signal.notify_one();
-                                    }
-                                }
-                                Err(e) => {
-                                    health.error();
-                                    tracing::error!(error = %e, "outbox");
-                                }
-                            }
-                            if let Ok(depth) = reg.outbox_depth() {
-                                health.set_outbox_depth(depth);
-                            }
-                            if shutdown.is_set() {
-                                break;
-                            }
-                            tokio::select! {
-                                _ = wake.notified() => {}
-                                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                                _ = shutdown.wait() => {}
-                            }
-                        }
-                    })
-                })?,
-        );
-    }
+/// Starts the weekly report scheduler, which wakes the outbox when it queued a report.
+fn start_scheduler(scheduler: Scheduler, shared: &Shared) -> Result<JoinHandle<()>, DaemonError> {
+    let shutdown = shared.shutdown.clone();
+    let wake = shared.outbox_wake.clone();
+    let health = shared.health.clone();
+    spawn("report", move || scheduler.run(shutdown, wake, health))
+}
 
-    // Weekly report scheduler.
-    if app.config.report.enabled && !app.config.report.to.is_empty() {
-        let app_report = crate::report::Scheduler::new(app)?;
-        let shutdown = shutdown.clone();
-        let wake = outbox_wake.clone();
-        let health = health.clone();
-        threads.push(
-            thread::Builder::new()
-                .name("report".into())
-                .spawn(move || app_report.run(shutdown, wake, health))?,
-        );
-    }
+/// Starts the HTTP listener for /healthz and /metrics.
+fn start_http(
+    listen: String,
+    reg: Registry,
+    shared: &Shared,
+) -> Result<JoinHandle<()>, DaemonError> {
+    let shutdown = shared.shutdown.clone();
+    let health = shared.health.clone();
+    spawn("http", move || {
+        crate::health::serve(listen, health, reg, shutdown)
+    })
+}
 
-    // Health and metrics.
-    if let Some(listen) = app.config.http.listen.clone() {
-        let shutdown = shutdown.clone();
-        let health = health.clone();
-        let reg = app.registry()?;
-        threads.push(
-            thread::Builder::new()
-                .name("http".into())
-                .spawn(move || crate::health::serve(listen, health, reg, shutdown))?,
-        );
-    }
+/// Starts the mailbox source on a thread named after it; it feeds the intake worker.
+fn start_source(
+    source: Box<dyn Source>,
+    jobs: mpsc::SyncSender<Job>,
+    shared: &Shared,
+) -> Result<JoinHandle<()>, DaemonError> {
+    let feed = Feed {
+        jobs,
+        shutdown: shared.shutdown.clone(),
+        health: shared.health.clone(),
+        sent: shared.sent_wake.clone(),
+    };
+    spawn(source.name(), move || source.run(feed))
+}
 
-    // The mailbox source.
-    {
-        let shutdown = shutdown.clone();
-        let health = health.clone();
-        match app.config.mailbox.clone() {
-            MailboxConfig::Maildir { .. } => {
-                let dir = app.maildir();
-                crate::mailbox::maildir::ensure(&dir)
-                    .with_context(|| format!("maildir {}", dir.display()))?;
-                tracing::info!(maildir = %dir.display(), "watching");
-                threads.push(
-                    thread::Builder::new()
-                        .name("maildir".into())
-                        .spawn(move || watch_maildir(&dir, job_tx, shutdown, health))?,
-                );
-            }
-            MailboxConfig::Imap(cfg) => {
-                let reg = app.registry()?;
-                let limits = app.config.settings().limits;
-                threads.push(thread::Builder::new().name("imap".into()).spawn(move || {
-                    crate::app::block_on(crate::mailbox::imap::watch(
-                        *cfg, reg, limits, job_tx, shutdown, health, sent_wake,
-                    ))
-                })?);
-            }
-        }
-    }
-
-    // Wait for SIGTERM or SIGINT.
-    crate::app::block_on(async {
+/// Waits for SIGTERM or SIGINT.
+fn wait_for_signal() {
+    crate::runtime::block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("signal handler");
         tokio::select! {
@@ -223,144 +276,15 @@ pub fn run(app: &App) -> Result<()> {
             _ = term.recv() => {}
         }
     });
+}
+
+/// Requests shutdown, wakes the outbox so it sees the request, and waits for every thread.
+/// The intake worker ends once the source, its last job sender, has stopped.
+fn stop(trigger: Trigger, shared: &Shared, threads: Vec<JoinHandle<()>>) {
     tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
-    outbox_wake.notify_one();
+    trigger.fire();
+    shared.outbox_wake.notify_one();
     for t in threads {
         let _ = t.join();
     }
-    Ok(())
-}
-
-fn watch_maildir(
-    dir: &std::path::Path,
-    jobs: mpsc::SyncSender<Job>,
-    shutdown: Shutdown,
-    health: Arc<Health>,
-) {
-    loop {
-        match crate::mailbox::maildir::waiting(dir) {
-            Ok(list) => {
-                for w in list {
-                    if shutdown.is_set() {
-                        return;
-                    }
-                    let raw = match std::fs::read(&w.path) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            tracing::warn!(path = %w.path.display(), error = %e, "cannot read");
-                            continue;
-                        }
-                    };
-                    let (tx, rx) = mpsc::channel();
-                    let job = Job {
-                        raw,
-                        source: SourceRef {
-                            source: "maildir",
-                            key: Some(w.key.clone()),
-                            arrived_at: Some(w.arrived_at.clone()),
-                            declared_size: None,
-                        },
-                        done: tx,
-                    };
-                    if jobs.send(job).is_err() {
-                        return;
-                    }
-                    health.fetched();
-                    if let Ok(Ok(_)) = rx.recv() {
-                        if let Err(e) = crate::mailbox::maildir::mark_done(dir, &w) {
-                            tracing::warn!(error = %e, "cannot move a filed message to cur/");
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot read the maildir"),
-        }
-        if shutdown.sleep(Duration::from_millis(250)) {
-            return;
-        }
-    }
-}
-
-/// `lndx doctor`: checks each part and says what to fix. True when all is well.
-pub fn doctor(app: &App) -> bool {
-    let mut ok = true;
-    let mut line = |good: bool, what: &str, detail: String| {
-        ok &= good;
-        // A closed stdout (e.g. `| head`) ends the report, not the process.
-        let _ = writeln!(
-            std::io::stdout(),
-            "{} {what}: {detail}",
-            if good { "ok  " } else { "FAIL" }
-        );
-    };
-    match app.campaign() {
-        Ok(c) => line(
-            true,
-            "rules",
-            format!(
-                "{} provinces, {} batches, {} registered senders",
-                c.provinces.len(),
-                c.batches.len(),
-                c.senders.len()
-            ),
-        ),
-        Err(e) => line(
-            false,
-            "rules",
-            format!("{e:#} — fix the file and run doctor again"),
-        ),
-    }
-    match crate::reply::Replier::load(app.templates_dir.as_deref()) {
-        Ok(_) => line(true, "templates", "reply templates render".into()),
-        Err(e) => line(false, "templates", e.to_string()),
-    }
-    match app.registry() {
-        Ok(r) => line(
-            true,
-            "database",
-            format!("{}", r.dir().join("lndx.db").display()),
-        ),
-        Err(e) => line(false, "database", format!("{e:#}")),
-    }
-    match app.converter() {
-        Some(c) => line(
-            true,
-            "converter",
-            format!("{} (legacy .doc/.xls are converted)", c.program.display()),
-        ),
-        None => line(
-            true,
-            "converter",
-            "none: .doc/.xls/.wps/.et are answered unsupported_format".into(),
-        ),
-    }
-    match &app.config.mailbox {
-        MailboxConfig::Maildir { .. } => line(
-            true,
-            "mailbox",
-            format!("maildir {}", app.maildir().display()),
-        ),
-        MailboxConfig::Imap(cfg) => {
-            let r = crate::app::block_on(crate::mailbox::imap::check(cfg));
-            match r {
-                Ok(d) => line(true, "imap", d),
-                Err(e) => line(false, "imap", e),
-            }
-        }
-    }
-    match app.transport() {
-        Ok(crate::outbox::Transport::Folder(dir)) => {
-            line(true, "outbox", format!("folder {}", dir.display()))
-        }
-        Ok(crate::outbox::Transport::Smtp(s)) => {
-            let r = crate::app::block_on(async { s.connect().await.map(|_| ()) });
-            match r {
-                Ok(()) => line(true, "smtp", "connected, TLS and login accepted".into()),
-                Err(e) => line(false, "smtp", e),
-            }
-        }
-        Err(e) => line(false, "outbox", format!("{e:#}")),
-    }
-    ok
 }

@@ -14,9 +14,16 @@
 //! - [`report`]: the weekly progress report.
 //! - [`intake`]: wires one message through the stages above.
 //! - [`daemon`]: the long-running `lndx run`.
+//! - [`commands`], with [`app`]: the command layer, which builds the parts above from the
+//!   config and runs one command.
+//!
+//! Imports run one way: commands → daemon → stages → small leaf types ([`kind`],
+//! [`filing`], [`spelling`], [`secret`], [`shutdown`], [`runtime`]); `tests/modules.rs`
+//! checks it.
 
 pub mod app;
 pub mod campaign;
+pub mod commands;
 pub mod config;
 pub mod convert;
 pub mod daemon;
@@ -34,5 +41,9 @@ pub mod registry;
 pub mod reply;
 pub mod report;
 pub mod rules;
+pub mod runtime;
+pub mod secret;
 pub mod settings;
+pub mod shutdown;
+pub mod spelling;
 pub mod text;

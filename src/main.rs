@@ -1,10 +1,12 @@
-//! The `lndx` command line: parses arguments, builds the app, runs one command.
-//! Errors end here, printed with their causes; library code never exits the process.
+//! The `lndx` command line: parses arguments, builds the app, runs one command (the
+//! bodies are in `lndx::commands`). Errors end here, printed with their causes; library
+//! code never exits the process.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use lndx::commands;
 
 mod cli;
 
@@ -71,12 +73,12 @@ fn main() -> ExitCode {
     let result = (|| -> anyhow::Result<ExitCode> {
         let app = lndx::app::App::new(args.config.as_deref(), args.data_dir, args.rules)?;
         match args.command {
-            Command::Ingest { json, files } => cli::ingest(&app, &files, json),
-            Command::Check { json, forms } => cli::check(&app, &forms, json),
+            Command::Ingest { json, files } => commands::ingest::ingest(&app, &files, json),
+            Command::Check { json, forms } => commands::check::check(&app, &forms, json),
             Command::Registry { command } => cli::registry(&app, command),
-            Command::Run => cli::run(&app),
-            Command::Reprocess { id } => cli::reprocess(&app, id),
-            Command::Doctor => cli::doctor(&app),
+            Command::Run => commands::run::run(&app),
+            Command::Reprocess { id } => commands::ingest::reprocess(&app, id),
+            Command::Doctor => commands::doctor::doctor(&app),
             Command::Report { command } => cli::report(&app, command),
         }
     })();

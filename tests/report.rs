@@ -474,7 +474,7 @@ fn report_numbers_agree_with_sql_over_the_samples() {
     let end = after_now();
 
     let app = app(tmp, None);
-    let reporter = Reporter::new(&app).unwrap();
+    let reporter = app.reporter().unwrap();
     let reg = app.registry().unwrap();
     let conn = Connection::open(tmp.join("data/lndx.db")).unwrap();
 
@@ -878,11 +878,11 @@ cc = ["xie@ouchn.test", "wen@ouchn.test"]
 
 fn scheduler(tmp: &Path, cfg: &Path, clock: &Arc<AtomicI64>) -> Scheduler {
     let c = clock.clone();
-    Scheduler::with_clock(
-        &app(tmp, Some(cfg)),
-        Box::new(move || Utc.timestamp_opt(c.load(Ordering::SeqCst), 0).unwrap()),
-    )
-    .unwrap()
+    app(tmp, Some(cfg))
+        .scheduler(Box::new(move || {
+            Utc.timestamp_opt(c.load(Ordering::SeqCst), 0).unwrap()
+        }))
+        .unwrap()
 }
 
 fn beijing(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> i64 {
@@ -1065,8 +1065,8 @@ fn two_missed_slots_send_one_report() {
 // ---------------------------------------------------------------------------------------
 // Commands: preview, send-now, export.
 
-// The commands call these functions (src/cli.rs); they are called here directly so the
-// test does not depend on which build last wrote the shared binary.
+// The commands are these functions (src/commands/report.rs); they are called here directly
+// so the test does not depend on which build last wrote the shared binary.
 #[test]
 fn preview_send_now_and_export_commands() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1076,7 +1076,7 @@ fn preview_send_now_and_export_commands() {
     ingest(tmp, &files);
     let out = tmp.join("preview");
     let plain = app(tmp, None);
-    lndx::report::cli_preview(&plain, Some("2099-01-04 09:00"), &out).unwrap();
+    lndx::commands::report::preview(&plain, Some("2099-01-04 09:00"), &out).unwrap();
     let name = "智慧助老推介工作进度周报_2099-01-04.xlsx";
     for f in ["report.html", "report.txt", name, "report.eml"] {
         assert!(out.join(f).exists(), "{f} missing");
@@ -1091,7 +1091,7 @@ fn preview_send_now_and_export_commands() {
 
     // send-now without recipients is refused; with them it queues, and the flush that the
     // command runs next delivers it, logged per recipient.
-    assert!(lndx::report::cli_send_now(&plain).is_err());
+    assert!(lndx::commands::report::queue_now(&plain).is_err());
     let cfg = tmp.join("lndx.toml");
     std::fs::write(
         &cfg,
@@ -1099,7 +1099,7 @@ fn preview_send_now_and_export_commands() {
     )
     .unwrap();
     let configured = app(tmp, Some(&cfg));
-    lndx::report::cli_send_now(&configured).unwrap();
+    lndx::commands::report::queue_now(&configured).unwrap();
     let rows = report_rows(tmp);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].2, "pending");

@@ -21,7 +21,9 @@ use crate::campaign::Campaign;
 use crate::convert::Converter;
 use crate::filing::{EntryStatus, FileRole};
 use crate::message::{self, Inbound, ParseOptions};
-use crate::registry::{self, Finished, NewEntry, NewFile, QueuedMail, Registry, SourceRef};
+use crate::registry::{
+    self, Finished, MessageState, NewEntry, NewFile, QueuedMail, Registry, SourceRef,
+};
 use crate::reply::{self, Replier};
 use crate::rules::{self, CheckedForm, Code, Finding, MessageFacts, MessageVerdict as Verdict};
 
@@ -85,7 +87,7 @@ impl Intake {
     ) -> Result<Filed, IntakeError> {
         let stored = reg.store_raw(raw, &source)?;
         if let Some(state) = &stored.earlier_state {
-            if state != "received" {
+            if *state != MessageState::Received {
                 let json = reg
                     .result_for_source(source.key.as_deref().unwrap_or_default())?
                     .and_then(|(_, r)| r)

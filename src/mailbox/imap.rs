@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::Secret;
+use super::{Feed, Source};
+use crate::message::Limits;
+use crate::registry::Registry;
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,28 +71,41 @@ fn default_timeout() -> u64 {
     60
 }
 
-/// Watches the mailbox until shutdown.
-pub async fn watch(
+/// The IMAP source, ready to run: its config, its own registry connection (folder state,
+/// what was filed, the replies to copy to Sent) and the message limits.
+pub struct Imap {
     cfg: ImapConfig,
-    reg: crate::registry::Registry,
-    limits: crate::message::Limits,
-    jobs: std::sync::mpsc::SyncSender<crate::daemon::Job>,
-    shutdown: crate::daemon::Shutdown,
-    health: std::sync::Arc<crate::health::Health>,
-    sent: std::sync::Arc<tokio::sync::Notify>,
-) {
-    let w = watch::Watcher {
-        account: account(&cfg),
-        folder: conn::mailbox_name(&cfg.folder),
-        cfg,
-        reg,
-        limits,
-        jobs,
-        shutdown,
-        sent,
-        health,
-    };
-    w.run().await;
+    reg: Registry,
+    limits: Limits,
+}
+
+impl Imap {
+    pub fn new(cfg: ImapConfig, reg: Registry, limits: Limits) -> Imap {
+        Imap { cfg, reg, limits }
+    }
+}
+
+impl Source for Imap {
+    fn name(&self) -> &'static str {
+        "imap"
+    }
+
+    /// Watches the mailbox until shutdown, on a runtime of this thread's own.
+    fn run(self: Box<Self>, feed: Feed) {
+        let Imap { cfg, reg, limits } = *self;
+        let w = watch::Watcher {
+            account: account(&cfg),
+            folder: conn::mailbox_name(&cfg.folder),
+            cfg,
+            reg,
+            limits,
+            jobs: feed.jobs,
+            shutdown: feed.shutdown,
+            sent: feed.sent,
+            health: feed.health,
+        };
+        crate::runtime::block_on(w.run());
+    }
 }
 
 /// The account part of source keys and folder state: who logs in where.

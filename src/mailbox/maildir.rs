@@ -1,12 +1,116 @@
 //! The Maildir source: messages delivered into `new/` are handed over in arrival order
 //! and, once filed, moved to `cur/` (never deleted). The arrival time is the file's
 //! delivery time (its modification time); the key is the Maildir unique name, so a
-//! message is filed once even if the move to `cur/` was interrupted.
+//! message is filed once even if the move to `cur/` was interrupted. `new/` is looked at
+//! four times a second.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+
+use super::{Feed, Job, MailboxError, Source};
+use crate::registry::SourceRef;
+
+/// How often `new/` is looked at.
+const POLL: Duration = Duration::from_millis(250);
+
+/// `[mailbox] kind = "maildir"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaildirConfig {
+    /// The Maildir; default `mail/` in the data directory.
+    pub path: Option<PathBuf>,
+}
+
+impl MaildirConfig {
+    /// The Maildir watched: the configured one, else `mail/` in the data directory.
+    pub fn dir(&self, data_dir: &Path) -> PathBuf {
+        self.path.clone().unwrap_or_else(|| data_dir.join("mail"))
+    }
+}
+
+/// `lndx doctor`: what is watched.
+pub fn check(dir: &Path) -> String {
+    format!("maildir {}", dir.display())
+}
+
+/// The Maildir source, ready to run.
+pub struct Maildir {
+    dir: PathBuf,
+}
+
+impl Maildir {
+    /// Prepares a Maildir to be watched, creating its folders when missing.
+    pub fn open(dir: PathBuf) -> Result<Maildir, MailboxError> {
+        match ensure(&dir) {
+            Ok(()) => Ok(Maildir { dir }),
+            Err(source) => Err(MailboxError::Maildir { dir, source }),
+        }
+    }
+}
+
+impl Source for Maildir {
+    fn name(&self) -> &'static str {
+        "maildir"
+    }
+
+    fn run(self: Box<Self>, feed: Feed) {
+        tracing::info!(maildir = %self.dir.display(), "watching");
+        loop {
+            match waiting(&self.dir) {
+                Ok(list) => {
+                    for w in list {
+                        if feed.shutdown.is_set() || !self.hand_over(&w, &feed) {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot read the maildir"),
+            }
+            if feed.shutdown.sleep(POLL) {
+                return;
+            }
+        }
+    }
+}
+
+impl Maildir {
+    /// Hands one waiting message to the intake worker and, once it is filed, moves it to
+    /// `cur/`. False when the intake worker is gone.
+    fn hand_over(&self, w: &Waiting, feed: &Feed) -> bool {
+        let raw = match std::fs::read(&w.path) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(path = %w.path.display(), error = %e, "cannot read");
+                return true;
+            }
+        };
+        let (tx, rx) = mpsc::channel();
+        let job = Job {
+            raw,
+            source: SourceRef {
+                source: "maildir",
+                key: Some(w.key.clone()),
+                arrived_at: Some(w.arrived_at.clone()),
+                declared_size: None,
+            },
+            done: tx,
+        };
+        if feed.jobs.send(job).is_err() {
+            return false;
+        }
+        feed.health.fetched();
+        if let Ok(Ok(_)) = rx.recv() {
+            if let Err(e) = mark_done(&self.dir, w) {
+                tracing::warn!(error = %e, "cannot move a filed message to cur/");
+            }
+        }
+        true
+    }
+}
 
 /// A message waiting in `new/`.
 #[derive(Debug, Clone)]

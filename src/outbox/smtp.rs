@@ -14,8 +14,8 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::Address;
 use serde::Deserialize;
 
-use crate::config::Secret;
 use crate::registry::{Delivery, OutboxRow};
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

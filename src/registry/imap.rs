@@ -6,7 +6,7 @@
 
 use rusqlite::OptionalExtension;
 
-use super::{Registry, Result};
+use super::{MessageState, Registry, Result};
 
 /// The stored state of one watched folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +60,9 @@ impl Registry {
 
     /// The state of the message stored under any of `keys` (e.g. the plain key and its
     /// oversize variant): `received`, `filed` or `quarantined`.
-    pub fn source_state(&self, keys: &[&str]) -> Result<Option<String>> {
+    pub fn source_state(&self, keys: &[&str]) -> Result<Option<MessageState>> {
         for key in keys {
-            let st: Option<String> = self
+            let st: Option<MessageState> = self
                 .conn
                 .query_row(
                     "SELECT state FROM messages WHERE source_key = ?1",
@@ -90,11 +90,16 @@ impl Registry {
             .conn
             .query_row(
                 "SELECT id FROM messages
-                 WHERE sha256 = ?1 AND source = 'imap' AND state <> 'received'
+                 WHERE sha256 = ?1 AND source = 'imap' AND state <> ?4
                    AND substr(source_key, 1, length(?2)) = ?2
                    AND substr(source_key, 1, length(?3)) <> ?3
                  ORDER BY id LIMIT 1",
-                [sha256, folder_prefix, current_prefix],
+                rusqlite::params![
+                    sha256,
+                    folder_prefix,
+                    current_prefix,
+                    MessageState::Received
+                ],
                 |r| r.get(0),
             )
             .optional()?)

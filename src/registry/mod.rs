@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::spelling::spelled;
+
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
 pub use outbox::{Delivery, OutboxRow, QueuedMail};
 pub use raw::Stored;
@@ -43,6 +45,23 @@ pub enum RegistryError {
 }
 
 pub type Result<T> = std::result::Result<T, RegistryError>;
+
+/// Where a stored message stands (`messages.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageState {
+    /// Stored raw, not yet filed (a crash came in between): filed at the next start.
+    Received,
+    /// Filed, with its result.
+    Filed,
+    /// Could not be processed: kept, shown in health, not retried.
+    Quarantined,
+}
+
+spelled!(MessageState, "message state", [
+    Received => "received",
+    Filed => "filed",
+    Quarantined => "quarantined",
+]);
 
 /// Where a message came from, so that the same mailbox message is never filed twice.
 #[derive(Debug, Clone, Default)]
@@ -85,12 +104,6 @@ impl Registry {
 
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The connection itself, for tests and benchmarks that seed data; lndx's own code
-    /// reads and writes through the functions of this module.
-    pub fn conn(&self) -> &Connection {
-        &self.conn
     }
 
     /// Starts the one transaction in which a message is filed.
@@ -137,9 +150,9 @@ impl Registry {
     pub fn unfinished_messages(&self) -> Result<Vec<i64>> {
         let mut st = self
             .conn
-            .prepare("SELECT id FROM messages WHERE state = 'received' ORDER BY id")?;
+            .prepare("SELECT id FROM messages WHERE state = ?1 ORDER BY id")?;
         let ids = st
-            .query_map([], |r| r.get(0))?
+            .query_map([MessageState::Received], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<i64>>>()?;
         Ok(ids)
     }
@@ -147,8 +160,8 @@ impl Registry {
     /// Records that a message could not be processed (kept, shown in health, not retried).
     pub fn quarantine(&self, id: i64, error: &str) -> Result<()> {
         self.conn.execute(
-            "UPDATE messages SET state = 'quarantined', error = ?2, processed_at = ?3 WHERE id = ?1",
-            rusqlite::params![id, error, now()],
+            "UPDATE messages SET state = ?4, error = ?2, processed_at = ?3 WHERE id = ?1",
+            rusqlite::params![id, error, now(), MessageState::Quarantined],
         )?;
         Ok(())
     }
@@ -178,8 +191,8 @@ impl Registry {
 
     pub fn count_quarantined(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM messages WHERE state = 'quarantined'",
-            [],
+            "SELECT count(*) FROM messages WHERE state = ?1",
+            [MessageState::Quarantined],
             |r| r.get(0),
         )?)
     }
@@ -199,7 +212,7 @@ impl Tx<'_> {
     /// Marks a message filed with its JSON result and what it was judged to be.
     pub fn finish_message(&self, id: i64, fin: &Finished) -> Result<()> {
         self.tx.execute(
-            "UPDATE messages SET state = 'filed', message_id = ?2, sender = ?3, subject = ?4,
+            "UPDATE messages SET state = ?11, message_id = ?2, sender = ?3, subject = ?4,
                 province = ?5, batch = ?6, skipped = ?7, result = ?8, processed_at = ?9,
                 arrived_at = coalesce(arrived_at, ?10)
              WHERE id = ?1",
@@ -213,7 +226,8 @@ impl Tx<'_> {
                 fin.skipped,
                 fin.result,
                 now(),
-                fin.arrived_at
+                fin.arrived_at,
+                MessageState::Filed
             ],
         )?;
         Ok(())
@@ -227,7 +241,7 @@ pub struct MessageRow {
     pub arrived_at: Option<String>,
     pub sender: Option<String>,
     pub subject: Option<String>,
-    pub state: String,
+    pub state: MessageState,
     pub province: Option<String>,
     pub skipped: Option<String>,
 }

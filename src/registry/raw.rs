@@ -6,7 +6,7 @@ use std::io::Write;
 use rusqlite::OptionalExtension;
 use sha2::{Digest, Sha256};
 
-use super::{now, Registry, RegistryError, Result, SourceRef};
+use super::{now, MessageState, Registry, RegistryError, Result, SourceRef};
 
 /// A stored message.
 #[derive(Debug, Clone)]
@@ -14,7 +14,7 @@ pub struct Stored {
     pub id: i64,
     pub sha256: String,
     /// The message was stored before from the same source; its state then.
-    pub earlier_state: Option<String>,
+    pub earlier_state: Option<MessageState>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -26,7 +26,7 @@ impl Registry {
     /// returns that row instead (nothing is stored twice).
     pub fn store_raw(&mut self, raw: &[u8], source: &SourceRef) -> Result<Stored> {
         if let Some(key) = &source.key {
-            let earlier: Option<(i64, String, String)> = self
+            let earlier: Option<(i64, String, MessageState)> = self
                 .conn
                 .query_row(
                     "SELECT id, sha256, state FROM messages WHERE source_key = ?1",

@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
@@ -20,7 +19,7 @@ use super::wording::ReportWording;
 use crate::campaign::Campaign;
 use crate::filing::EntryStatus;
 use crate::forms::Kind;
-use crate::registry::Registry;
+use crate::registry::{Registry, RegistryError};
 
 /// How many rows of a list the mail body shows; the workbook always has every row.
 pub const BODY_ROWS: usize = 100;
@@ -255,7 +254,10 @@ fn bar_text(p: f64) -> String {
 }
 
 /// The moment of the latest report queued before `as_of` (from `report_slots`), if any.
-pub fn previous_report(reg: &Registry, as_of: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+pub fn previous_report(
+    reg: &Registry,
+    as_of: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, RegistryError> {
     let slots = reg.queued_report_slots()?;
     Ok(slots
         .iter()
@@ -271,7 +273,7 @@ pub fn current_entries(
     c: &Campaign,
     w: &ReportWording,
     as_of: DateTime<Utc>,
-) -> Result<Vec<EntryLine>> {
+) -> Result<Vec<EntryLine>, RegistryError> {
     let rows = reg.entries_as_of(&stamp(as_of))?;
     Ok(rows.into_iter().map(|r| line(c, w, r)).collect())
 }
@@ -359,7 +361,7 @@ pub fn collect(
     w: &ReportWording,
     as_of: DateTime<Utc>,
     previous: Option<DateTime<Utc>>,
-) -> Result<ReportData> {
+) -> Result<ReportData, RegistryError> {
     let entries = current_entries(reg, c, w, as_of)?;
     Ok(summarise(c, entries, as_of, previous))
 }

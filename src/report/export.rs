@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use rust_xlsxwriter::Workbook;
 
 use super::data::line;
 use super::wording::ReportWording;
 use super::xlsx::{write_table, Val};
+use super::{ReportError, Result};
 use crate::campaign::Campaign;
 use crate::registry::Registry;
 
@@ -110,7 +110,7 @@ pub fn csv(src: &Source, out: &Path, all: bool) -> Result<usize> {
             Val::Num(n) => format!("{n}"),
         }));
     }
-    std::fs::write(out, s).with_context(|| format!("cannot write {}", out.display()))?;
+    std::fs::write(out, s).map_err(|e| cannot_write(out, e))?;
     Ok(rows.len())
 }
 
@@ -121,7 +121,13 @@ pub fn xlsx(src: &Source, out: &Path, all: bool) -> Result<usize> {
     let ws = wb.add_worksheet();
     ws.set_name("登记表")?;
     let n = write_table(ws, COLUMNS, WIDTHS, rows.into_iter())?;
-    wb.save(out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    wb.save(out).map_err(|e| cannot_write(out, e))?;
     Ok(n)
+}
+
+fn cannot_write(path: &Path, e: impl std::fmt::Display) -> ReportError {
+    ReportError::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }

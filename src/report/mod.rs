@@ -8,6 +8,11 @@
 //!
 //! A report is rendered once into a complete mail and queued in the outbox (purpose
 //! `report`); retries resend those same bytes, and every attempt is logged per recipient.
+//!
+//! The module is given what it needs — the campaign, the templates folder, the [`Sender`],
+//! a registry connection — and returns [`ReportError`]; the command layer builds those from
+//! the config (for `lndx report …`, `lndx registry export`, and the scheduler `lndx run`
+//! starts).
 
 pub mod data;
 pub mod export;
@@ -18,24 +23,52 @@ pub mod xlsx;
 
 pub use schedule::Scheduler;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::app::App;
 use crate::campaign::Campaign;
-use crate::config::Config;
-use crate::mail::{self, OutAttachment, Outgoing};
-use crate::registry::{QueuedMail, Registry};
+use crate::mail::{self, MailError, OutAttachment, Outgoing};
+use crate::registry::{QueuedMail, Registry, RegistryError};
+use crate::reply::ReplyError;
 
 use data::ReportData;
 use render::Renderer;
 use wording::ReportWording;
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+pub type Result<T, E = ReportError> = std::result::Result<T, E>;
+
+/// Why a report or an export could not be made. The messages name the file or template
+/// concerned and include the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The wording of findings (`templates/findings.toml`).
+    #[error(transparent)]
+    Wording(#[from] ReplyError),
+    /// A report template could not be read, parsed or rendered.
+    #[error("template {name}: {message}")]
+    Template { name: String, message: String },
+    #[error(transparent)]
+    Workbook(#[from] rust_xlsxwriter::XlsxError),
+    #[error("cannot read {}: {message}", path.display())]
+    Read { path: PathBuf, message: String },
+    #[error("cannot write {}: {message}", path.display())]
+    Write { path: PathBuf, message: String },
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    /// The report's data could not be turned into the templates' context.
+    #[error(transparent)]
+    Context(#[from] serde_json::Error),
+    #[error("no report recipients: set report.to in the config")]
+    NoRecipients,
+    #[error("report.schedule {schedule:?} (cron with seconds, e.g. \"0 0 9 * * Mon\"): {message}")]
+    Schedule { schedule: String, message: String },
+}
 
 /// A rendered report: what the mail shows and the workbook it carries.
 #[derive(Debug, Clone)]
@@ -60,16 +93,6 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn from_config(c: &Config) -> Sender {
-        Sender {
-            address: c.identity.address.clone(),
-            name: c.identity.name.clone(),
-            loop_header: c.identity.loop_header.clone(),
-            to: c.report.to.clone(),
-            cc: c.report.cc.clone(),
-        }
-    }
-
     /// Every envelope recipient once (to, then cc).
     pub fn recipients(&self) -> Vec<String> {
         let mut all: Vec<String> = Vec::new();
@@ -92,14 +115,8 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(app: &App) -> Result<Reporter> {
-        Reporter::from_parts(
-            app.campaign()?,
-            app.templates_dir.as_deref(),
-            Sender::from_config(&app.config),
-        )
-    }
-
+    /// Loads the report templates and the wording of findings from `templates_dir` (else
+    /// the built-in copies).
     pub fn from_parts(
         campaign: Campaign,
         templates_dir: Option<&Path>,
@@ -111,8 +128,8 @@ impl Reporter {
         Ok(Reporter {
             campaign,
             sender,
-            wording: ReportWording::load(templates_dir).context("report wording")?,
-            renderer: Renderer::load(templates_dir).context("report templates")?,
+            wording: ReportWording::load(templates_dir)?,
+            renderer: Renderer::load(templates_dir)?,
         })
     }
 
@@ -120,7 +137,13 @@ impl Reporter {
     /// (or 7 days before).
     pub fn data(&self, reg: &Registry, as_of: DateTime<Utc>) -> Result<ReportData> {
         let previous = data::previous_report(reg, as_of)?;
-        data::collect(reg, &self.campaign, &self.wording, as_of, previous)
+        Ok(data::collect(
+            reg,
+            &self.campaign,
+            &self.wording,
+            as_of,
+            previous,
+        )?)
     }
 
     /// Builds and renders the report as of a moment. `note` is shown at the top (e.g. that
@@ -187,7 +210,7 @@ impl Reporter {
     pub fn queue(&self, reg: &mut Registry, r: &Report, slot: Option<&str>) -> Result<Option<i64>> {
         let recipients = self.sender.recipients();
         if recipients.is_empty() {
-            bail!("no report recipients: set report.to in the config");
+            return Err(ReportError::NoRecipients);
         }
         let (message_id, body) = self.compose(r, &self.sender.to, &self.sender.cc)?;
         let m = QueuedMail {
@@ -229,89 +252,4 @@ fn context(
     o.insert("note".into(), note.map(Value::from).unwrap_or(Value::Null));
     o.insert("own_address".into(), own_address.into());
     Ok(v)
-}
-
-/// Parses `--at`: RFC 3339, or "YYYY-MM-DD HH:MM[:SS]" / "YYYY-MM-DD" in `tz`.
-pub fn parse_at(s: &str, tz: Tz) -> Result<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return Ok(d.with_timezone(&Utc));
-    }
-    let naive = [
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-    .or_else(|| {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-    });
-    let Some(naive) = naive else {
-        bail!("--at {s:?}: use RFC 3339 or \"YYYY-MM-DD HH:MM\" ({tz})");
-    };
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|d| d.with_timezone(&Utc))
-        .with_context(|| format!("--at {s:?} does not exist in {tz}"))
-}
-
-/// The report's time zone: the campaign's (rules/campaign.toml), the one that decides
-/// batches too.
-fn report_tz(app: &App) -> Result<Tz> {
-    Ok(app.campaign()?.tz)
-}
-
-/// `lndx report preview`: writes report.html, report.txt, the .xlsx and report.eml to a
-/// folder; queues nothing.
-pub fn cli_preview(app: &App, at: Option<&str>, out: &Path) -> Result<()> {
-    let as_of = match at {
-        Some(s) => parse_at(s, report_tz(app)?)?,
-        None => Utc::now(),
-    };
-    let reporter = Reporter::new(app)?;
-    let reg = app.registry()?;
-    let r = reporter.build(&reg, as_of, None)?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let to = if reporter.sender.to.is_empty() {
-        vec![reporter.sender.address.clone()]
-    } else {
-        reporter.sender.to.clone()
-    };
-    let (_, eml) = reporter.compose(&r, &to, &reporter.sender.cc)?;
-    for (name, bytes) in [
-        ("report.html", r.html.as_bytes()),
-        ("report.txt", r.text.as_bytes()),
-        (r.filename.as_str(), r.xlsx.as_slice()),
-        ("report.eml", eml.as_slice()),
-    ] {
-        let p = out.join(name);
-        std::fs::write(&p, bytes).with_context(|| format!("cannot write {}", p.display()))?;
-    }
-    eprintln!(
-        "report as of {} written to {} (report.html, report.txt, {}, report.eml)",
-        r.data.as_of,
-        out.display(),
-        r.filename
-    );
-    Ok(())
-}
-
-/// `lndx report send-now`: queues a report as of now to the configured recipients (the
-/// command then flushes the outbox). Claims no schedule slot.
-pub fn cli_send_now(app: &App) -> Result<()> {
-    let reporter = Reporter::new(app)?;
-    let mut reg = app.registry()?;
-    let r = reporter.build(&reg, Utc::now(), None)?;
-    let id = reporter.queue(&mut reg, &r, None)?;
-    eprintln!(
-        "report as of {} queued (outbox {}) to {}",
-        r.data.as_of,
-        id.unwrap_or_default(),
-        reporter.sender.recipients().join(", ")
-    );
-    Ok(())
 }

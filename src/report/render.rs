@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, Result};
 use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
 };
 use serde_json::Value;
+
+use super::{ReportError, Result};
 
 /// Built-in copies of the report templates.
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -28,15 +29,20 @@ pub fn template_source(dir: Option<&Path>, name: &str) -> Result<String> {
     if let Some(dir) = dir {
         let p = dir.join(name);
         if p.exists() {
-            return std::fs::read_to_string(&p)
-                .with_context(|| format!("cannot read {}", p.display()));
+            return std::fs::read_to_string(&p).map_err(|e| ReportError::Read {
+                path: p.clone(),
+                message: e.to_string(),
+            });
         }
     }
     EMBEDDED
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, s)| s.to_string())
-        .with_context(|| format!("template {name} not found"))
+        .ok_or_else(|| ReportError::Template {
+            name: name.to_string(),
+            message: "not found".into(),
+        })
 }
 
 /// `{{pad value width}}`: the value right-aligned in `width` columns (CJK counts two).
@@ -83,7 +89,7 @@ impl Renderer {
             reg.register_helper("pad", Box::new(pad_helper));
             let src = template_source(dir, name)?;
             reg.register_template_string(name, src)
-                .with_context(|| format!("template {name}"))?;
+                .map_err(|e| template_error(name, e))?;
         }
         Ok(Renderer { html, text })
     }
@@ -91,14 +97,21 @@ impl Renderer {
     pub fn html(&self, ctx: &Value) -> Result<String> {
         self.html
             .render("report.html.hbs", ctx)
-            .context("template report.html.hbs")
+            .map_err(|e| template_error("report.html.hbs", e))
     }
 
     pub fn text(&self, ctx: &Value) -> Result<String> {
         let t = self
             .text
             .render("report.txt.hbs", ctx)
-            .context("template report.txt.hbs")?;
+            .map_err(|e| template_error("report.txt.hbs", e))?;
         Ok(crate::reply::squeeze_blank_lines(&t))
+    }
+}
+
+fn template_error(name: &str, e: impl std::fmt::Display) -> ReportError {
+    ReportError::Template {
+        name: name.to_string(),
+        message: e.to_string(),
     }
 }

@@ -1,5 +1,5 @@
 //! The report scheduler: a cron expression (with seconds; day names, e.g.
-//! "0 0 9 * * Mon") in the configured time zone. Each tick looks for the latest slot at or
+//! "0 0 9 * * Mon") in the campaign's time zone. Each tick looks for the latest slot at or
 //! before now; a slot not yet in `report_slots` gets its report, claimed and queued in one
 //! transaction, so it is queued once however often or by however many processes it is
 //! looked at. After downtime only the latest missed slot is sent (once), with a note that
@@ -12,16 +12,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::data::{local_text, tz_label};
-use super::Reporter;
-use crate::app::App;
-use crate::daemon::Shutdown;
+use super::{ReportError, Reporter, Result};
 use crate::health::Health;
 use crate::registry::Registry;
+use crate::shutdown::Shutdown;
 
 /// Where the scheduler reads the time.
 pub type Clock = Box<dyn Fn() -> DateTime<Utc> + Send>;
@@ -52,25 +50,25 @@ pub fn slot_key(t: DateTime<Utc>) -> String {
 }
 
 impl Scheduler {
-    /// The scheduler of the daemon, on the system clock.
-    pub fn new(app: &App) -> Result<Scheduler> {
-        Scheduler::with_clock(app, Box::new(Utc::now))
-    }
-
-    pub fn with_clock(app: &App, clock: Clock) -> Result<Scheduler> {
-        let schedule =
-            cron::Schedule::from_str(&app.config.report.schedule).with_context(|| {
-                format!(
-                    "report.schedule {:?} (cron with seconds, e.g. \"0 0 9 * * Mon\")",
-                    app.config.report.schedule
-                )
-            })?;
-        // Slots are in the campaign's time zone, the one that decides batches.
-        let tz: Tz = app.campaign()?.tz;
+    /// A scheduler for the cron expression `schedule` (the config's `report.schedule`),
+    /// queuing `reporter`'s reports through `reg`, looking at the time with `clock`
+    /// (`Box::new(Utc::now)` in the daemon). Slots are in the campaign's time zone, the
+    /// one that decides batches.
+    pub fn new(
+        reporter: Reporter,
+        reg: Registry,
+        schedule: &str,
+        clock: Clock,
+    ) -> Result<Scheduler> {
+        let parsed = cron::Schedule::from_str(schedule).map_err(|e| ReportError::Schedule {
+            schedule: schedule.to_string(),
+            message: e.to_string(),
+        })?;
+        let tz = reporter.campaign.tz;
         Ok(Scheduler {
-            reporter: Reporter::new(app)?,
-            reg: app.registry()?,
-            schedule,
+            reporter,
+            reg,
+            schedule: parsed,
             tz,
             clock,
         })
@@ -163,7 +161,7 @@ impl Scheduler {
                 }
                 Ok(Tick::Idle) => Duration::from_secs(1),
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "weekly report failed");
+                    tracing::error!(error = %e, "weekly report failed");
                     health.report_failed();
                     Duration::from_secs(60)
                 }

@@ -4,13 +4,12 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::campaign::Campaign;
 use crate::filing::EntryStatus;
 use crate::forms::Kind;
-use crate::reply::{Facts, Wording};
+use crate::reply::{Facts, ReplyError, Wording};
 use crate::rules::Finding;
 
 pub struct ReportWording {
@@ -19,9 +18,9 @@ pub struct ReportWording {
 
 impl ReportWording {
     /// Loads the wording from the templates folder, else the built-in copy.
-    pub fn load(dir: Option<&Path>) -> Result<ReportWording> {
+    pub fn load(dir: Option<&Path>) -> Result<ReportWording, ReplyError> {
         Ok(ReportWording {
-            findings: Wording::load(dir).context("templates/findings.toml")?,
+            findings: Wording::load(dir)?,
         })
     }
 

@@ -20,11 +20,12 @@ use futures::TryStreamExt;
 
 use super::conn::{self, step, Fail, ImapSession, Opened, Stage};
 use super::ImapConfig;
-use crate::daemon::{Job, Shutdown};
 use crate::health::Health;
+use crate::mailbox::Job;
 use crate::message::Limits;
 use crate::registry::imap::FolderState;
-use crate::registry::{sha256_hex, Registry, SourceRef};
+use crate::registry::{sha256_hex, MessageState, Registry, SourceRef};
+use crate::shutdown::Shutdown;
 
 /// Messages whose metadata is fetched in one command.
 const META_CHUNK: usize = 200;
@@ -378,7 +379,7 @@ impl Watcher {
                     .reg
                     .source_state(&[&key, &over])
                     .map_err(|e| Fail::new(Stage::Protocol, e.to_string()))?;
-                known.push(matches!(st.as_deref(), Some(s) if s != "received"));
+                known.push(matches!(st, Some(s) if s != MessageState::Received));
             }
             let wanted: Vec<u32> = group
                 .iter()
