@@ -21,14 +21,7 @@ use crate::report::{Reporter, Scheduler, Sender};
 pub use crate::runtime::block_on;
 
 /// Built-in copies of the rules, used when no rules folder is given or found.
-pub const EMBEDDED_RULES: &[(&str, &str)] = &[
-    ("campaign.toml", include_str!("../rules/campaign.toml")),
-    ("provinces.toml", include_str!("../rules/provinces.toml")),
-    ("themes.toml", include_str!("../rules/themes.toml")),
-    ("forms.toml", include_str!("../rules/forms.toml")),
-    ("checks.toml", include_str!("../rules/checks.toml")),
-    ("senders.toml", include_str!("../rules/senders.toml")),
-];
+pub use crate::campaign::BUILTIN_RULES as EMBEDDED_RULES;
 
 pub struct App {
     pub config: Config,

@@ -17,6 +17,17 @@ use serde::Deserialize;
 use crate::forms::spec::Role;
 use crate::forms::{FormsSpec, Kind};
 
+/// The shipped rules folder (智慧助老), built into the binary: used when no rules folder is
+/// given or found.
+pub const BUILTIN_RULES: &[(&str, &str)] = &[
+    ("campaign.toml", include_str!("../rules/campaign.toml")),
+    ("provinces.toml", include_str!("../rules/provinces.toml")),
+    ("themes.toml", include_str!("../rules/themes.toml")),
+    ("forms.toml", include_str!("../rules/forms.toml")),
+    ("checks.toml", include_str!("../rules/checks.toml")),
+    ("senders.toml", include_str!("../rules/senders.toml")),
+];
+
 /// A rules file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -716,15 +727,7 @@ mod tests {
     use super::*;
 
     fn shipped() -> Campaign {
-        Campaign::from_texts(&[
-            ("campaign.toml", include_str!("../rules/campaign.toml")),
-            ("provinces.toml", include_str!("../rules/provinces.toml")),
-            ("themes.toml", include_str!("../rules/themes.toml")),
-            ("forms.toml", include_str!("../rules/forms.toml")),
-            ("checks.toml", include_str!("../rules/checks.toml")),
-            ("senders.toml", include_str!("../rules/senders.toml")),
-        ])
-        .expect("the shipped rules load")
+        Campaign::from_texts(BUILTIN_RULES).expect("the shipped rules load")
     }
 
     #[test]

@@ -11,7 +11,7 @@ const MAX_INPUT: usize = 1 << 20;
 fn spec() -> &'static FormsSpec {
     static SPEC: OnceLock<FormsSpec> = OnceLock::new();
     SPEC.get_or_init(|| {
-        lndx::campaign::Campaign::from_texts(lndx::app::EMBEDDED_RULES)
+        lndx::campaign::Campaign::from_texts(lndx::campaign::BUILTIN_RULES)
             .expect("built-in rules")
             .forms
     })

@@ -21,7 +21,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| Fixture {
-        spec: lndx::campaign::Campaign::from_texts(lndx::app::EMBEDDED_RULES)
+        spec: lndx::campaign::Campaign::from_texts(lndx::campaign::BUILTIN_RULES)
             .expect("built-in rules")
             .forms,
         members: package::members(include_bytes!(
