@@ -565,6 +565,7 @@ impl Campaign {
             .words
             .iter()
             .chain(&forms.hints.notes)
+            .chain(&forms.hints.placeholders)
             .cloned()
             .collect();
 

@@ -42,7 +42,9 @@ pub fn squeeze(s: &str) -> String {
 
 /// True when a value holds nothing but white space, underscores, dots or bracketed template
 /// hints and notes such as "（500字以内）" or "（盖章）": a bracket is a hint when it is empty
-/// or holds one of `hint_words` (the campaign's forms.toml `[hints]` words and notes).
+/// or holds one of `hint_words` (the campaign's forms.toml `[hints]` words, notes and
+/// placeholders). What is left after the brackets is also blank when it is only one of
+/// `hint_words` — a placeholder left standing ("单击此处输入文字。") or a bare note.
 /// Template hints and underscores alone count as an empty field.
 pub fn is_blank(s: &str, hint_words: &[String]) -> bool {
     let s: String = s.nfkc().filter(|c| !is_space(*c)).collect();
@@ -68,8 +70,20 @@ pub fn is_blank(s: &str, hint_words: &[String]) -> bool {
         }
     }
     kept.push_str(rest);
-    kept.chars()
-        .all(|c| matches!(c, '_' | '.' | '…' | '-' | '—' | '/' | '。' | ':' | '：'))
+    let filler = |c: char| matches!(c, '_' | '.' | '…' | '-' | '—' | '/' | '。' | ':' | '：');
+    let words: String = kept.chars().filter(|c| !filler(*c)).collect();
+    if words.is_empty() {
+        return true;
+    }
+    let words = words.to_lowercase();
+    hint_words.iter().any(|w| {
+        let w: String = w
+            .nfkc()
+            .filter(|c| !is_space(*c) && !filler(*c))
+            .collect::<String>()
+            .to_lowercase();
+        !w.is_empty() && w == words
+    })
 }
 
 /// Parses a whole number as people write it: "6期", "1,260人次", "１２", "12 期".
@@ -121,6 +135,101 @@ pub fn decimal_number(s: &str) -> Option<f64> {
         return None;
     }
     num.trim_end_matches('.').parse().ok()
+}
+
+/// Reads a duration as people write it, in minutes: "96", "96分钟", "2小时15分" (135),
+/// "1.5 小时" (90), "约 30 分钟" (30), "50′" (50), "45分30秒" (45.5), clock notation
+/// "00:45:00" (45) and "1:30" (90). None when nothing reads as a duration, or when the same
+/// unit is given twice ("10分钟，共3集每集10分钟" is not one duration).
+///
+/// Clock notation with two parts is hours:minutes when the first part is below 4 (a video of
+/// "1:30" is an hour and a half) and minutes:seconds from 4 on ("45:00" is 45 minutes): a
+/// course video of four hours or more is not what people mean.
+pub fn minutes(s: &str) -> Option<f64> {
+    // Keep the prime marks: NFKC turns ′ into ' only in some forms, so map both ourselves.
+    let s: String = s
+        .nfkc()
+        .filter(|c| !is_space(*c))
+        .map(|c| match c {
+            '′' | '’' => '\'',
+            '″' | '”' | '“' => '"',
+            '：' => ':',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase();
+    if let Some(m) = clock_minutes(&s) {
+        return Some(m);
+    }
+    let units: [(&[&str], f64); 3] = [
+        (
+            &["小时", "钟头", "hours", "hour", "hrs", "hr", "h", "时"],
+            60.0,
+        ),
+        (
+            &["分钟", "minutes", "minute", "mins", "min", "分", "'"],
+            1.0,
+        ),
+        (
+            &["秒钟", "秒", "seconds", "second", "secs", "sec", "s", "\""],
+            1.0 / 60.0,
+        ),
+    ];
+    let mut total = 0.0;
+    let mut seen = [false; 3];
+    let mut any = false;
+    let mut rest = s.as_str();
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(tail.len());
+        let value: f64 = tail[..end].trim_end_matches('.').parse().ok()?;
+        let after = &tail[end..];
+        let unit = units.iter().enumerate().find_map(|(i, (words, factor))| {
+            words
+                .iter()
+                .find(|w| after.starts_with(*w))
+                .map(|w| (i, *factor, w.len()))
+        });
+        match unit {
+            Some((i, factor, len)) => {
+                if seen[i] {
+                    return None;
+                }
+                seen[i] = true;
+                any = true;
+                total += value * factor;
+                rest = &after[len..];
+            }
+            None if !any && !after.contains(|c: char| c.is_ascii_digit()) => {
+                // A bare number ("96", "约96"): minutes.
+                return decimal_number(&s);
+            }
+            None => return None,
+        }
+    }
+    any.then_some(total)
+}
+
+/// "hh:mm:ss", "h:mm" or "mm:ss" standing alone (see [`minutes`]).
+fn clock_minutes(s: &str) -> Option<f64> {
+    let body = s.trim_start_matches('约').trim_end_matches(['。', '.']);
+    let parts: Vec<&str> = body.split(':').collect();
+    if parts.len() < 2
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let n: Vec<f64> = parts.iter().filter_map(|p| p.parse().ok()).collect();
+    match n.as_slice() {
+        [h, m, sec] if *m < 60.0 && *sec < 60.0 => Some(h * 60.0 + m + sec / 60.0),
+        [a, b] if *b < 60.0 && *a < 4.0 => Some(a * 60.0 + b),
+        [a, b] if *b < 60.0 => Some(a + b / 60.0),
+        _ => None,
+    }
 }
 
 fn digit_groups(s: &str) -> Vec<(usize, usize)> {
@@ -296,6 +405,41 @@ mod tests {
     }
 
     #[test]
+    fn durations_as_people_write_them() {
+        let cases = [
+            ("96", Some(96.0)),
+            ("96分钟", Some(96.0)),
+            ("９６分钟", Some(96.0)),
+            ("2小时15分", Some(135.0)),
+            ("2 小时 15 分钟", Some(135.0)),
+            ("1.5 小时", Some(90.0)),
+            ("约 30 分钟", Some(30.0)),
+            ("50′", Some(50.0)),
+            ("50'", Some(50.0)),
+            ("45分30秒", Some(45.5)),
+            ("00:45:00", Some(45.0)),
+            ("1:30", Some(90.0)),
+            ("45:00", Some(45.0)),
+            ("90min", Some(90.0)),
+            ("若干", None),
+            ("10分钟，每集10分钟", None),
+            ("", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(minutes(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn counts_as_people_write_them() {
+        let units = ["人次", "人", "期"];
+        assert_eq!(whole_number("300余人次", &units), Some(300));
+        assert_eq!(whole_number("300多人", &units), Some(300));
+        assert_eq!(whole_number("近千人次", &units), None);
+        assert_eq!(whole_number("共6期（每期4次）", &units), Some(6));
+    }
+
+    #[test]
     fn blanks() {
         let hints = ["字以内".to_string(), "盖章".to_string()];
         assert!(is_blank("______", &hints));
@@ -303,6 +447,15 @@ mod tests {
         assert!(is_blank("（盖章）", &hints));
         assert!(!is_blank("（盖章）", &[]));
         assert!(!is_blank("周静", &hints));
+        let placeholders = [
+            "单击此处输入文字".to_string(),
+            "Click here to enter text.".to_string(),
+            "请填写".to_string(),
+        ];
+        assert!(is_blank("单击此处输入文字。", &placeholders));
+        assert!(is_blank(" Click here to enter text. ", &placeholders));
+        assert!(is_blank("（请填写单位全称）", &placeholders));
+        assert!(!is_blank("单击此处输入文字。广东开放大学", &placeholders));
     }
 
     #[test]

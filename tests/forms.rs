@@ -487,3 +487,35 @@ fn a_table_without_form_labels_is_not_a_form() {
     let r = read_docx(&make_docx(&body), &spec, &ReadLimits::default());
     assert!(matches!(r, Ok(Document::NotAForm)), "{r:?}");
 }
+
+/// Word as offices use it: a content control still showing its placeholder is empty, deleted
+/// text of tracked changes is not part of the form and inserted text is, a text box's VML
+/// fallback does not count twice, and a field shows its result.
+#[test]
+fn placeholders_tracked_changes_text_boxes_and_fields() {
+    let spec = spec();
+    let placeholder = r#"<w:sdt><w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent><w:p><w:r><w:t>单击此处输入文字。</w:t></w:r></w:p></w:sdtContent></w:sdt>"#;
+    let typed = r#"<w:sdt><w:sdtPr/><w:sdtContent><w:p><w:r><w:t>广东开放大学</w:t></w:r></w:p></w:sdtContent></w:sdt>"#;
+    let tracked = r#"<w:p><w:del w:id="1" w:author="a"><w:r><w:delText>旧名称</w:delText></w:r></w:del><w:ins w:id="2" w:author="a"><w:r><w:t>新名称</w:t></w:r></w:ins><w:moveFrom w:id="3"><w:r><w:t>挪走的</w:t></w:r></w:moveFrom><w:moveTo w:id="4"><w:r><w:t>课程</w:t></w:r></w:moveTo></w:p>"#;
+    let textbox = r#"<w:p><w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"><mc:Choice Requires="wps"><w:drawing><w:txbxContent><w:p><w:r><w:t>王国平</w:t></w:r></w:p></w:txbxContent></w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p><w:r><w:t>王国平</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r></w:p>"#;
+    let field = r#"<w:p><w:fldSimple w:instr=" DOCPROPERTY Contact "><w:r><w:t>沈佳怡</w:t></w:r></w:fldSimple></w:p>"#;
+    let complex = r#"<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> MERGEFIELD phone </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>13800138000</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>"#;
+    let body = format!(
+        "<w:tbl>{}{}{}{}{}{}</w:tbl>",
+        tr(&[tc("", &p("课程名称")), tc("", tracked)]),
+        tr(&[tc("", &p("申报单位")), tc("", typed)]),
+        tr(&[tc("", &p("负责人")), tc("", textbox)]),
+        tr(&[tc("", &p("联系电话")), tc("", complex)]),
+        tr(&[tc("", &p("联系人")), tc("", field)]),
+        tr(&[tc("", &p("核心成员")), tc("", placeholder)]),
+    );
+    let Ok(Document::Form(f)) = read_docx(&make_docx(&body), &spec, &ReadLimits::default()) else {
+        panic!("a course form");
+    };
+    assert_eq!(f.fields["name"], "新名称课程");
+    assert_eq!(f.fields["unit"], "广东开放大学");
+    assert_eq!(f.fields["leader"], "王国平");
+    assert_eq!(f.fields["leader_phone"], "13800138000");
+    assert_eq!(f.fields["contact"], "沈佳怡");
+    assert_eq!(f.fields["members"], "", "a placeholder is not content");
+}

@@ -2,7 +2,10 @@
 //! (top-level tables → rows → cells with gridSpan/vMerge; nested tables flattened into their
 //! cell; paragraphs outside tables kept apart). Tick glyphs of every kind (`w:sym` symbol-font
 //! glyphs, private-use characters, checkbox content controls, legacy checkbox fields) are
-//! written into the text as ☑ / ☐.
+//! written into the text as ☑ / ☐. A content control still showing its placeholder
+//! (`w:showingPlcHdr`: Word's "单击此处输入文字。" until someone types) contributes no text.
+//! Deleted and moved-away text of tracked changes and the VML fallback of text boxes are
+//! skipped, so each piece of text counts once; fields contribute their displayed result.
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
@@ -138,6 +141,10 @@ struct State<'s> {
     cells: usize,
     /// Per open w:sdt: its checkbox state when it is a checkbox content control.
     sdt: Vec<Option<bool>>,
+    /// Per open w:sdt: it still shows its placeholder text (w:showingPlcHdr).
+    placeholder: Vec<bool>,
+    /// Per open w:sdtContent: whether it suppresses its content (checkbox or placeholder).
+    suppressing: Vec<bool>,
     /// Inside the content of a checkbox control: its glyph is replaced by our mark.
     suppress: usize,
     /// Legacy form-field checkbox being read: (default, checked).
@@ -175,6 +182,8 @@ impl<'s> State<'s> {
             text: String::new(),
             cells: 0,
             sdt: Vec::new(),
+            placeholder: Vec::new(),
+            suppressing: Vec::new(),
             suppress: 0,
             legacy_box: None,
         }
@@ -258,7 +267,15 @@ impl<'s> State<'s> {
             "tab" if self.in_run > 0 && self.emitting() => self.para.push(' '),
             "br" | "cr" if self.in_run > 0 && self.emitting() => self.para.push('\n'),
             "sym" if self.emitting() => self.sym(e),
-            "sdt" => self.sdt.push(None),
+            "sdt" => {
+                self.sdt.push(None);
+                self.placeholder.push(false);
+            }
+            "showingPlcHdr" => {
+                if let Some(p) = self.placeholder.last_mut() {
+                    *p = is_on(attr_value(e, "val").as_deref());
+                }
+            }
             "checkbox" => {
                 if let Some(top) = self.sdt.last_mut() {
                     top.get_or_insert(false);
@@ -271,11 +288,17 @@ impl<'s> State<'s> {
                 }
             }
             "checkBox" => self.legacy_box = Some((false, None)),
-            "sdtContent" => {
-                if let Some(Some(state)) = self.sdt.last().copied() {
+            "sdtContent" if !empty => {
+                let checkbox = self.sdt.last().copied().flatten();
+                let placeholder = self.placeholder.last().copied().unwrap_or(false);
+                if let Some(state) = checkbox {
                     self.push_mark(state);
+                }
+                let suppressing = checkbox.is_some() || placeholder;
+                if suppressing {
                     self.suppress += 1;
                 }
+                self.suppressing.push(suppressing);
             }
             _ => {}
         }
@@ -368,13 +391,12 @@ impl<'s> State<'s> {
             "tc" if self.tbl == 1 => self.close_cell(),
             "tr" if self.tbl == 1 => self.close_row(),
             "tbl" => self.tbl = self.tbl.saturating_sub(1),
-            "sdtContent" => {
-                if let Some(Some(_)) = self.sdt.last() {
-                    self.suppress = self.suppress.saturating_sub(1);
-                }
+            "sdtContent" if !empty && self.suppressing.pop() == Some(true) => {
+                self.suppress = self.suppress.saturating_sub(1);
             }
             "sdt" => {
                 self.sdt.pop();
+                self.placeholder.pop();
             }
             "checkBox" => {
                 if let Some((default, checked)) = self.legacy_box.take() {

@@ -210,6 +210,10 @@ pub struct HintSpec {
     pub words: Vec<String>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Text a template shows until someone types ("单击此处输入文字。"): a value that is only
+    /// this is empty.
+    #[serde(default)]
+    pub placeholders: Vec<String>,
 }
 
 /// The summary sheet's header row.

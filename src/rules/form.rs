@@ -250,7 +250,7 @@ fn check_video(
     if text::is_blank(minutes, v.hints) {
         errors.push(Finding::new(Code::MissingField).field(&rule.minutes, label(&rule.minutes)));
     } else {
-        match text::decimal_number(minutes) {
+        match text::minutes(minutes) {
             Some(m) if m > 0.0 => {
                 fields.insert(rule.minutes.clone(), Value::from(m));
             }
