@@ -37,6 +37,8 @@ pub const CLOUD_DRIVE_HOSTS: &[&str] = &[
     "jianguoyun.com",
     "wenshushu.cn",
     "feishu.cn/drive",
+    "115.com",
+    "115cdn.com",
 ];
 
 /// True when any of `texts` (plain text or HTML) names a big attachment and some text links
