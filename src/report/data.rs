@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use super::wording::ReportWording;
 use crate::campaign::Campaign;
@@ -342,10 +343,12 @@ pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
     }
 }
 
+/// A name padded with ideographic spaces (U+3000, two columns each) to at least eight
+/// columns, the width of four 汉字; widths as in the `pad` helper (East Asian, CJK context).
 fn pad4(s: &str) -> String {
-    let n = s.chars().count();
+    let cols = UnicodeWidthStr::width_cjk(s);
     let mut out = s.to_string();
-    for _ in n..4 {
+    for _ in (cols..8).step_by(2) {
         out.push('\u{3000}');
     }
     out
