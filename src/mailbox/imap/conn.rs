@@ -12,6 +12,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::{Client, Session};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -179,7 +181,7 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, F
             )
         })?;
         let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut &pem[..]) {
+        for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| {
                 Fail::new(Stage::Config, format!("ca_file {}: {e}", path.display()))
             })?;
