@@ -16,6 +16,7 @@
 //! - [`daemon`]: the long-running `lndx run`.
 
 pub mod app;
+pub mod backoff;
 pub mod campaign;
 pub mod config;
 pub mod convert;

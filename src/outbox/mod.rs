@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::backoff::{jitter, Exponential};
 use crate::registry::{Delivery, OutboxRow, Registry, RegistryError};
 
 /// Where mail goes.
@@ -29,14 +30,16 @@ pub struct Pass {
     pub failed: usize,
 }
 
-/// Backoff before attempt `n + 1` (n ≥ 1 attempts made): 5 s, 10 s, 20 s … capped at 30 min,
-/// with ±20 % jitter.
+/// The delay before the next attempt after `attempts` attempts (≥ 1) failed: 10 s, 20 s,
+/// 40 s … capped at 30 min, with ±20 % jitter.
 pub fn backoff(attempts: i64) -> Duration {
-    let base = 5u64
-        .saturating_mul(1u64 << attempts.clamp(0, 10) as u32)
-        .min(1800);
-    let jitter = (rand::random::<f64>() * 0.4 - 0.2) * base as f64;
-    Duration::from_millis(((base as f64 + jitter) * 1000.0) as u64)
+    const DELAYS: Exponential = Exponential {
+        first: Duration::from_secs(5),
+        max: Duration::from_secs(30 * 60),
+    };
+    // From 2¹⁰ · 5 s on the cap holds anyway; the clamp keeps the count in range.
+    let n = attempts.clamp(0, 10) as u32;
+    jitter(DELAYS.delay(n), 0.2)
 }
 
 /// Delivers every due mail once. `cap` is the per-recipient daily limit (0 = none); it

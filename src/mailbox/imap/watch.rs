@@ -20,6 +20,7 @@ use futures::TryStreamExt;
 
 use super::conn::{self, step, Fail, ImapSession, Opened, Stage};
 use super::ImapConfig;
+use crate::backoff::{jitter, Exponential};
 use crate::daemon::{Job, Shutdown};
 use crate::health::Health;
 use crate::message::Limits;
@@ -85,9 +86,15 @@ impl Watcher {
         format!("{}{}:{}", self.key_prefix(), uidvalidity, uid)
     }
 
-    /// Runs until shutdown, reconnecting as needed.
+    /// Runs until shutdown, reconnecting as needed: 1 s after a failure, doubling up to
+    /// 5 min, at least 30 s when retrying soon does not help (login, TLS, config), ±25 %
+    /// jitter; a session that had been fine for a minute starts the count afresh.
     pub async fn run(mut self) {
-        let mut backoff = Duration::from_secs(1);
+        const DELAYS: Exponential = Exponential {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        };
+        let mut failures = 0u32;
         loop {
             if self.shutdown.is_set() {
                 return;
@@ -98,33 +105,31 @@ impl Watcher {
                 Err(f) => Err(f),
             };
             self.health.set_connected(false);
-            match result {
+            let f = match result {
                 Ok(End::Shutdown) => return,
                 Ok(End::IntakeGone) => {
                     tracing::error!("the intake worker stopped; IMAP watching ends");
                     return;
                 }
-                Err(f) => {
-                    self.health.error();
-                    if started.elapsed() > Duration::from_secs(60) {
-                        // The session had been fine for a while: this is a fresh failure.
-                        backoff = Duration::from_secs(1);
-                    }
-                    let wait = if f.is_persistent() {
-                        backoff.max(Duration::from_secs(30))
-                    } else {
-                        backoff
-                    };
-                    let wait = jitter(wait);
-                    tracing::warn!(error = %f, hint = f.hint(), retry_in = ?wait, "IMAP session ended");
-                    let mut sd = self.shutdown.clone();
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = sd.wait() => return,
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(300));
-                }
+                Err(f) => f,
+            };
+            self.health.error();
+            if started.elapsed() > Duration::from_secs(60) {
+                // The session had been fine for a while: this is a fresh failure.
+                failures = 0;
             }
+            let mut wait = DELAYS.delay(failures);
+            if f.is_persistent() {
+                wait = wait.max(Duration::from_secs(30));
+            }
+            let wait = jitter(wait, 0.25);
+            tracing::warn!(error = %f, hint = f.hint(), retry_in = ?wait, "IMAP session ended");
+            let mut sd = self.shutdown.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = sd.wait() => return,
+            }
+            failures = failures.saturating_add(1);
         }
     }
 
@@ -718,11 +723,6 @@ pub(super) fn oversized(header: &[u8], size: u64, limit: u64) -> Vec<u8> {
         .as_bytes(),
     );
     raw
-}
-
-fn jitter(d: Duration) -> Duration {
-    let f = 0.75 + rand::random::<f64>() * 0.5;
-    Duration::from_secs_f64(d.as_secs_f64() * f)
 }
 
 #[cfg(test)]
