@@ -56,7 +56,10 @@ mod tests {
         let d = Duration::from_secs(100);
         for _ in 0..1000 {
             let j = jitter(d, 0.2);
-            assert!(j >= Duration::from_secs(80) && j <= Duration::from_secs(120), "{j:?}");
+            assert!(
+                j >= Duration::from_secs(80) && j <= Duration::from_secs(120),
+                "{j:?}"
+            );
         }
         assert_eq!(jitter(d, 0.0), d);
     }

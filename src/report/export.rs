@@ -103,8 +103,8 @@ fn write_csv<W: std::io::Write>(mut out: W, rows: &[Vec<Val>]) -> csv::Result<()
 /// Writes a CSV export; returns the number of entries written.
 pub fn csv(src: &Source, out: &Path, all: bool) -> Result<usize> {
     let rows = rows(src, all)?;
-    let file = std::fs::File::create(out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    let file =
+        std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?;
     write_csv(std::io::BufWriter::new(file), &rows)
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(rows.len())
