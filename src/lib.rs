@@ -31,6 +31,7 @@ pub mod mailbox;
 pub mod message;
 pub mod outbox;
 pub mod outcome;
+pub mod queued;
 pub mod registry;
 pub mod reply;
 pub mod report;

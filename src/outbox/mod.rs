@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::backoff::{jitter, Exponential};
+use crate::queued::Purpose;
 use crate::registry::{Delivery, OutboxRow, Registry, RegistryError};
 
 /// Where mail goes.
@@ -123,7 +124,7 @@ async fn deliver_loop(
 }
 
 fn over_cap(reg: &Registry, row: &OutboxRow, cap: u32) -> Result<bool, RegistryError> {
-    if cap == 0 || row.purpose == "report" {
+    if cap == 0 || row.purpose == Purpose::Report {
         return Ok(false);
     }
     let Some(first) = row.recipients.first() else {
