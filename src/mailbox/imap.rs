@@ -8,21 +8,21 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::Secret;
+use crate::config::{ImapAuth, Secret, Security};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImapConfig {
     pub host: String,
     pub port: u16,
-    /// "tls" (implicit, default), "starttls" or "plain" (loopback only).
+    /// Implicit TLS by default; STARTTLS, or plain (loopback only).
     #[serde(default = "default_security")]
-    pub security: String,
+    pub security: Security,
     pub username: String,
     pub password: Secret,
-    /// "login" (default) or "plain" (AUTHENTICATE PLAIN).
+    /// LOGIN by default, or AUTHENTICATE PLAIN.
     #[serde(default = "default_auth")]
-    pub auth: String,
+    pub auth: ImapAuth,
     #[serde(default = "default_folder")]
     pub folder: String,
     /// Extra trusted CA (PEM) for a private mail server.
@@ -46,11 +46,11 @@ pub struct ImapConfig {
     pub sent_folder: Option<String>,
 }
 
-fn default_security() -> String {
-    "tls".into()
+fn default_security() -> Security {
+    Security::Tls
 }
-fn default_auth() -> String {
-    "login".into()
+fn default_auth() -> ImapAuth {
+    ImapAuth::Login
 }
 fn default_folder() -> String {
     "INBOX".into()
@@ -150,4 +150,54 @@ pub async fn check(cfg: &ImapConfig) -> Result<String, String> {
         return Err(lines);
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ImapAuth, MailboxConfig, Security};
+
+    fn load(mailbox: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lndx.toml");
+        let text = format!(
+            "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = 993\n\
+             username = \"u\"\npassword = {{ value = \"p\" }}\n{mailbox}"
+        );
+        std::fs::write(&p, text).unwrap();
+        Config::load(Some(&p)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn security_and_auth_are_typed_with_defaults() {
+        let Config {
+            mailbox: MailboxConfig::Imap(c),
+            ..
+        } = load("").unwrap()
+        else {
+            panic!("an IMAP mailbox");
+        };
+        assert_eq!((c.security, c.auth), (Security::Tls, ImapAuth::Login));
+        let Config {
+            mailbox: MailboxConfig::Imap(c),
+            ..
+        } = load("security = \"starttls\"\nauth = \"plain\"\n").unwrap()
+        else {
+            panic!("an IMAP mailbox");
+        };
+        assert_eq!((c.security, c.auth), (Security::Starttls, ImapAuth::Plain));
+    }
+
+    #[test]
+    fn unknown_security_or_auth_names_the_allowed_values() {
+        let e = load("security = \"ssl\"\n").unwrap_err();
+        assert!(
+            e.contains("security \"ssl\" is not known: use tls, starttls or plain"),
+            "{e}"
+        );
+        let e = load("auth = \"cram-md5\"\n").unwrap_err();
+        assert!(
+            e.contains("auth \"cram-md5\" is not known: use login or plain"),
+            "{e}"
+        );
+    }
 }

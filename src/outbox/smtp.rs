@@ -14,7 +14,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::Address;
 use serde::Deserialize;
 
-use crate::config::Secret;
+use crate::config::{Secret, Security};
 use crate::registry::{Delivery, OutboxRow};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -22,9 +22,9 @@ use crate::registry::{Delivery, OutboxRow};
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
-    /// "starttls" (default), "tls" (implicit, port 465) or "plain" (loopback only).
+    /// STARTTLS by default; implicit TLS (port 465), or plain (loopback only).
     #[serde(default = "default_security")]
-    pub security: String,
+    pub security: Security,
     pub username: Option<String>,
     pub password: Option<Secret>,
     /// Extra trusted CA (PEM) for a private mail server.
@@ -37,8 +37,8 @@ pub struct SmtpConfig {
     pub hello_name: Option<String>,
 }
 
-fn default_security() -> String {
-    "starttls".into()
+fn default_security() -> Security {
+    Security::Starttls
 }
 
 fn default_timeout() -> u64 {
@@ -69,9 +69,9 @@ impl std::fmt::Debug for SmtpSender {
 
 impl SmtpSender {
     pub fn new(cfg: &SmtpConfig, own_address: &str) -> Result<SmtpSender, String> {
-        let tls = match cfg.security.as_str() {
-            "plain" => None,
-            "starttls" | "tls" => {
+        let tls = match cfg.security {
+            Security::Plain => None,
+            Security::Starttls | Security::Tls => {
                 let name = cfg.tls_name.clone().unwrap_or_else(|| cfg.host.clone());
                 let mut b = TlsParameters::builder(name);
                 if let Some(ca) = &cfg.ca_file {
@@ -82,11 +82,6 @@ impl SmtpSender {
                     b = b.add_root_certificate(cert);
                 }
                 Some(b.build_rustls().map_err(|e| format!("TLS setup: {e}"))?)
-            }
-            other => {
-                return Err(format!(
-                    "smtp.security {other:?}: use starttls, tls or plain"
-                ))
             }
         };
         let credentials = match (&cfg.username, &cfg.password) {
@@ -112,7 +107,7 @@ impl SmtpSender {
 
     /// Connects, says EHLO, upgrades and authenticates; used by `deliver` and `doctor`.
     pub async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
-        let implicit = if self.cfg.security == "tls" {
+        let implicit = if self.cfg.security == Security::Tls {
             self.tls.clone()
         } else {
             None
@@ -129,7 +124,7 @@ impl SmtpSender {
         )
         .await
         .map_err(|e| format!("connect {}:{}: {e}", self.cfg.host, self.cfg.port))?;
-        if self.cfg.security == "starttls" {
+        if self.cfg.security == Security::Starttls {
             if !conn.can_starttls() {
                 return Err(format!("{} does not offer STARTTLS", self.cfg.host));
             }
@@ -272,4 +267,37 @@ fn envelope(row: &OutboxRow) -> Result<Envelope, String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     Envelope::new(from, to).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, OutboxConfig, Security};
+
+    fn load(extra: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lndx.toml");
+        let text = format!("[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 25\n{extra}");
+        std::fs::write(&p, text).unwrap();
+        Config::load(Some(&p)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn security_is_typed_starttls_by_default() {
+        for (extra, want) in [
+            ("", Security::Starttls),
+            ("security = \"tls\"\n", Security::Tls),
+            ("security = \"plain\"\n", Security::Plain),
+        ] {
+            let Config {
+                outbox: OutboxConfig::Smtp(c),
+                ..
+            } = load(extra).unwrap()
+            else {
+                panic!("an SMTP outbox");
+            };
+            assert_eq!(c.security, want);
+        }
+        let e = load("security = \"STARTTLS\"\n").unwrap_err();
+        assert!(e.contains("use tls, starttls or plain"), "{e}");
+    }
 }

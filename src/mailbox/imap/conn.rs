@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use super::ImapConfig;
+use crate::config::{ImapAuth, Security};
 
 /// The connection under the IMAP session: plain TCP (loopback only) or TLS.
 #[derive(Debug)]
@@ -263,7 +264,7 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
         .password
         .resolve()
         .map_err(|e| Fail::new(Stage::Config, format!("password: {e}")))?;
-    if cfg.security == "plain" && !is_loopback(&cfg.host) {
+    if cfg.security == Security::Plain && !is_loopback(&cfg.host) {
         return Err(Fail::new(
             Stage::Config,
             format!(
@@ -289,13 +290,13 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
         }
     };
     let _ = tcp.set_nodelay(true);
-    let (client, tls) = match cfg.security.as_str() {
-        "tls" => {
+    let (client, tls) = match cfg.security {
+        Security::Tls => {
             let mut c = Client::new(wrap_tls(cfg, tcp, t).await?);
             greeting(&mut c, t).await?;
             (c, true)
         }
-        "starttls" => {
+        Security::Starttls => {
             let mut c = Client::new(Stream::Plain(tcp));
             greeting(&mut c, t).await?;
             match tokio::time::timeout(t, c.run_command_and_check_ok("STARTTLS", None)).await {
@@ -308,21 +309,15 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
             };
             (Client::new(wrap_tls(cfg, tcp, t).await?), true)
         }
-        "plain" => {
+        Security::Plain => {
             let mut c = Client::new(Stream::Plain(tcp));
             greeting(&mut c, t).await?;
             (c, false)
         }
-        other => {
-            return Err(Fail::new(
-                Stage::Config,
-                format!("security {other:?}: use tls, starttls or plain"),
-            ))
-        }
     };
-    let login = match cfg.auth.as_str() {
-        "login" => tokio::time::timeout(t, client.login(&cfg.username, &password)).await,
-        "plain" => {
+    let login = match cfg.auth {
+        ImapAuth::Login => tokio::time::timeout(t, client.login(&cfg.username, &password)).await,
+        ImapAuth::Plain => {
             tokio::time::timeout(
                 t,
                 client.authenticate(
@@ -334,12 +329,6 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
                 ),
             )
             .await
-        }
-        other => {
-            return Err(Fail::new(
-                Stage::Config,
-                format!("auth {other:?}: use login or plain"),
-            ))
         }
     };
     let mut session = match login {
@@ -433,6 +422,43 @@ mod tests {
         assert_eq!(mailbox_name("A&B"), "A&-B");
         assert_eq!(mailbox_name("已发送"), "&XfJT0ZAB-");
         assert_eq!(mailbox_name("其他文件夹/申报"), "&UXZO1mWHTvZZOQ-/&dTNipQ-");
+    }
+
+    /// A self-signed CA made for this test (`openssl req -x509`, P-256); only parsed.
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBhTCCASugAwIBAgIUbkKXYnA2Jww8jkqv75uf3wW2EcYwCgYIKoZIzj0EAwIw\n\
+FzEVMBMGA1UEAwwMbG5keCB0ZXN0IENBMCAXDTI2MTIwMjAyNTkxNloYDzIxMjYx\n\
+MTA4MDI1OTE2WjAXMRUwEwYDVQQDDAxsbmR4IHRlc3QgQ0EwWTATBgcqhkjOPQIB\n\
+BggqhkjOPQMBBwNCAAQ4wwbO9QeosrbIO7BENCj6EZxqQrpBNQ81TVgoblOBMXTj\n\
+Tm11ymt9wEn7eoA8BnGc1rPoN3wN0HJigQ2WJUOVo1MwUTAdBgNVHQ4EFgQU335j\n\
+p6a33fO9s120XW1t9lT/3LwwHwYDVR0jBBgwFoAU335jp6a33fO9s120XW1t9lT/\n\
+3LwwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiAiaJnyTgMMgaqN\n\
+BeA9rnklmBZDbkpPUgFoa1iladMnxAIhALXe5inLSAinSVpAXCQVcgaB8AQvzaJL\n\
+gSP+esaDEr0Z\n\
+-----END CERTIFICATE-----";
+
+    #[test]
+    fn ca_file_certificates_are_read_from_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        // text around the blocks, as `openssl x509 -text` leaves it, is skipped
+        let ok = write("ca.pem", &format!("subject=CN = lndx test CA\n{TEST_CA}\n"));
+        assert!(tls_config(Some(&ok)).is_ok());
+        let none = write("none.pem", "no certificate here\n");
+        let e = tls_config(Some(&none)).unwrap_err();
+        assert!(
+            e.detail.contains("holds no PEM certificate"),
+            "{}",
+            e.detail
+        );
+        let cut = write("cut.pem", &TEST_CA[..TEST_CA.len() - 30]);
+        let e = tls_config(Some(&cut)).unwrap_err();
+        assert_eq!(e.stage, Stage::Config);
+        assert!(e.detail.contains("cut.pem"), "{}", e.detail);
     }
 
     #[test]
