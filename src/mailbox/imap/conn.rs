@@ -260,6 +260,26 @@ impl async_imap::Authenticator for PlainAuth {
 /// Connects, secures, logs in, identifies and reads the capabilities.
 pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
     let t = Duration::from_secs(cfg.timeout_secs.max(1));
+    let password = password(cfg)?;
+    let tcp = connect(cfg, t).await?;
+    let (client, tls) = secure(cfg, tcp, t).await?;
+    let mut session = login(client, cfg, password, t).await?;
+    let caps = capabilities(&mut session, t).await?;
+    let server = if caps.contains("ID") {
+        identify(&mut session, t).await?
+    } else {
+        None
+    };
+    Ok(Opened {
+        session,
+        caps,
+        server,
+        tls,
+    })
+}
+
+/// The password, once the config allows sending it: never in clear beyond loopback.
+fn password(cfg: &ImapConfig) -> Result<String, Fail> {
     let password = cfg
         .password
         .resolve()
@@ -273,6 +293,11 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
             ),
         ));
     }
+    Ok(password)
+}
+
+/// The TCP connection to the server, Nagle off (IMAP is many small commands).
+async fn connect(cfg: &ImapConfig, t: Duration) -> Result<TcpStream, Fail> {
     let tcp = match tokio::time::timeout(t, TcpStream::connect((cfg.host.as_str(), cfg.port))).await
     {
         Ok(Ok(s)) => s,
@@ -290,11 +315,20 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
         }
     };
     let _ = tcp.set_nodelay(true);
-    let (client, tls) = match cfg.security {
+    Ok(tcp)
+}
+
+/// The greeted client over TLS, STARTTLS or plain TCP; true when TLS is on.
+async fn secure(
+    cfg: &ImapConfig,
+    tcp: TcpStream,
+    t: Duration,
+) -> Result<(Client<Stream>, bool), Fail> {
+    match cfg.security {
         Security::Tls => {
             let mut c = Client::new(wrap_tls(cfg, tcp, t).await?);
             greeting(&mut c, t).await?;
-            (c, true)
+            Ok((c, true))
         }
         Security::Starttls => {
             let mut c = Client::new(Stream::Plain(tcp));
@@ -307,41 +341,46 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
             let Stream::Plain(tcp) = c.into_inner() else {
                 unreachable!("the stream before STARTTLS is plain")
             };
-            (Client::new(wrap_tls(cfg, tcp, t).await?), true)
+            Ok((Client::new(wrap_tls(cfg, tcp, t).await?), true))
         }
         Security::Plain => {
             let mut c = Client::new(Stream::Plain(tcp));
             greeting(&mut c, t).await?;
-            (c, false)
+            Ok((c, false))
         }
-    };
+    }
+}
+
+/// LOGIN or AUTHENTICATE PLAIN, as configured.
+async fn login(
+    client: Client<Stream>,
+    cfg: &ImapConfig,
+    password: String,
+    t: Duration,
+) -> Result<ImapSession, Fail> {
     let login = match cfg.auth {
         ImapAuth::Login => tokio::time::timeout(t, client.login(&cfg.username, &password)).await,
         ImapAuth::Plain => {
-            tokio::time::timeout(
-                t,
-                client.authenticate(
-                    "PLAIN",
-                    PlainAuth {
-                        user: cfg.username.clone(),
-                        pass: password.clone(),
-                    },
-                ),
-            )
-            .await
+            let auth = PlainAuth {
+                user: cfg.username.clone(),
+                pass: password,
+            };
+            tokio::time::timeout(t, client.authenticate("PLAIN", auth)).await
         }
     };
-    let mut session = match login {
-        Ok(Ok(s)) => s,
-        Ok(Err((e, _))) => {
-            return Err(Fail::new(
-                Stage::Login,
-                format!("{} refused: {e}", cfg.username),
-            ))
-        }
-        Err(_) => return Err(Fail::new(Stage::Login, "no answer to the login")),
-    };
-    let caps: HashSet<String> = step(t, "CAPABILITY", session.capabilities())
+    match login {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err((e, _))) => Err(Fail::new(
+            Stage::Login,
+            format!("{} refused: {e}", cfg.username),
+        )),
+        Err(_) => Err(Fail::new(Stage::Login, "no answer to the login")),
+    }
+}
+
+/// The server's capabilities, upper-cased (`AUTH=` ones as `AUTH=MECH`).
+async fn capabilities(session: &mut ImapSession, t: Duration) -> Result<HashSet<String>, Fail> {
+    Ok(step(t, "CAPABILITY", session.capabilities())
         .await?
         .iter()
         .map(|c| match c {
@@ -349,34 +388,29 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
             async_imap::types::Capability::Atom(a) => a.to_ascii_uppercase(),
             async_imap::types::Capability::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
         })
-        .collect();
-    let mut server = None;
-    if caps.contains("ID") {
-        // 163/126/Coremail refuse SELECT from a client that did not identify itself.
-        let id = step(
-            t,
-            "ID",
-            session.id([
-                ("name", Some("lndx")),
-                ("version", Some(env!("CARGO_PKG_VERSION"))),
-                ("vendor", Some("lndx")),
-            ]),
-        )
-        .await?;
-        server = id.map(|m| {
-            let name = m.get("name").cloned().unwrap_or_default();
-            match m.get("version") {
-                Some(v) => format!("{name} {v}"),
-                None => name,
-            }
-        });
-    }
-    Ok(Opened {
-        session,
-        caps,
-        server,
-        tls,
-    })
+        .collect())
+}
+
+/// The ID exchange (RFC 2971): lndx names itself and gets the server's "name version".
+/// 163/126/Coremail refuse SELECT from a client that did not identify itself.
+async fn identify(session: &mut ImapSession, t: Duration) -> Result<Option<String>, Fail> {
+    let id = step(
+        t,
+        "ID",
+        session.id([
+            ("name", Some("lndx")),
+            ("version", Some(env!("CARGO_PKG_VERSION"))),
+            ("vendor", Some("lndx")),
+        ]),
+    )
+    .await?;
+    Ok(id.map(|m| {
+        let name = m.get("name").cloned().unwrap_or_default();
+        match m.get("version") {
+            Some(v) => format!("{name} {v}"),
+            None => name,
+        }
+    }))
 }
 
 /// A folder name as IMAP wants it: modified UTF-7 (RFC 3501 §5.1.3) for non-ASCII names.
