@@ -7,7 +7,7 @@
 
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 
-use quick_xml::events::Event;
+use quick_xml::events::{BytesStart, Event};
 
 /// A file's format as recognised by content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,26 +235,26 @@ fn declared_content_types(xml: &[u8]) -> Vec<String> {
     let mut types = Vec::new();
     loop {
         match reader.read_event() {
-            Ok(Event::Start(e) | Event::Empty(e)) => {
-                let name = e.local_name();
-                let name: &str = name.as_ref();
-                if !name.eq_ignore_ascii_case("Override") && !name.eq_ignore_ascii_case("Default") {
-                    continue;
-                }
-                let mut attrs = e.attributes();
-                attrs.with_checks(false);
-                for attr in attrs.flatten() {
-                    let key = attr.key.local_name();
-                    let key: &str = key.as_ref();
-                    if key.eq_ignore_ascii_case("ContentType") {
-                        types.push(attr.value.to_ascii_lowercase());
-                    }
-                }
-            }
+            Ok(Event::Start(e) | Event::Empty(e)) => types.extend(content_type(&e)),
             Ok(Event::Eof) | Err(_) => return types,
             Ok(_) => {}
         }
     }
+}
+
+/// The `ContentType` of a `Default` or `Override` element, lower-cased.
+fn content_type(e: &BytesStart<'_>) -> Option<String> {
+    let is = |name: &str, wanted: &str| name.eq_ignore_ascii_case(wanted);
+    let element = e.local_name();
+    if !is(element.as_ref(), "Override") && !is(element.as_ref(), "Default") {
+        return None;
+    }
+    let mut attrs = e.attributes();
+    attrs.with_checks(false);
+    attrs
+        .flatten()
+        .find(|a| is(a.key.local_name().as_ref(), "ContentType"))
+        .map(|a| a.value.to_ascii_lowercase())
 }
 
 fn sniff_ole2(bytes: &[u8]) -> FileType {

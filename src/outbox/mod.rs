@@ -84,41 +84,57 @@ async fn deliver_loop(
             if stop() {
                 return Ok(pass);
             }
-            let outcome = if over_cap(reg, row, cap)? {
-                Delivery::Capped
-            } else {
-                match transport {
-                    Transport::Folder(dir) => folder::deliver(dir, row),
-                    Transport::Smtp(s) => {
-                        let mark = || {
-                            if let Err(e) = reg.mark_sending(row.id) {
-                                tracing::error!(outbox = row.id, error = %e, "cannot record a send in progress");
-                            }
-                        };
-                        s.deliver(row, &mark).await
-                    }
-                }
-            };
-            match &outcome {
-                Delivery::Sent => pass.sent += 1,
-                Delivery::Deferred { error, .. } => {
-                    tracing::warn!(outbox = row.id, %error, "delivery deferred");
-                    pass.deferred += 1
-                }
-                Delivery::Failed { error } | Delivery::Unknown { error } => {
-                    tracing::error!(outbox = row.id, %error, "delivery failed");
-                    pass.failed += 1
-                }
-                Delivery::Capped => {
-                    tracing::warn!(outbox = row.id, "per-recipient daily cap reached; not sent");
-                    pass.failed += 1
-                }
-            }
+            let outcome = attempt(reg, transport, row, cap).await?;
+            pass.count(row, &outcome);
             reg.record_delivery(row, &outcome)?;
         }
         if pass.deferred > 0 {
             // Deferred mail is not due again in this pass.
             return Ok(pass);
+        }
+    }
+}
+
+/// One delivery attempt of one due mail, unless the recipient's daily cap is reached.
+async fn attempt(
+    reg: &Registry,
+    transport: &Transport,
+    row: &OutboxRow,
+    cap: u32,
+) -> Result<Delivery, RegistryError> {
+    if over_cap(reg, row, cap)? {
+        return Ok(Delivery::Capped);
+    }
+    Ok(match transport {
+        Transport::Folder(dir) => folder::deliver(dir, row),
+        Transport::Smtp(s) => {
+            let mark = || {
+                if let Err(e) = reg.mark_sending(row.id) {
+                    tracing::error!(outbox = row.id, error = %e, "cannot record a send in progress");
+                }
+            };
+            s.deliver(row, &mark).await
+        }
+    })
+}
+
+impl Pass {
+    /// Counts and logs one attempt's outcome.
+    fn count(&mut self, row: &OutboxRow, outcome: &Delivery) {
+        match outcome {
+            Delivery::Sent => self.sent += 1,
+            Delivery::Deferred { error, .. } => {
+                tracing::warn!(outbox = row.id, %error, "delivery deferred");
+                self.deferred += 1
+            }
+            Delivery::Failed { error } | Delivery::Unknown { error } => {
+                tracing::error!(outbox = row.id, %error, "delivery failed");
+                self.failed += 1
+            }
+            Delivery::Capped => {
+                tracing::warn!(outbox = row.id, "per-recipient daily cap reached; not sent");
+                self.failed += 1
+            }
         }
     }
 }
