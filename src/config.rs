@@ -362,3 +362,91 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// The IMAP mailbox's security and auth settings as the config reads them.
+#[cfg(test)]
+mod imap_settings {
+    use super::*;
+    use crate::mailbox::MailboxConfig;
+    use crate::security::{ImapAuth, Security};
+
+    fn load_imap(mailbox: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lndx.toml");
+        let text = format!(
+            "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = 993\n\
+             username = \"u\"\npassword = {{ value = \"p\" }}\n{mailbox}"
+        );
+        std::fs::write(&p, text).unwrap();
+        Config::load(Some(&p)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn security_and_auth_are_typed_with_defaults() {
+        let Config {
+            mailbox: MailboxConfig::Imap(c),
+            ..
+        } = load_imap("").unwrap()
+        else {
+            panic!("an IMAP mailbox");
+        };
+        assert_eq!((c.security, c.auth), (Security::Tls, ImapAuth::Login));
+        let Config {
+            mailbox: MailboxConfig::Imap(c),
+            ..
+        } = load_imap("security = \"starttls\"\nauth = \"plain\"\n").unwrap()
+        else {
+            panic!("an IMAP mailbox");
+        };
+        assert_eq!((c.security, c.auth), (Security::Starttls, ImapAuth::Plain));
+    }
+
+    #[test]
+    fn unknown_security_or_auth_names_the_allowed_values() {
+        let e = load_imap("security = \"ssl\"\n").unwrap_err();
+        assert!(
+            e.contains("security \"ssl\" is not known: use tls, starttls or plain"),
+            "{e}"
+        );
+        let e = load_imap("auth = \"cram-md5\"\n").unwrap_err();
+        assert!(
+            e.contains("auth \"cram-md5\" is not known: use login or plain"),
+            "{e}"
+        );
+    }
+}
+
+/// The SMTP outbox's security setting as the config reads it.
+#[cfg(test)]
+mod smtp_settings {
+    use super::*;
+    use crate::security::Security;
+
+    fn load_smtp(extra: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lndx.toml");
+        let text = format!("[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 25\n{extra}");
+        std::fs::write(&p, text).unwrap();
+        Config::load(Some(&p)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn security_is_typed_starttls_by_default() {
+        for (extra, want) in [
+            ("", Security::Starttls),
+            ("security = \"tls\"\n", Security::Tls),
+            ("security = \"plain\"\n", Security::Plain),
+        ] {
+            let Config {
+                outbox: OutboxConfig::Smtp(c),
+                ..
+            } = load_smtp(extra).unwrap()
+            else {
+                panic!("an SMTP outbox");
+            };
+            assert_eq!(c.security, want);
+        }
+        let e = load_smtp("security = \"STARTTLS\"\n").unwrap_err();
+        assert!(e.contains("use tls, starttls or plain"), "{e}");
+    }
+}

@@ -1,12 +1,18 @@
 //! Legacy formats (.doc/.xls, WPS .wps/.et) converted to OOXML with LibreOffice headless.
 //!
-//! Each conversion gets its own temporary directory and its own LibreOffice profile
-//! (concurrent runs sharing a profile silently produce nothing), input and output files
-//! are named by us (never by the message), and the converter is killed after a timeout.
+//! Each conversion gets its own temporary directory (`tempfile`, removed when the
+//! conversion ends, whatever happened) holding the input, the output and its own
+//! LibreOffice profile (concurrent runs sharing a profile silently produce nothing); input
+//! and output files are named by us (never by the message). The converter runs in a
+//! process group of its own and the whole group is killed after the timeout: `soffice` is
+//! a launcher that forks `soffice.bin`, which a kill of the launcher alone would leave
+//! running.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
 
 #[derive(Debug, Clone)]
 pub struct Converter {
@@ -31,8 +37,8 @@ pub enum ConvertError {
 }
 
 impl Converter {
-    /// The converter named in the config, or the first `soffice`/`libreoffice` on PATH.
-    /// None when none is installed.
+    /// The converter named in the config (a path, or a name looked up on PATH), or the
+    /// first `soffice`/`libreoffice` on PATH. None when none is installed.
     pub fn find(configured: Option<&Path>, timeout: Duration) -> Option<Converter> {
         let candidates: Vec<PathBuf> = match configured {
             Some(p) => vec![p.to_path_buf()],
@@ -40,13 +46,11 @@ impl Converter {
         };
         candidates.into_iter().find_map(|c| {
             let resolved = if c.components().count() > 1 {
-                Some(c)
+                Some(c).filter(|p| p.is_file())
             } else {
-                which(&c)
+                which::which(&c).ok()
             };
-            resolved
-                .filter(|p| p.is_file())
-                .map(|program| Converter { program, timeout })
+            resolved.map(|program| Converter { program, timeout })
         })
     }
 
@@ -58,78 +62,154 @@ impl Converter {
         input_ext: &str,
         target: &str,
     ) -> Result<Vec<u8>, ConvertError> {
-        let work = TempDir::new()?;
+        let work = tempfile::Builder::new().prefix("lndx-convert-").tempdir()?;
         let input = work.path().join(format!("input.{input_ext}"));
         std::fs::write(&input, bytes)?;
         let out = work.path().join("out");
         let profile = work.path().join("profile");
-        let mut child = Command::new(&self.program)
-            .arg(format!(
-                "-env:UserInstallation=file://{}",
-                profile.display()
-            ))
-            .args([
-                "--headless",
-                "--norestore",
-                "--nologo",
-                "--nodefault",
-                "--convert-to",
-                target,
-                "--outdir",
-            ])
-            .arg(&out)
-            .arg(&input)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|source| ConvertError::Spawn {
-                program: self.program.clone(),
-                source,
-            })?;
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait()? {
-                break status;
-            }
-            if start.elapsed() > self.timeout {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(ConvertError::Timeout(self.timeout));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let mut cmd = Command::new(&self.program);
+        cmd.arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
+        .args([
+            "--headless",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            "--convert-to",
+            target,
+            "--outdir",
+        ])
+        .arg(&out)
+        .arg(&input)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = cmd.spawn().map_err(|source| ConvertError::Spawn {
+            program: self.program.clone(),
+            source,
+        })?;
+        let status = wait_or_kill(&mut child, self.timeout)?;
         let produced = out.join(format!("input.{target}"));
         std::fs::read(&produced)
             .map_err(|_| ConvertError::NoOutput(format!("exit status {status}")))
+        // `work` is removed here, on every path out of this function.
     }
 }
 
-fn which(name: &Path) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
+/// Waits for the converter; after `timeout` kills its process group (unix) or the process,
+/// and reaps it.
+fn wait_or_kill(child: &mut Child, timeout: Duration) -> Result<ExitStatus, ConvertError> {
+    if let Some(status) = child.wait_timeout(timeout)? {
+        return Ok(status);
+    }
+    // The child is not reaped yet, so its pid (the group's id) cannot have been reused.
+    #[cfg(unix)]
+    {
+        use rustix::process::{kill_process_group, Pid, Signal};
+        let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(ConvertError::Timeout(timeout))
 }
 
-/// A private temporary directory removed on drop.
-struct TempDir(PathBuf);
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Mutex;
+    use std::time::Instant;
 
-impl TempDir {
-    fn new() -> std::io::Result<TempDir> {
-        let dir = std::env::temp_dir().join(format!("lndx-convert-{:016x}", rand::random::<u64>()));
-        std::fs::create_dir(&dir)?;
-        Ok(TempDir(dir))
+    /// Scripts are written and then run: one test at a time, so that no other test's fork
+    /// holds a script open for writing when it is executed (ETXTBSY).
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    /// A stand-in converter: `body` runs with `$in` (the input), `$outdir` and `$rec` (a
+    /// folder of the test's own) set.
+    fn stand_in(dir: &Path, body: &str) -> PathBuf {
+        let rec = dir.join("rec");
+        std::fs::create_dir_all(&rec).unwrap();
+        let script = dir.join("fake-soffice");
+        let text = format!(
+            "#!/bin/sh\nrec='{}'\nprev=''\nfor a in \"$@\"; do\n  [ \"$prev\" = --outdir ] && outdir=\"$a\"\n  prev=\"$a\"; in=\"$a\"\ndone\ndirname \"$in\" > \"$rec/work\"\n{body}\n",
+            rec.display()
+        );
+        std::fs::write(&script, text).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        script
     }
 
-    fn path(&self) -> &Path {
-        &self.0
+    fn recorded(dir: &Path, name: &str) -> String {
+        std::fs::read_to_string(dir.join("rec").join(name))
+            .unwrap()
+            .trim()
+            .to_string()
     }
-}
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+    #[test]
+    fn output_is_read_and_the_work_folder_removed() {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let program = stand_in(
+            dir.path(),
+            "mkdir -p \"$outdir\" && cp \"$in\" \"$outdir/input.docx\"",
+        );
+        let c = Converter::find(Some(&program), Duration::from_secs(20)).expect("found");
+        assert_eq!(c.convert(b"bytes", "doc", "docx").unwrap(), b"bytes");
+        assert!(!Path::new(&recorded(dir.path(), "work")).exists());
+    }
+
+    #[test]
+    fn no_output_says_how_the_converter_ended() {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let program = stand_in(dir.path(), "exit 3");
+        let c = Converter::find(Some(&program), Duration::from_secs(20)).expect("found");
+        let e = c.convert(b"x", "xls", "xlsx").unwrap_err();
+        assert!(e.to_string().contains("exit status: 3"), "{e}");
+        assert!(!Path::new(&recorded(dir.path(), "work")).exists());
+    }
+
+    /// A process still running in the converter's group, or gone (a zombie waiting for
+    /// its new parent counts as gone).
+    fn running(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+            Err(_) => false,
+        }
+    }
+
+    #[test]
+    fn a_timeout_kills_the_converter_and_what_it_started() {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        // Like soffice: a launcher whose own child does the work.
+        let program = stand_in(dir.path(), "sleep 60 &\necho $! > \"$rec/child\"\nwait");
+        let c = Converter::find(Some(&program), Duration::from_millis(500)).expect("found");
+        let start = Instant::now();
+        let e = c.convert(b"x", "doc", "docx").unwrap_err();
+        assert!(matches!(e, ConvertError::Timeout(_)), "{e}");
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(!Path::new(&recorded(dir.path(), "work")).exists());
+        let child = recorded(dir.path(), "child");
+        let gone = Instant::now();
+        while running(&child) && gone.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!running(&child), "the converter's child {child} still runs");
+    }
+
+    #[test]
+    fn a_configured_converter_must_exist() {
+        let missing = Path::new("/nonexistent/soffice");
+        assert!(Converter::find(Some(missing), Duration::from_secs(1)).is_none());
+        let not_on_path = Path::new("lndx-no-such-converter");
+        assert!(Converter::find(Some(not_on_path), Duration::from_secs(1)).is_none());
     }
 }

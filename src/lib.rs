@@ -22,6 +22,7 @@
 //! checks it.
 
 pub mod app;
+pub mod backoff;
 pub mod campaign;
 pub mod commands;
 pub mod config;
@@ -37,12 +38,14 @@ pub mod mailbox;
 pub mod message;
 pub mod outbox;
 pub mod outcome;
+pub mod queued;
 pub mod registry;
 pub mod reply;
 pub mod report;
 pub mod rules;
 pub mod runtime;
 pub mod secret;
+pub mod security;
 pub mod settings;
 pub mod shutdown;
 pub mod spelling;

@@ -589,45 +589,93 @@ fn sniff_magic_bytes() {
     assert_eq!(sniff(&docx, "x.zip"), FileType::Xlsx);
 }
 
-/// A minimal OLE2 compound file (512-byte sectors) whose directory holds `stream`.
-fn cfb_with(stream: &str) -> Vec<u8> {
-    let mut f = vec![0u8; 512 * 3];
-    f[..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
-    f[0x18..0x1A].copy_from_slice(&0x3Eu16.to_le_bytes());
-    f[0x1A..0x1C].copy_from_slice(&3u16.to_le_bytes());
-    f[0x1C..0x1E].copy_from_slice(&0xFFFEu16.to_le_bytes());
-    f[0x1E..0x20].copy_from_slice(&9u16.to_le_bytes());
-    f[0x20..0x22].copy_from_slice(&6u16.to_le_bytes());
-    f[0x2C..0x30].copy_from_slice(&1u32.to_le_bytes()); // one FAT sector
-    f[0x30..0x34].copy_from_slice(&1u32.to_le_bytes()); // directory in sector 1
-    f[0x38..0x3C].copy_from_slice(&4096u32.to_le_bytes());
-    f[0x3C..0x40].copy_from_slice(&0xFFFF_FFFEu32.to_le_bytes());
-    f[0x44..0x48].copy_from_slice(&0xFFFF_FFFEu32.to_le_bytes());
+const OLE2_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+const NO_STREAM: u32 = 0xFFFF_FFFF;
+const END_OF_CHAIN: u32 = 0xFFFF_FFFE;
+const FREE_SECTOR: u32 = 0xFFFF_FFFF;
+const FAT_SECTOR: u32 = 0xFFFF_FFFD;
+
+fn put32(f: &mut [u8], at: usize, v: u32) {
+    f[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// One directory entry: name, object type (1 storage, 2 stream, 5 root), left and right
+/// sibling, child.
+type DirEntry<'a> = (&'a str, u8, u32, u32, u32);
+
+/// An OLE2 compound file header for sectors of `1 << shift` bytes (9: version 3, 12:
+/// version 4) with the DIFAT in the header listing `fat` and the directory starting at `dir`.
+fn ole2_header(shift: u16, fat: &[u32], dir: u32) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..8].copy_from_slice(&OLE2_MAGIC);
+    h[0x18..0x1A].copy_from_slice(&0x3Eu16.to_le_bytes());
+    let version: u16 = if shift == 12 { 4 } else { 3 };
+    h[0x1A..0x1C].copy_from_slice(&version.to_le_bytes());
+    h[0x1C..0x1E].copy_from_slice(&0xFFFEu16.to_le_bytes());
+    h[0x1E..0x20].copy_from_slice(&shift.to_le_bytes());
+    h[0x20..0x22].copy_from_slice(&6u16.to_le_bytes());
+    put32(&mut h, 0x2C, fat.len() as u32);
+    put32(&mut h, 0x30, dir);
+    put32(&mut h, 0x38, 4096);
+    put32(&mut h, 0x3C, END_OF_CHAIN); // no MiniFAT
+    put32(&mut h, 0x44, END_OF_CHAIN); // no DIFAT sectors
     for i in 0..109 {
-        let v: u32 = if i == 0 { 0 } else { 0xFFFF_FFFF };
-        f[0x4C + i * 4..0x50 + i * 4].copy_from_slice(&v.to_le_bytes());
+        put32(
+            &mut h,
+            0x4C + i * 4,
+            fat.get(i).copied().unwrap_or(FREE_SECTOR),
+        );
     }
-    // sector 0 (file offset 512): the FAT
-    let fat = 512;
-    for i in 0..128 {
-        let v: u32 = match i {
-            0 => 0xFFFF_FFFD,
-            1 => 0xFFFF_FFFE,
-            _ => 0xFFFF_FFFF,
+    h
+}
+
+/// A well-formed compound file: the FAT in the first sectors, then the directory
+/// `entries`; no stream data. `shift` as in [`ole2_header`].
+fn ole2_file(shift: u16, entries: &[DirEntry]) -> Vec<u8> {
+    let sector = 1usize << shift;
+    let per_fat = sector / 4;
+    let dir_sectors = entries.len().div_ceil(sector / 128);
+    let fat_sectors = (dir_sectors + dir_sectors / per_fat + 1).div_ceil(per_fat);
+    assert!(fat_sectors <= 109, "the header's DIFAT is enough");
+    let total = fat_sectors + dir_sectors;
+    let fat_ids: Vec<u32> = (0..fat_sectors as u32).collect();
+    let mut f = ole2_header(shift, &fat_ids, fat_sectors as u32);
+    f.resize(sector * (1 + total), 0);
+    // the FAT: its own sectors, then the directory chain
+    for i in 0..fat_sectors * per_fat {
+        let v = match i {
+            i if i < fat_sectors => FAT_SECTOR,
+            i if i + 1 == total => END_OF_CHAIN,
+            i if i < total => i as u32 + 1,
+            _ => FREE_SECTOR,
         };
-        f[fat + i * 4..fat + i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        put32(&mut f, sector + i * 4, v);
     }
-    // sector 1 (file offset 1024): the directory
-    let mut entry = |index: usize, name: &str, kind: u8| {
-        let at = 1024 + index * 128;
+    let dir = sector * (1 + fat_sectors);
+    for (i, (name, kind, left, right, child)) in entries.iter().enumerate() {
+        let at = dir + i * 128;
         let units: Vec<u8> = name.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
         f[at..at + units.len()].copy_from_slice(&units);
         f[at + 0x40..at + 0x42].copy_from_slice(&((units.len() + 2) as u16).to_le_bytes());
-        f[at + 0x42] = kind;
-    };
-    entry(0, "Root Entry", 5);
-    entry(1, stream, 2);
+        f[at + 0x42] = *kind;
+        f[at + 0x43] = 1; // black
+        put32(&mut f, at + 0x44, *left);
+        put32(&mut f, at + 0x48, *right);
+        put32(&mut f, at + 0x4C, *child);
+        put32(&mut f, at + 0x74, END_OF_CHAIN);
+    }
     f
+}
+
+/// A minimal OLE2 compound file (512-byte sectors) whose root storage holds `stream`.
+fn cfb_with(stream: &str) -> Vec<u8> {
+    ole2_file(
+        9,
+        &[
+            ("Root Entry", 5, NO_STREAM, NO_STREAM, 1),
+            (stream, 2, NO_STREAM, NO_STREAM, NO_STREAM),
+        ],
+    )
 }
 
 #[test]
@@ -644,6 +692,97 @@ fn sniff_ole2_streams() {
     let mut broken = cfb_with("EncryptedPackage");
     broken[0x30..0x34].copy_from_slice(&77u32.to_le_bytes());
     assert_eq!(sniff(&broken, ""), FileType::EncryptedOoxml);
+}
+
+#[test]
+fn sniff_ole2_of_the_samples_and_cut_short() {
+    let files = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/files");
+    for (name, want) in [
+        ("P10-sh-case-doc.doc", FileType::Doc),
+        ("P03-sd-summary.xls", FileType::Xls),
+    ] {
+        let b = std::fs::read(files.join(name)).expect("fixture");
+        assert_eq!(sniff(&b, name), want, "{name}");
+        // Cut anywhere: no panic, an answer at once, never another kind of file.
+        let start = std::time::Instant::now();
+        for len in (8..b.len()).step_by(b.len() / 97 + 1).chain([b.len() - 1]) {
+            let t = sniff(&b[..len], name);
+            assert!(
+                t == want || t == FileType::Ole2,
+                "{name} cut at {len}: {t:?}"
+            );
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{name}"
+        );
+    }
+}
+
+/// A hostile DIFAT lists sector 0 as a FAT sector over a million times: a reader that
+/// reads each listed FAT sector would read 4 GiB out of this 4 MiB file.
+#[test]
+fn sniff_ole2_with_a_hostile_difat_returns_at_once() {
+    let sector = 4096;
+    let sectors = 1024;
+    let mut f = ole2_header(12, &[0; 109], 1);
+    put32(&mut f, 0x2C, u32::MAX);
+    put32(&mut f, 0x44, 1); // DIFAT chain: sectors 1, 2, … to the end of the file
+    f.resize(sector * (sectors + 1), 0);
+    for s in 1..sectors {
+        let at = sector * (s + 1);
+        // 1,023 listings of sector 0, then the next DIFAT sector
+        let next = if s + 1 < sectors {
+            s as u32 + 1
+        } else {
+            END_OF_CHAIN
+        };
+        put32(&mut f, at + sector - 4, next);
+    }
+    let mut named = f.clone();
+    let units: Vec<u8> = "WordDocument"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    named[8192..8192 + units.len()].copy_from_slice(&units);
+    let start = std::time::Instant::now();
+    assert_eq!(sniff(&f, "x.doc"), FileType::Ole2);
+    // the damaged directory's fallback still finds a stream name
+    assert_eq!(sniff(&named, "x.doc"), FileType::Doc);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+/// Storages nested 120,000 deep in a 15 MB file (entry i is the only child of entry
+/// i − 1): only the root's entries are listed, so this costs no more than a flat directory
+/// (listing every entry by its path would copy the growing path once per level: minutes).
+#[test]
+fn sniff_ole2_with_deeply_nested_storages_returns_at_once() {
+    let n = 120_000u32;
+    let mut entries: Vec<DirEntry> = vec![("Root Entry", 5, NO_STREAM, NO_STREAM, 1)];
+    for i in 1..n {
+        let child = if i + 1 < n { i + 1 } else { NO_STREAM };
+        entries.push((
+            "nested storage, a long name",
+            1,
+            NO_STREAM,
+            NO_STREAM,
+            child,
+        ));
+    }
+    // "Book" (Excel 5): a name only the directory gives, not the fallback scan
+    entries[1].0 = "Book";
+    let f = ole2_file(12, &entries);
+    let start = std::time::Instant::now();
+    assert_eq!(sniff(&f, "x.xls"), FileType::Xls);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[test]

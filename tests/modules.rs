@@ -17,7 +17,7 @@ const ROOT: &str = "(root)";
 
 /// Small leaf types: they import nothing from the crate except other leaves.
 const LEAVES: &[&str] = &[
-    "kind", "filing", "spelling", "secret", "shutdown", "runtime",
+    "kind", "filing", "spelling", "secret", "security", "shutdown", "runtime", "backoff", "queued",
 ];
 
 /// The command layer: the binary, `cli`, `commands` and the `app` they build from the config.

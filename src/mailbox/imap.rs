@@ -12,20 +12,21 @@ use super::{Feed, Source};
 use crate::message::Limits;
 use crate::registry::Registry;
 use crate::secret::Secret;
+use crate::security::{ImapAuth, Security};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImapConfig {
     pub host: String,
     pub port: u16,
-    /// "tls" (implicit, default), "starttls" or "plain" (loopback only).
+    /// Implicit TLS by default; STARTTLS, or plain (loopback only).
     #[serde(default = "default_security")]
-    pub security: String,
+    pub security: Security,
     pub username: String,
     pub password: Secret,
-    /// "login" (default) or "plain" (AUTHENTICATE PLAIN).
+    /// LOGIN by default, or AUTHENTICATE PLAIN.
     #[serde(default = "default_auth")]
-    pub auth: String,
+    pub auth: ImapAuth,
     #[serde(default = "default_folder")]
     pub folder: String,
     /// Extra trusted CA (PEM) for a private mail server.
@@ -49,11 +50,11 @@ pub struct ImapConfig {
     pub sent_folder: Option<String>,
 }
 
-fn default_security() -> String {
-    "tls".into()
+fn default_security() -> Security {
+    Security::Tls
 }
-fn default_auth() -> String {
-    "login".into()
+fn default_auth() -> ImapAuth {
+    ImapAuth::Login
 }
 fn default_folder() -> String {
     "INBOX".into()

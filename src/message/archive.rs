@@ -37,125 +37,176 @@ pub fn expand(
         Err(e) => return Some(FileProblem::Corrupt(format!("zip: {e}"))),
     };
     let count = archive.len();
-    let mut problem = None;
-    if count > limits.zip_members {
-        problem = Some(FileProblem::TooLarge {
-            what: "zip members".into(),
-            limit: limits.zip_members as u64,
-            actual: count as u64,
-        });
-    }
+    let mut problem = (count > limits.zip_members).then(|| FileProblem::TooLarge {
+        what: "zip members".into(),
+        limit: limits.zip_members as u64,
+        actual: count as u64,
+    });
     for i in 0..count.min(limits.zip_members) {
-        let (raw_name, is_dir, encrypted, compressed, declared) = match archive.by_index_raw(i) {
-            Ok(f) => (
-                f.name_raw().to_vec(),
-                f.is_dir(),
-                f.encrypted(),
-                f.compressed_size(),
-                f.size(),
-            ),
+        let entry = match Entry::read(&mut archive, i) {
+            Ok(e) => e,
             Err(e) => {
                 problem.get_or_insert(FileProblem::Corrupt(format!("zip entry {i}: {e}")));
                 continue;
             }
         };
-        let decoded = member_name(&raw_name);
-        if is_dir || decoded.ends_with('/') || decoded.ends_with('\\') {
+        if entry.is_dir {
             continue;
         }
-        let path = clean_path(&decoded);
-        let filename = sanitize(&decoded).unwrap_or_else(|| format!("member-{}", i + 1));
         let mut member = File {
-            filename,
+            filename: sanitize(&entry.name).unwrap_or_else(|| format!("member-{}", i + 1)),
             bytes: Vec::new(),
             file_type: FileType::Unknown,
             container: Some(archive_name.to_string()),
-            path_in_container: Some(path),
+            path_in_container: Some(clean_path(&entry.name)),
             problem: None,
         };
-        if encrypted {
-            member.problem = Some(FileProblem::Encrypted);
-            out.push(member);
-            continue;
-        }
-        // The smallest of the three caps decides; it is enforced while reading.
-        let caps = [
-            ("file size", limits.file_bytes, limits.file_bytes),
-            ("zip unpacked total", *budget, limits.zip_unpacked_bytes),
-            (
-                "zip compression ratio",
-                compressed.saturating_mul(limits.zip_ratio).max(RATIO_FLOOR),
-                compressed.saturating_mul(limits.zip_ratio).max(RATIO_FLOOR),
-            ),
-        ];
-        let (what, cap, shown_limit) = caps.iter().min_by_key(|c| c.1).copied().unwrap_or((
-            "file size",
-            limits.file_bytes,
-            limits.file_bytes,
-        ));
-        if declared > cap {
-            member.problem = Some(FileProblem::TooLarge {
-                what: what.into(),
-                limit: shown_limit,
-                actual: declared,
-            });
-            out.push(member);
-            continue;
-        }
-        let mut file = match archive.by_index(i) {
-            Ok(f) => f,
-            Err(e) => {
-                member.problem = Some(match e {
-                    zip::result::ZipError::UnsupportedArchive(m) if m.contains("assword") => {
-                        FileProblem::Encrypted
-                    }
-                    e => FileProblem::Corrupt(format!("zip member: {e}")),
-                });
+        match read_member(&mut archive, i, &entry, limits, budget) {
+            Ok(buf) => add_member(member, buf, depth, limits, budget, out),
+            Err(p) => {
+                member.problem = Some(p);
                 out.push(member);
-                continue;
             }
-        };
-        let mut buf = Vec::new();
-        let read = (&mut file)
-            .take(cap.saturating_add(1))
-            .read_to_end(&mut buf);
-        drop(file);
-        let got = buf.len() as u64;
-        *budget = budget.saturating_sub(got.min(cap));
-        if got > cap {
-            member.problem = Some(FileProblem::TooLarge {
-                what: what.into(),
-                limit: shown_limit,
-                actual: got.max(declared),
-            });
-            out.push(member);
-            continue;
-        }
-        if let Err(e) = read {
-            member.problem = Some(FileProblem::Corrupt(format!("zip member: {e}")));
-            out.push(member);
-            continue;
-        }
-        member.file_type = sniff(&buf, &member.filename);
-        member.bytes = buf;
-        let nested = member.file_type == FileType::Zip;
-        if nested && depth >= limits.nesting {
-            member.problem = Some(FileProblem::TooDeep);
-            member.bytes = Vec::new();
-            out.push(member);
-            continue;
-        }
-        if nested {
-            let inner_bytes = std::mem::take(&mut member.bytes);
-            let inner_name = member.filename.clone();
-            let index = out.len();
-            out.push(member);
-            let inner_problem = expand(&inner_bytes, &inner_name, depth + 1, limits, budget, out);
-            out[index].bytes = inner_bytes;
-            out[index].problem = inner_problem;
-        } else {
-            out.push(member);
         }
     }
     problem
+}
+
+/// What the central directory says of one member, before anything is unpacked.
+struct Entry {
+    /// The decoded name (see [`member_name`]).
+    name: String,
+    /// A folder (flagged, or named with a trailing slash): nothing to list.
+    is_dir: bool,
+    encrypted: bool,
+    compressed: u64,
+    /// The unpacked size it declares (checked, never trusted).
+    declared: u64,
+}
+
+impl Entry {
+    fn read(
+        archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+        i: usize,
+    ) -> zip::result::ZipResult<Entry> {
+        let f = archive.by_index_raw(i)?;
+        let name = member_name(f.name_raw());
+        Ok(Entry {
+            is_dir: f.is_dir() || name.ends_with('/') || name.ends_with('\\'),
+            name,
+            encrypted: f.encrypted(),
+            compressed: f.compressed_size(),
+            declared: f.size(),
+        })
+    }
+}
+
+/// The cap a member's unpacked bytes must stay within, and how a breach is reported.
+#[derive(Clone, Copy)]
+struct Cap {
+    what: &'static str,
+    bytes: u64,
+    /// The limit named in the report (the configured total, not what was left of it).
+    shown: u64,
+}
+
+impl Cap {
+    /// The smallest of the file-size cap, what is left of the archive's unpacked total
+    /// and the compression-ratio cap (not below [`RATIO_FLOOR`]).
+    fn of(limits: &Limits, budget: u64, compressed: u64) -> Cap {
+        let ratio = compressed.saturating_mul(limits.zip_ratio).max(RATIO_FLOOR);
+        [
+            Cap {
+                what: "file size",
+                bytes: limits.file_bytes,
+                shown: limits.file_bytes,
+            },
+            Cap {
+                what: "zip unpacked total",
+                bytes: budget,
+                shown: limits.zip_unpacked_bytes,
+            },
+            Cap {
+                what: "zip compression ratio",
+                bytes: ratio,
+                shown: ratio,
+            },
+        ]
+        .into_iter()
+        .min_by_key(|c| c.bytes)
+        .expect("three caps")
+    }
+
+    fn exceeded(self, actual: u64) -> FileProblem {
+        FileProblem::TooLarge {
+            what: self.what.into(),
+            limit: self.shown,
+            actual,
+        }
+    }
+}
+
+/// Unpacks member `i` within its [`Cap`], enforced while reading (a declared size is
+/// checked first but never trusted); what was read counts against `budget`.
+fn read_member(
+    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
+    i: usize,
+    entry: &Entry,
+    limits: &Limits,
+    budget: &mut u64,
+) -> Result<Vec<u8>, FileProblem> {
+    if entry.encrypted {
+        return Err(FileProblem::Encrypted);
+    }
+    let cap = Cap::of(limits, *budget, entry.compressed);
+    if entry.declared > cap.bytes {
+        return Err(cap.exceeded(entry.declared));
+    }
+    let mut file = archive.by_index(i).map_err(|e| match e {
+        zip::result::ZipError::UnsupportedArchive(m) if m.contains("assword") => {
+            FileProblem::Encrypted
+        }
+        e => FileProblem::Corrupt(format!("zip member: {e}")),
+    })?;
+    let mut buf = Vec::new();
+    let read = (&mut file)
+        .take(cap.bytes.saturating_add(1))
+        .read_to_end(&mut buf);
+    drop(file);
+    let got = buf.len() as u64;
+    *budget = budget.saturating_sub(got.min(cap.bytes));
+    if got > cap.bytes {
+        return Err(cap.exceeded(got.max(entry.declared)));
+    }
+    read.map_err(|e| FileProblem::Corrupt(format!("zip member: {e}")))?;
+    Ok(buf)
+}
+
+/// Adds an unpacked member to `out`, recognised by content; a nested zip is listed right
+/// after it, down to the nesting limit (beyond it the zip is kept without its bytes).
+fn add_member(
+    mut member: File,
+    buf: Vec<u8>,
+    depth: usize,
+    limits: &Limits,
+    budget: &mut u64,
+    out: &mut Vec<File>,
+) {
+    member.file_type = sniff(&buf, &member.filename);
+    if member.file_type != FileType::Zip {
+        member.bytes = buf;
+        out.push(member);
+        return;
+    }
+    if depth >= limits.nesting {
+        member.problem = Some(FileProblem::TooDeep);
+        out.push(member);
+        return;
+    }
+    let inner_name = member.filename.clone();
+    let index = out.len();
+    out.push(member);
+    let inner_problem = expand(&buf, &inner_name, depth + 1, limits, budget, out);
+    out[index].bytes = buf;
+    out[index].problem = inner_problem;
 }

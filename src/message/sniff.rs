@@ -1,10 +1,13 @@
 //! Recognises a file's format by its content (magic bytes, OOXML content types, OLE2
 //! streams), never by its declared MIME type or extension alone.
 //!
-//! Owns: the magic-byte table, reading `[Content_Types].xml` from a zip (size-capped) and a
-//! minimal, bounds-checked reader of the OLE2 (CFB) directory to find its stream names.
+//! Owns: the magic-byte table, reading `[Content_Types].xml` from a zip (size-capped,
+//! parsed with quick-xml) and the names of an OLE2 (Compound File Binary) file's root
+//! streams, read with the `cfb` crate under a read budget.
 
-use std::io::{Cursor, Read};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+
+use quick_xml::events::{BytesStart, Event};
 
 /// A file's format as recognised by content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,15 +130,15 @@ fn extension_of(filename: &str) -> String {
 
 fn sniff_zip(bytes: &[u8], filename: &str) -> FileType {
     match content_types(bytes) {
-        Ok(Some(ct)) => {
-            let ct = ct.to_ascii_lowercase();
-            if ct.contains("wordprocessingml.document.main") {
+        Ok(Some(types)) => {
+            let declares = |t: &str| types.iter().any(|ct| ct.contains(t));
+            if declares("wordprocessingml.document.main") {
                 FileType::Docx
-            } else if ct.contains("ms-word.document.macroenabled") {
+            } else if declares("ms-word.document.macroenabled") {
                 FileType::Docm
-            } else if ct.contains("spreadsheetml.sheet.main") {
+            } else if declares("spreadsheetml.sheet.main") {
                 FileType::Xlsx
-            } else if ct.contains("ms-excel.sheet.macroenabled") {
+            } else if declares("ms-excel.sheet.macroenabled") {
                 FileType::Xlsm
             } else {
                 office_by_parts(bytes, filename)
@@ -203,9 +206,10 @@ fn opendocument(bytes: &[u8]) -> Option<FileType> {
     }
 }
 
-/// `Ok(Some(xml))` when the zip holds `[Content_Types].xml`, `Ok(None)` when it is a readable
-/// zip without one, `Err` when the zip cannot be read.
-fn content_types(bytes: &[u8]) -> Result<Option<String>, ()> {
+/// `Ok(Some(types))` when the zip holds `[Content_Types].xml` (the content types it
+/// declares, see [`declared_content_types`]), `Ok(None)` when it is a readable zip without
+/// one, `Err` when the zip cannot be read.
+fn content_types(bytes: &[u8]) -> Result<Option<Vec<String>>, ()> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| ())?;
     let index = match archive.index_for_name("[Content_Types].xml") {
         Some(i) => i,
@@ -219,7 +223,38 @@ fn content_types(bytes: &[u8]) -> Result<Option<String>, ()> {
     if file.take(CONTENT_TYPES_CAP).read_to_end(&mut buf).is_err() && buf.is_empty() {
         return Ok(None);
     }
-    Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+    Ok(Some(declared_content_types(&buf)))
+}
+
+/// The `ContentType` values of the `Default` and `Override` elements of a
+/// `[Content_Types].xml`, lower-cased. Tolerant like the text search it replaced: a
+/// document damaged or cut short (by the size cap or a broken deflate stream) gives the
+/// types declared before the damage; element and attribute names match in any case.
+fn declared_content_types(xml: &[u8]) -> Vec<String> {
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut types = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => types.extend(content_type(&e)),
+            Ok(Event::Eof) | Err(_) => return types,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The `ContentType` of a `Default` or `Override` element, lower-cased.
+fn content_type(e: &BytesStart<'_>) -> Option<String> {
+    let is = |name: &str, wanted: &str| name.eq_ignore_ascii_case(wanted);
+    let element = e.local_name();
+    if !is(element.as_ref(), "Override") && !is(element.as_ref(), "Default") {
+        return None;
+    }
+    let mut attrs = e.attributes();
+    attrs.with_checks(false);
+    attrs
+        .flatten()
+        .find(|a| is(a.key.local_name().as_ref(), "ContentType"))
+        .map(|a| a.value.to_ascii_lowercase())
 }
 
 fn sniff_ole2(bytes: &[u8]) -> FileType {
@@ -236,79 +271,58 @@ fn sniff_ole2(bytes: &[u8]) -> FileType {
     }
 }
 
-fn le_u16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+/// The bytes `cfb` may read from a file of `len` bytes: twice the file. Opening reads the
+/// header, the DIFAT, FAT, directory and MiniFAT sectors, each once in a well-formed file
+/// (so at most `len`); a hostile DIFAT can list one sector as a FAT sector again and again,
+/// and cfb reads (and keeps) it once per listing — 1,023 listings per 4 KiB DIFAT sector,
+/// so a few MB would become gigabytes of FAT. Past the budget reading fails, and so does
+/// opening.
+fn ole2_read_budget(len: usize) -> u64 {
+    2 * len as u64
 }
 
-fn le_u32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+/// A reader over the file that fails once `left` bytes have been read.
+struct Budgeted<'a> {
+    inner: Cursor<&'a [u8]>,
+    left: u64,
 }
 
-/// Names of the entries of an OLE2 compound file's directory, read by following the FAT
-/// chain of the directory. `None` when the structure is inconsistent.
+impl Read for Budgeted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 && !buf.is_empty() {
+            return Err(io::Error::other("OLE2 read budget spent"));
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Budgeted<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// Names of the streams and storages in an OLE2 file's root storage, where Word
+/// (`WordDocument`), Excel (`Workbook`, Excel 5 `Book`) and an encrypted OOXML package
+/// (`EncryptedPackage`) keep theirs. Only the directory is read (no stream data), within
+/// [`ole2_read_budget`]; only the root's entries are listed, not nested storages (listing
+/// those builds one path per entry, quadratic in a hostile nesting depth). `None` when
+/// cfb finds the structure inconsistent.
 fn ole2_stream_names(b: &[u8]) -> Option<Vec<String>> {
-    const END: u32 = 0xFFFF_FFFE;
-    let shift = le_u16(b, 0x1E)?;
-    if shift != 9 && shift != 12 {
-        return None;
-    }
-    let sector = 1usize << shift;
-    let sector_count = b.len() / sector; // upper bound on the number of sectors
-    let sector_at = |sid: u32| -> Option<&[u8]> {
-        let start = (sid as usize).checked_add(1)?.checked_mul(sector)?;
-        b.get(start..start.checked_add(sector)?)
+    let reader = Budgeted {
+        inner: Cursor::new(b),
+        left: ole2_read_budget(b.len()),
     };
-    // FAT sector ids: 109 in the header, then the DIFAT chain.
-    let mut fat_sids: Vec<u32> = Vec::new();
-    for i in 0..109 {
-        let sid = le_u32(b, 0x4C + i * 4)?;
-        if sid < 0xFFFF_FFFA {
-            fat_sids.push(sid);
-        }
-    }
-    let mut difat = le_u32(b, 0x44)?;
-    let mut guard = 0;
-    while difat < 0xFFFF_FFFA && guard <= sector_count {
-        guard += 1;
-        let s = sector_at(difat)?;
-        let per = sector / 4 - 1;
-        for i in 0..per {
-            let sid = le_u32(s, i * 4)?;
-            if sid < 0xFFFF_FFFA {
-                fat_sids.push(sid);
-            }
-        }
-        difat = le_u32(s, per * 4)?;
-    }
-    let mut fat: Vec<u32> = Vec::new();
-    for sid in fat_sids.iter().take(sector_count + 1) {
-        if let Some(s) = sector_at(*sid) {
-            fat.extend(
-                s.chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
-        }
-    }
-    let mut names = Vec::new();
-    let mut sid = le_u32(b, 0x30)?;
-    let mut steps = 0;
-    while sid != END && steps <= sector_count {
-        steps += 1;
-        let s = sector_at(sid)?;
-        for entry in s.chunks_exact(128) {
-            let len = le_u16(entry, 0x40)? as usize;
-            let kind = entry[0x42];
-            if kind == 0 || !(2..=64).contains(&len) {
-                continue;
-            }
-            let units: Vec<u16> = entry[..len - 2]
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            names.push(String::from_utf16_lossy(&units));
-        }
-        sid = *fat.get(sid as usize)?;
-    }
+    let file = cfb::CompoundFile::open(reader).ok()?;
+    let names: Vec<String> = file
+        .read_root_storage()
+        .map(|e| e.name().to_string())
+        .collect();
     if names.is_empty() {
         None
     } else {
@@ -326,4 +340,40 @@ fn ole2_names_by_scan(b: &[u8]) -> Vec<String> {
         })
         .map(|s| s.to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WORD: &str =
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml";
+
+    #[test]
+    fn content_types_come_from_default_and_override_elements() {
+        let xml = format!(
+            "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
+             <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
+             <Override PartName=\"/word/document.xml\" ContentType=\"{WORD}\"/></Types>"
+        );
+        assert_eq!(
+            declared_content_types(xml.as_bytes()),
+            ["application/xml".to_string(), WORD.to_string()]
+        );
+    }
+
+    #[test]
+    fn content_types_are_read_up_to_damage() {
+        // cut short inside the second element, and a stray end tag
+        let xml = format!(
+            "<Types><override contenttype=\"Application/VND.ms-Word.Document.macroEnabled.main+xml\"/>\
+             </Wrong><Override ContentType=\"{WORD}\"/><Override Content"
+        );
+        let types = declared_content_types(xml.as_bytes());
+        assert_eq!(
+            types.first().map(String::as_str),
+            Some("application/vnd.ms-word.document.macroenabled.main+xml")
+        );
+        assert!(declared_content_types(b"\xff\xfe<\0T\0").is_empty());
+    }
 }

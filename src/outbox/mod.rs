@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::backoff::{jitter, Exponential};
+use crate::queued::Purpose;
 use crate::registry::{Delivery, OutboxRow, Registry, RegistryError};
 
 /// Where mail goes.
@@ -29,14 +31,16 @@ pub struct Pass {
     pub failed: usize,
 }
 
-/// Backoff before attempt `n + 1` (n ≥ 1 attempts made): 5 s, 10 s, 20 s … capped at 30 min,
-/// with ±20 % jitter.
+/// The delay before the next attempt after `attempts` attempts (≥ 1) failed: 10 s, 20 s,
+/// 40 s … capped at 30 min, with ±20 % jitter.
 pub fn backoff(attempts: i64) -> Duration {
-    let base = 5u64
-        .saturating_mul(1u64 << attempts.clamp(0, 10) as u32)
-        .min(1800);
-    let jitter = (rand::random::<f64>() * 0.4 - 0.2) * base as f64;
-    Duration::from_millis(((base as f64 + jitter) * 1000.0) as u64)
+    const DELAYS: Exponential = Exponential {
+        first: Duration::from_secs(5),
+        max: Duration::from_secs(30 * 60),
+    };
+    // From 2¹⁰ · 5 s on the cap holds anyway; the clamp keeps the count in range.
+    let n = attempts.clamp(0, 10) as u32;
+    jitter(DELAYS.delay(n), 0.2)
 }
 
 /// Delivers every due mail once. `cap` is the per-recipient daily limit (0 = none); it
@@ -80,36 +84,8 @@ async fn deliver_loop(
             if stop() {
                 return Ok(pass);
             }
-            let outcome = if over_cap(reg, row, cap)? {
-                Delivery::Capped
-            } else {
-                match transport {
-                    Transport::Folder(dir) => folder::deliver(dir, row),
-                    Transport::Smtp(s) => {
-                        let mark = || {
-                            if let Err(e) = reg.mark_sending(row.id) {
-                                tracing::error!(outbox = row.id, error = %e, "cannot record a send in progress");
-                            }
-                        };
-                        s.deliver(row, &mark).await
-                    }
-                }
-            };
-            match &outcome {
-                Delivery::Sent => pass.sent += 1,
-                Delivery::Deferred { error, .. } => {
-                    tracing::warn!(outbox = row.id, %error, "delivery deferred");
-                    pass.deferred += 1
-                }
-                Delivery::Failed { error } | Delivery::Unknown { error } => {
-                    tracing::error!(outbox = row.id, %error, "delivery failed");
-                    pass.failed += 1
-                }
-                Delivery::Capped => {
-                    tracing::warn!(outbox = row.id, "per-recipient daily cap reached; not sent");
-                    pass.failed += 1
-                }
-            }
+            let outcome = attempt(reg, transport, row, cap).await?;
+            pass.count(row, &outcome);
             reg.record_delivery(row, &outcome)?;
         }
         if pass.deferred > 0 {
@@ -119,8 +95,52 @@ async fn deliver_loop(
     }
 }
 
+/// One delivery attempt of one due mail, unless the recipient's daily cap is reached.
+async fn attempt(
+    reg: &Registry,
+    transport: &Transport,
+    row: &OutboxRow,
+    cap: u32,
+) -> Result<Delivery, RegistryError> {
+    if over_cap(reg, row, cap)? {
+        return Ok(Delivery::Capped);
+    }
+    Ok(match transport {
+        Transport::Folder(dir) => folder::deliver(dir, row),
+        Transport::Smtp(s) => {
+            let mark = || {
+                if let Err(e) = reg.mark_sending(row.id) {
+                    tracing::error!(outbox = row.id, error = %e, "cannot record a send in progress");
+                }
+            };
+            s.deliver(row, &mark).await
+        }
+    })
+}
+
+impl Pass {
+    /// Counts and logs one attempt's outcome.
+    fn count(&mut self, row: &OutboxRow, outcome: &Delivery) {
+        match outcome {
+            Delivery::Sent => self.sent += 1,
+            Delivery::Deferred { error, .. } => {
+                tracing::warn!(outbox = row.id, %error, "delivery deferred");
+                self.deferred += 1
+            }
+            Delivery::Failed { error } | Delivery::Unknown { error } => {
+                tracing::error!(outbox = row.id, %error, "delivery failed");
+                self.failed += 1
+            }
+            Delivery::Capped => {
+                tracing::warn!(outbox = row.id, "per-recipient daily cap reached; not sent");
+                self.failed += 1
+            }
+        }
+    }
+}
+
 fn over_cap(reg: &Registry, row: &OutboxRow, cap: u32) -> Result<bool, RegistryError> {
-    if cap == 0 || row.purpose == "report" {
+    if cap == 0 || row.purpose == Purpose::Report {
         return Ok(false);
     }
     let Some(first) = row.recipients.first() else {

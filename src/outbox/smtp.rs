@@ -16,15 +16,16 @@ use serde::Deserialize;
 
 use crate::registry::{Delivery, OutboxRow};
 use crate::secret::Secret;
+use crate::security::Security;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
-    /// "starttls" (default), "tls" (implicit, port 465) or "plain" (loopback only).
+    /// STARTTLS by default; implicit TLS (port 465), or plain (loopback only).
     #[serde(default = "default_security")]
-    pub security: String,
+    pub security: Security,
     pub username: Option<String>,
     pub password: Option<Secret>,
     /// Extra trusted CA (PEM) for a private mail server.
@@ -37,8 +38,8 @@ pub struct SmtpConfig {
     pub hello_name: Option<String>,
 }
 
-fn default_security() -> String {
-    "starttls".into()
+fn default_security() -> Security {
+    Security::Starttls
 }
 
 fn default_timeout() -> u64 {
@@ -69,9 +70,9 @@ impl std::fmt::Debug for SmtpSender {
 
 impl SmtpSender {
     pub fn new(cfg: &SmtpConfig, own_address: &str) -> Result<SmtpSender, String> {
-        let tls = match cfg.security.as_str() {
-            "plain" => None,
-            "starttls" | "tls" => {
+        let tls = match cfg.security {
+            Security::Plain => None,
+            Security::Starttls | Security::Tls => {
                 let name = cfg.tls_name.clone().unwrap_or_else(|| cfg.host.clone());
                 let mut b = TlsParameters::builder(name);
                 if let Some(ca) = &cfg.ca_file {
@@ -82,11 +83,6 @@ impl SmtpSender {
                     b = b.add_root_certificate(cert);
                 }
                 Some(b.build_rustls().map_err(|e| format!("TLS setup: {e}"))?)
-            }
-            other => {
-                return Err(format!(
-                    "smtp.security {other:?}: use starttls, tls or plain"
-                ))
             }
         };
         let credentials = match (&cfg.username, &cfg.password) {
@@ -112,7 +108,7 @@ impl SmtpSender {
 
     /// Connects, says EHLO, upgrades and authenticates; used by `deliver` and `doctor`.
     pub async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
-        let implicit = if self.cfg.security == "tls" {
+        let implicit = if self.cfg.security == Security::Tls {
             self.tls.clone()
         } else {
             None
@@ -129,7 +125,7 @@ impl SmtpSender {
         )
         .await
         .map_err(|e| format!("connect {}:{}: {e}", self.cfg.host, self.cfg.port))?;
-        if self.cfg.security == "starttls" {
+        if self.cfg.security == Security::Starttls {
             if !conn.can_starttls() {
                 return Err(format!("{} does not offer STARTTLS", self.cfg.host));
             }

@@ -7,6 +7,7 @@
 use rusqlite::OptionalExtension;
 
 use super::{MessageState, Registry, Result};
+use crate::queued::{OutboxState, Purpose};
 
 /// The stored state of one watched folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,8 +117,8 @@ impl Registry {
             .query_map(rusqlite::params![after, limit as i64], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<_, Purpose>(1)?,
+                    r.get::<_, OutboxState>(2)?,
                     r.get::<_, Vec<u8>>(3)?,
                     r.get::<_, Option<String>>(4)?,
                 ))
@@ -126,10 +127,10 @@ impl Registry {
         let mut out = Vec::new();
         let mut settled = after;
         for (id, purpose, state, body, sent_at) in rows {
-            if state == "pending" || state == "sending" {
+            if state.in_flight() {
                 break;
             }
-            if state == "sent" && purpose == "reply" {
+            if state == OutboxState::Sent && purpose == Purpose::Reply {
                 out.push(SentCopy { id, body, sent_at });
             }
             settled = id;

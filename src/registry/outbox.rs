@@ -4,12 +4,14 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{now, Registry, Result, Tx};
+use crate::queued::{OutboxState, Purpose};
 
 /// Mail to queue.
 #[derive(Debug, Clone)]
 pub struct QueuedMail {
     pub message: Option<i64>,
-    /// reply | copy | report
+    /// A [`Purpose`] spelled out ("reply", "report"): its writers name it this way for
+    /// now; `queue` checks it and stores the typed value.
     pub purpose: &'static str,
     pub message_id: String,
     pub envelope_from: String,
@@ -22,12 +24,12 @@ pub struct QueuedMail {
 pub struct OutboxRow {
     pub id: i64,
     pub message: Option<i64>,
-    pub purpose: String,
+    pub purpose: Purpose,
     pub message_id: String,
     pub envelope_from: String,
     pub recipients: Vec<String>,
     pub body: Vec<u8>,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i64,
     pub last_error: Option<String>,
 }
@@ -57,7 +59,37 @@ pub enum Delivery {
     Capped,
 }
 
+impl Delivery {
+    /// The mail's state after this outcome.
+    pub fn state(&self) -> OutboxState {
+        match self {
+            Delivery::Sent => OutboxState::Sent,
+            Delivery::Deferred { .. } => OutboxState::Pending,
+            Delivery::Failed { .. } => OutboxState::Failed,
+            Delivery::Unknown { .. } => OutboxState::Unknown,
+            Delivery::Capped => OutboxState::Capped,
+        }
+    }
+
+    /// The outcome as the delivery log spells it.
+    pub fn logged(&self) -> &'static str {
+        match self {
+            Delivery::Sent => "sent",
+            Delivery::Deferred { .. } => "deferred",
+            Delivery::Failed { .. } => "failed",
+            Delivery::Unknown { .. } => "unknown",
+            Delivery::Capped => "capped",
+        }
+    }
+}
+
 fn queue(tx: &rusqlite::Connection, m: &QueuedMail) -> Result<i64> {
+    // A spelling outside `Purpose` is a programming error; rusqlite's own kind of error
+    // for a value that cannot be stored says so.
+    let purpose: Purpose = m
+        .purpose
+        .parse()
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let recipients = serde_json::to_string(&m.recipients).expect("strings serialise");
     tx.execute(
         "INSERT INTO outbox (message, purpose, message_id, envelope_from, recipients, body,
@@ -65,7 +97,7 @@ fn queue(tx: &rusqlite::Connection, m: &QueuedMail) -> Result<i64> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
         params![
             m.message,
-            m.purpose,
+            purpose,
             m.message_id,
             m.envelope_from,
             recipients,
@@ -110,11 +142,11 @@ impl Registry {
         let mut st = self.conn.prepare(
             "SELECT id, message, purpose, message_id, envelope_from, recipients, body, state,
                     attempts, last_error
-             FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1
+             FROM outbox WHERE state = ?3 AND next_attempt_at <= ?1
              ORDER BY id LIMIT ?2",
         )?;
         let rows = st
-            .query_map(params![now(), limit as i64], |r| {
+            .query_map(params![now(), limit as i64, OutboxState::Pending], |r| {
                 let rcpts: String = r.get(5)?;
                 Ok(OutboxRow {
                     id: r.get(0)?,
@@ -137,8 +169,8 @@ impl Registry {
     /// blind resend (see [`Registry::recover_in_flight`]).
     pub fn mark_sending(&self, id: i64) -> Result<()> {
         self.conn.execute(
-            "UPDATE outbox SET state = 'sending' WHERE id = ?1 AND state = 'pending'",
-            [id],
+            "UPDATE outbox SET state = ?2 WHERE id = ?1 AND state = ?3",
+            params![id, OutboxState::Sending, OutboxState::Pending],
         )?;
         Ok(())
     }
@@ -150,15 +182,18 @@ impl Registry {
         let tx = self.conn.unchecked_transaction()?;
         let at = now();
         let error = "lndx stopped while handing this mail to the server; it may have been delivered, so it is not resent";
+        let lost = Delivery::Unknown {
+            error: error.to_string(),
+        };
         tx.execute(
             "INSERT INTO deliveries (outbox, recipient, outcome, detail, at)
-             SELECT o.id, j.value, 'unknown', ?1, ?2 FROM outbox o, json_each(o.recipients) j
-             WHERE o.state = 'sending'",
-            params![error, at],
+             SELECT o.id, j.value, ?3, ?1, ?2 FROM outbox o, json_each(o.recipients) j
+             WHERE o.state = ?4",
+            params![error, at, lost.logged(), OutboxState::Sending],
         )?;
         let n = tx.execute(
-            "UPDATE outbox SET state = 'unknown', last_error = ?1 WHERE state = 'sending'",
-            [error],
+            "UPDATE outbox SET state = ?2, last_error = ?1 WHERE state = ?3",
+            params![error, lost.state(), OutboxState::Sending],
         )?;
         tx.commit()?;
         Ok(n)
@@ -169,8 +204,8 @@ impl Registry {
         Ok(self
             .conn
             .query_row(
-                "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'",
-                [],
+                "SELECT min(next_attempt_at) FROM outbox WHERE state = ?1",
+                [OutboxState::Pending],
                 |r| r.get(0),
             )
             .optional()?
@@ -181,31 +216,25 @@ impl Registry {
     pub fn record_delivery(&self, row: &OutboxRow, outcome: &Delivery) -> Result<()> {
         let tx = self.conn.unchecked_transaction()?;
         let at = now();
-        let (state, detail, next): (&str, Option<&str>, Option<&str>) = match outcome {
-            Delivery::Sent => ("sent", None, None),
-            Delivery::Deferred { error, retry_at } => ("pending", Some(error), Some(retry_at)),
-            Delivery::Failed { error } => ("failed", Some(error), None),
-            Delivery::Unknown { error } => ("unknown", Some(error), None),
-            Delivery::Capped => ("capped", Some("daily cap per recipient reached"), None),
+        let (detail, next): (Option<&str>, Option<&str>) = match outcome {
+            Delivery::Sent => (None, None),
+            Delivery::Deferred { error, retry_at } => (Some(error), Some(retry_at)),
+            Delivery::Failed { error } | Delivery::Unknown { error } => (Some(error), None),
+            Delivery::Capped => (Some("daily cap per recipient reached"), None),
         };
+        let state = outcome.state();
+        let sent_at = (state == OutboxState::Sent).then_some(at.as_str());
         tx.execute(
             "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_error = ?3,
                 next_attempt_at = coalesce(?4, next_attempt_at),
-                sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END
+                sent_at = coalesce(?5, sent_at)
              WHERE id = ?1",
-            params![row.id, state, detail, next, at],
+            params![row.id, state, detail, next, sent_at],
         )?;
-        let log_outcome = match outcome {
-            Delivery::Sent => "sent",
-            Delivery::Deferred { .. } => "deferred",
-            Delivery::Failed { .. } => "failed",
-            Delivery::Unknown { .. } => "unknown",
-            Delivery::Capped => "capped",
-        };
         for r in &row.recipients {
             tx.execute(
                 "INSERT INTO deliveries (outbox, recipient, outcome, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![row.id, r, log_outcome, detail, at],
+                params![row.id, r, outcome.logged(), detail, at],
             )?;
         }
         tx.commit()?;
@@ -214,6 +243,7 @@ impl Registry {
 
     /// How many mails were sent (or handed over) to a recipient since a time (RFC 3339).
     pub fn sent_to_since(&self, recipient: &str, since: &str) -> Result<i64> {
+        // Outcomes as `Delivery::logged` spells them.
         Ok(self.conn.query_row(
             "SELECT count(*) FROM deliveries WHERE recipient = ?1 AND outcome IN ('sent', 'unknown') AND at >= ?2",
             params![recipient, since],
@@ -224,17 +254,17 @@ impl Registry {
     /// Mail that failed for good or whose fate is unknown (staff should look).
     pub fn undelivered(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state IN ('failed', 'unknown')",
-            [],
+            "SELECT count(*) FROM outbox WHERE state IN (?1, ?2)",
+            [OutboxState::Failed, OutboxState::Unknown],
             |r| r.get(0),
         )?)
     }
 
-    /// Mail not yet sent, by state.
+    /// Mail waiting for an attempt.
     pub fn outbox_depth(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'",
-            [],
+            "SELECT count(*) FROM outbox WHERE state = ?1",
+            [OutboxState::Pending],
             |r| r.get(0),
         )?)
     }

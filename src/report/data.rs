@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use super::wording::ReportWording;
 use crate::campaign::Campaign;
@@ -344,10 +345,12 @@ pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
     }
 }
 
+/// A name padded with ideographic spaces (U+3000, two columns each) to at least eight
+/// columns, the width of four 汉字; widths as in the `pad` helper (East Asian, CJK context).
 fn pad4(s: &str) -> String {
-    let n = s.chars().count();
+    let cols = UnicodeWidthStr::width_cjk(s);
     let mut out = s.to_string();
-    for _ in n..4 {
+    for _ in (cols..8).step_by(2) {
         out.push('\u{3000}');
     }
     out
@@ -373,27 +376,99 @@ pub fn summarise(
     as_of: DateTime<Utc>,
     previous: Option<DateTime<Utc>>,
 ) -> ReportData {
-    let kinds: Vec<Kind> = c.kinds.keys().copied().collect();
-    let kind_index = |k: &str| kinds.iter().position(|x| x.key() == k);
-    let valid: Vec<&EntryLine> = entries
+    let split = ByStatus::of(c, &entries);
+    let kinds = kind_rows(c, &split);
+    let totals = totals(&kinds, &split);
+    let provinces = province_rows(c, &entries, &split);
+    let province_totals = split.cells(&|e| e.province.is_some());
+    let batches = batch_rows(c, &split);
+    let new_since = new_since(c, &entries, as_of, previous);
+    let themes = theme_rows(c, &split);
+    let off_theme = split.valid.iter().filter(|e| e.themes.is_empty()).count();
+    let nothing_yet: Vec<String> = provinces
         .iter()
-        .filter(|e| e.status == EntryStatus::Valid)
+        .filter(|p| p.nothing)
+        .map(|p| p.name.clone())
         .collect();
-    let invalid: Vec<&EntryLine> = entries
+    let no_valid_yet = provinces
         .iter()
-        .filter(|e| e.status == EntryStatus::Invalid)
+        .filter(|p| p.no_valid && !p.nothing)
+        .map(|p| p.name.clone())
         .collect();
-    let held: Vec<&EntryLine> = entries
-        .iter()
-        .filter(|e| e.status == EntryStatus::Held)
-        .collect();
+    let (invalid, held) = (Listing::of(split.invalid), Listing::of(split.held));
+    let as_of_date = as_of.with_timezone(&c.tz).date_naive();
+    ReportData {
+        title: c.info.title.clone(),
+        report_title: c.info.report_title.clone(),
+        short_name: c.info.short_name.clone(),
+        as_of: format!("{} {}", local_text(c, as_of), tz_label(c)),
+        as_of_date: as_of_date.format("%Y-%m-%d").to_string(),
+        tz_label: tz_label(c),
+        kinds,
+        totals,
+        provinces,
+        province_totals,
+        batches,
+        new_since,
+        invalid,
+        held,
+        nothing_yet_count: nothing_yet.len(),
+        nothing_yet,
+        no_valid_yet,
+        themes,
+        off_theme,
+        deadline: deadline(c, as_of_date),
+        entries,
+        as_of_instant: as_of,
+    }
+}
 
-    let kind_rows: Vec<KindRow> = kinds
+/// The entries split by status, and the campaign's kinds in order (the columns of every
+/// table of counts).
+struct ByStatus<'a> {
+    kinds: Vec<Kind>,
+    valid: Vec<&'a EntryLine>,
+    invalid: Vec<&'a EntryLine>,
+    held: Vec<&'a EntryLine>,
+}
+
+impl<'a> ByStatus<'a> {
+    fn of(c: &Campaign, entries: &'a [EntryLine]) -> ByStatus<'a> {
+        let with = |status| entries.iter().filter(|e| e.status == status).collect();
+        ByStatus {
+            kinds: c.kinds.keys().copied().collect(),
+            valid: with(EntryStatus::Valid),
+            invalid: with(EntryStatus::Invalid),
+            held: with(EntryStatus::Held),
+        }
+    }
+
+    /// Valid entries chosen by `sel`, counted per kind.
+    fn cells(&self, sel: &dyn Fn(&EntryLine) -> bool) -> Vec<Cell> {
+        let mut n = vec![0usize; self.kinds.len()];
+        for e in self.valid.iter().filter(|e| sel(e)) {
+            if let Some(i) = self.kinds.iter().position(|x| x.key() == e.kind) {
+                n[i] += 1;
+            }
+        }
+        n.into_iter()
+            .map(|v| Cell {
+                valid: v,
+                zero: v == 0,
+            })
+            .collect()
+    }
+}
+
+/// One row per kind: valid and invalid entries against the kind's target.
+fn kind_rows(c: &Campaign, split: &ByStatus) -> Vec<KindRow> {
+    split
+        .kinds
         .iter()
         .map(|k| {
             let info = c.kind_info(*k);
-            let v = valid.iter().filter(|e| e.kind == k.key()).count();
-            let inv = invalid.iter().filter(|e| e.kind == k.key()).count();
+            let v = split.valid.iter().filter(|e| e.kind == k.key()).count();
+            let inv = split.invalid.iter().filter(|e| e.kind == k.key()).count();
             let p = pct(v, info.target);
             let (b, rest) = bar(p);
             KindRow {
@@ -410,39 +485,31 @@ pub fn summarise(
                 bar_text: bar_text(p),
             }
         })
-        .collect();
-    let target: u32 = kind_rows.iter().map(|k| k.target).sum();
-    let tp = pct(valid.len(), target);
-    let (tb, trest) = bar(tp);
-    let totals = Totals {
+        .collect()
+}
+
+/// The totals over every kind.
+fn totals(kinds: &[KindRow], split: &ByStatus) -> Totals {
+    let target: u32 = kinds.iter().map(|k| k.target).sum();
+    let p = pct(split.valid.len(), target);
+    let (bar, rest) = bar(p);
+    Totals {
         target,
-        valid: valid.len(),
-        invalid: invalid.len(),
-        held: held.len(),
-        late_valid: valid.iter().filter(|e| e.late).count(),
-        pct_text: format!("{tp:.1}%"),
-        bar: tb,
-        rest: trest,
-        bar_text: bar_text(tp),
-    };
+        valid: split.valid.len(),
+        invalid: split.invalid.len(),
+        held: split.held.len(),
+        late_valid: split.valid.iter().filter(|e| e.late).count(),
+        pct_text: format!("{p:.1}%"),
+        bar,
+        rest,
+        bar_text: bar_text(p),
+    }
+}
 
-    let cells = |sel: &dyn Fn(&EntryLine) -> bool| -> Vec<Cell> {
-        let mut n = vec![0usize; kinds.len()];
-        for e in valid.iter().filter(|e| sel(e)) {
-            if let Some(i) = kind_index(&e.kind) {
-                n[i] += 1;
-            }
-        }
-        n.into_iter()
-            .map(|v| Cell {
-                valid: v,
-                zero: v == 0,
-            })
-            .collect()
-    };
-
+/// One row per province of the campaign, in its order, with or without entries.
+fn province_rows(c: &Campaign, entries: &[EntryLine], split: &ByStatus) -> Vec<ProvinceRow> {
     let mut by_province: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
-    for e in &entries {
+    for e in entries {
         if let Some(p) = e.province.as_deref() {
             let s = by_province.entry(p).or_default();
             match e.status {
@@ -452,8 +519,7 @@ pub fn summarise(
             }
         }
     }
-    let provinces: Vec<ProvinceRow> = c
-        .provinces
+    c.provinces
         .iter()
         .map(|p| {
             let (v, inv, other) = by_province
@@ -465,110 +531,82 @@ pub fn summarise(
                 name: p.name.clone(),
                 short: p.short.clone(),
                 padded: pad4(&p.short),
-                cells: cells(&|e| e.province.as_deref() == Some(p.code.as_str())),
+                cells: split.cells(&|e| e.province.as_deref() == Some(p.code.as_str())),
                 valid: v,
                 invalid: inv,
                 nothing: v + inv + other == 0,
                 no_valid: v == 0,
             }
         })
-        .collect();
-    let province_totals = cells(&|e| e.province.is_some());
+        .collect()
+}
 
-    let mut batches: Vec<BatchRow> = c
+/// One row per batch, then one for entries that arrived after the last deadline.
+fn batch_rows(c: &Campaign, split: &ByStatus) -> Vec<BatchRow> {
+    let row = |label: String, note: String, batch: Option<u8>| BatchRow {
+        label,
+        note,
+        cells: split.cells(&|e| e.batch == batch),
+        valid: split.valid.iter().filter(|e| e.batch == batch).count(),
+        invalid: split.invalid.iter().filter(|e| e.batch == batch).count(),
+    };
+    let mut rows: Vec<BatchRow> = c
         .batches
         .iter()
-        .map(|b| BatchRow {
-            label: b.name.clone(),
-            note: format!("截止 {}", date_text(b.deadline)),
-            cells: cells(&|e| e.batch == Some(b.number)),
-            valid: valid.iter().filter(|e| e.batch == Some(b.number)).count(),
-            invalid: invalid.iter().filter(|e| e.batch == Some(b.number)).count(),
+        .map(|b| {
+            let note = format!("截止 {}", date_text(b.deadline));
+            row(b.name.clone(), note, Some(b.number))
         })
         .collect();
-    batches.push(BatchRow {
-        label: "逾期".to_string(),
-        note: "最后截止日后到达，是否受理由工作人员决定".to_string(),
-        cells: cells(&|e| e.batch.is_none()),
-        valid: valid.iter().filter(|e| e.batch.is_none()).count(),
-        invalid: invalid.iter().filter(|e| e.batch.is_none()).count(),
-    });
+    rows.push(row(
+        "逾期".to_string(),
+        "最后截止日后到达，是否受理由工作人员决定".to_string(),
+        None,
+    ));
+    rows
+}
 
-    let default_window = previous.is_none();
+/// What came in since the previous report (or, before the first one, in the last 7 days).
+fn new_since(
+    c: &Campaign,
+    entries: &[EntryLine],
+    as_of: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
+) -> NewSince {
     let since = previous.unwrap_or(as_of - chrono::Duration::days(7));
     let since_stamp = stamp(since);
     let fresh: Vec<&EntryLine> = entries.iter().filter(|e| e.came_in > since_stamp).collect();
-    let new_since = NewSince {
+    let with = |status| fresh.iter().filter(|e| e.status == status).count();
+    NewSince {
         since: format!("{} {}", local_text(c, since), tz_label(c)),
-        default_window,
+        default_window: previous.is_none(),
         count: fresh.len(),
-        valid: fresh
-            .iter()
-            .filter(|e| e.status == EntryStatus::Valid)
-            .count(),
-        invalid: fresh
-            .iter()
-            .filter(|e| e.status == EntryStatus::Invalid)
-            .count(),
-        held: fresh
-            .iter()
-            .filter(|e| e.status == EntryStatus::Held)
-            .count(),
+        valid: with(EntryStatus::Valid),
+        invalid: with(EntryStatus::Invalid),
+        held: with(EntryStatus::Held),
         replacements: fresh.iter().filter(|e| e.replaces_earlier).count(),
         list: Listing::of(fresh),
-    };
+    }
+}
 
-    let themes: Vec<ThemeRow> = c
-        .themes
+/// Valid entries per theme, as a share of all valid entries.
+fn theme_rows(c: &Campaign, split: &ByStatus) -> Vec<ThemeRow> {
+    c.themes
         .iter()
         .map(|t| {
-            let n = valid.iter().filter(|e| e.themes.contains(&t.name)).count();
+            let n = split
+                .valid
+                .iter()
+                .filter(|e| e.themes.contains(&t.name))
+                .count();
             ThemeRow {
                 name: t.name.clone(),
                 valid: n,
-                pct_text: format!("{:.1}%", pct(n, valid.len() as u32)),
+                pct_text: format!("{:.1}%", pct(n, split.valid.len() as u32)),
                 zero: n == 0,
             }
         })
-        .collect();
-    let off_theme = valid.iter().filter(|e| e.themes.is_empty()).count();
-
-    let nothing_yet: Vec<String> = provinces
-        .iter()
-        .filter(|p| p.nothing)
-        .map(|p| p.name.clone())
-        .collect();
-    let no_valid_yet = provinces
-        .iter()
-        .filter(|p| p.no_valid && !p.nothing)
-        .map(|p| p.name.clone())
-        .collect();
-
-    let as_of_date = as_of.with_timezone(&c.tz).date_naive();
-    ReportData {
-        title: c.info.title.clone(),
-        report_title: c.info.report_title.clone(),
-        short_name: c.info.short_name.clone(),
-        as_of: format!("{} {}", local_text(c, as_of), tz_label(c)),
-        as_of_date: as_of_date.format("%Y-%m-%d").to_string(),
-        tz_label: tz_label(c),
-        kinds: kind_rows,
-        totals,
-        provinces,
-        province_totals,
-        batches,
-        new_since,
-        invalid: Listing::of(invalid),
-        held: Listing::of(held),
-        nothing_yet_count: nothing_yet.len(),
-        nothing_yet,
-        no_valid_yet,
-        themes,
-        off_theme,
-        deadline: deadline(c, as_of_date),
-        entries,
-        as_of_instant: as_of,
-    }
+        .collect()
 }
 
 /// Days to the next batch deadline (inclusive), or that the campaign has closed.

@@ -80,37 +80,31 @@ pub fn rows(src: &Source, all_versions: bool) -> Result<Vec<Vec<Val>>> {
         .collect())
 }
 
-fn csv_field(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
+/// Writes the CSV bytes: a byte-order mark (Excel then reads UTF-8, not the ANSI code
+/// page), the header and the rows, CRLF line ends, a field quoted only when it holds a
+/// comma, a quote or a line break (quotes doubled) — the csv crate's `Necessary` style.
+fn write_csv<W: std::io::Write>(mut out: W, rows: &[Vec<Val>]) -> csv::Result<()> {
+    out.write_all("\u{feff}".as_bytes())?;
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out);
+    w.write_record(COLUMNS)?;
+    for r in rows {
+        w.write_record(r.iter().map(|v| match v {
+            Val::Text(t) => t.clone(),
+            Val::Num(n) => format!("{n}"),
+        }))?;
     }
+    w.flush()?;
+    Ok(())
 }
 
 /// Writes a CSV export; returns the number of entries written.
 pub fn csv(src: &Source, out: &Path, all: bool) -> Result<usize> {
     let rows = rows(src, all)?;
-    let mut s = String::from("\u{feff}");
-    let mut push_row = |cells: &mut dyn Iterator<Item = String>| {
-        for (i, cell) in cells.enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            csv_field(&mut s, &cell);
-        }
-        s.push_str("\r\n");
-    };
-    push_row(&mut COLUMNS.iter().map(|c| c.to_string()));
-    for r in &rows {
-        push_row(&mut r.iter().map(|v| match v {
-            Val::Text(t) => t.clone(),
-            Val::Num(n) => format!("{n}"),
-        }));
-    }
-    std::fs::write(out, s).map_err(|e| cannot_write(out, e))?;
+    let file = std::fs::File::create(out).map_err(|e| cannot_write(out, e))?;
+    write_csv(std::io::BufWriter::new(file), &rows).map_err(|e| cannot_write(out, e))?;
     Ok(rows.len())
 }
 
@@ -129,5 +123,34 @@ fn cannot_write(path: &Path, e: impl std::fmt::Display) -> ReportError {
     ReportError::Write {
         path: path.to_path_buf(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes the hand-written writer produced before the csv crate: BOM, CRLF, quotes
+    /// only around a comma, a quote or a line break, quotes doubled.
+    #[test]
+    fn csv_bytes_are_unchanged() {
+        let mut row: Vec<Val> = COLUMNS.iter().map(|_| Val::from("")).collect();
+        row[0] = Val::from("ZHZL-B1-11-C-0001");
+        row[6] = Val::from("一, 二");
+        row[7] = Val::from("\"单位\"");
+        row[10] = Val::from("第一行\n第二行\r");
+        row[12] = Val::Num(2.0);
+        row[13] = Val::from("a;b 'c'");
+        let mut out = Vec::new();
+        write_csv(&mut out, &[row]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let header = COLUMNS.join(",");
+        assert_eq!(
+            text,
+            format!(
+                "\u{feff}{header}\r\nZHZL-B1-11-C-0001,,,,,,\"一, 二\",\"\"\"单位\"\"\",,,\
+                 \"第一行\n第二行\r\",,2,a;b 'c',,,\r\n"
+            )
+        );
     }
 }

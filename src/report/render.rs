@@ -9,6 +9,7 @@ use handlebars::{
     Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
 };
 use serde_json::Value;
+use unicode_width::UnicodeWidthStr;
 
 use super::{ReportError, Result};
 
@@ -45,7 +46,10 @@ pub fn template_source(dir: Option<&Path>, name: &str) -> Result<String> {
         })
 }
 
-/// `{{pad value width}}`: the value right-aligned in `width` columns (CJK counts two).
+/// `{{pad value width}}`: the value right-aligned in `width` columns. Columns are counted
+/// as East Asian width in a CJK context (UAX #11, ambiguous characters wide): the report
+/// is read in Chinese mail clients, whose fixed-width fonts draw 汉字, full-width
+/// punctuation and ambiguous signs such as “·” and “—” two columns wide.
 fn pad_helper(
     h: &Helper,
     _: &Handlebars,
@@ -63,7 +67,7 @@ fn pad_helper(
         Value::Null => String::new(),
         other => other.to_string(),
     };
-    let cols: usize = s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
+    let cols = UnicodeWidthStr::width_cjk(s.as_str());
     for _ in cols..width {
         out.write(" ")?;
     }

@@ -12,11 +12,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::{Client, Session};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use super::ImapConfig;
+use crate::security::{ImapAuth, Security};
 
 /// The connection under the IMAP session: plain TCP (loopback only) or TLS.
 #[derive(Debug)]
@@ -179,7 +182,7 @@ pub fn tls_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, F
             )
         })?;
         let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut &pem[..]) {
+        for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| {
                 Fail::new(Stage::Config, format!("ca_file {}: {e}", path.display()))
             })?;
@@ -257,11 +260,31 @@ impl async_imap::Authenticator for PlainAuth {
 /// Connects, secures, logs in, identifies and reads the capabilities.
 pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
     let t = Duration::from_secs(cfg.timeout_secs.max(1));
+    let password = password(cfg)?;
+    let tcp = connect(cfg, t).await?;
+    let (client, tls) = secure(cfg, tcp, t).await?;
+    let mut session = login(client, cfg, password, t).await?;
+    let caps = capabilities(&mut session, t).await?;
+    let server = if caps.contains("ID") {
+        identify(&mut session, t).await?
+    } else {
+        None
+    };
+    Ok(Opened {
+        session,
+        caps,
+        server,
+        tls,
+    })
+}
+
+/// The password, once the config allows sending it: never in clear beyond loopback.
+fn password(cfg: &ImapConfig) -> Result<String, Fail> {
     let password = cfg
         .password
         .resolve()
         .map_err(|e| Fail::new(Stage::Config, format!("password: {e}")))?;
-    if cfg.security == "plain" && !is_loopback(&cfg.host) {
+    if cfg.security == Security::Plain && !is_loopback(&cfg.host) {
         return Err(Fail::new(
             Stage::Config,
             format!(
@@ -270,6 +293,11 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
             ),
         ));
     }
+    Ok(password)
+}
+
+/// The TCP connection to the server, Nagle off (IMAP is many small commands).
+async fn connect(cfg: &ImapConfig, t: Duration) -> Result<TcpStream, Fail> {
     let tcp = match tokio::time::timeout(t, TcpStream::connect((cfg.host.as_str(), cfg.port))).await
     {
         Ok(Ok(s)) => s,
@@ -287,13 +315,22 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
         }
     };
     let _ = tcp.set_nodelay(true);
-    let (client, tls) = match cfg.security.as_str() {
-        "tls" => {
+    Ok(tcp)
+}
+
+/// The greeted client over TLS, STARTTLS or plain TCP; true when TLS is on.
+async fn secure(
+    cfg: &ImapConfig,
+    tcp: TcpStream,
+    t: Duration,
+) -> Result<(Client<Stream>, bool), Fail> {
+    match cfg.security {
+        Security::Tls => {
             let mut c = Client::new(wrap_tls(cfg, tcp, t).await?);
             greeting(&mut c, t).await?;
-            (c, true)
+            Ok((c, true))
         }
-        "starttls" => {
+        Security::Starttls => {
             let mut c = Client::new(Stream::Plain(tcp));
             greeting(&mut c, t).await?;
             match tokio::time::timeout(t, c.run_command_and_check_ok("STARTTLS", None)).await {
@@ -304,53 +341,46 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
             let Stream::Plain(tcp) = c.into_inner() else {
                 unreachable!("the stream before STARTTLS is plain")
             };
-            (Client::new(wrap_tls(cfg, tcp, t).await?), true)
+            Ok((Client::new(wrap_tls(cfg, tcp, t).await?), true))
         }
-        "plain" => {
+        Security::Plain => {
             let mut c = Client::new(Stream::Plain(tcp));
             greeting(&mut c, t).await?;
-            (c, false)
+            Ok((c, false))
         }
-        other => {
-            return Err(Fail::new(
-                Stage::Config,
-                format!("security {other:?}: use tls, starttls or plain"),
-            ))
-        }
-    };
-    let login = match cfg.auth.as_str() {
-        "login" => tokio::time::timeout(t, client.login(&cfg.username, &password)).await,
-        "plain" => {
-            tokio::time::timeout(
-                t,
-                client.authenticate(
-                    "PLAIN",
-                    PlainAuth {
-                        user: cfg.username.clone(),
-                        pass: password.clone(),
-                    },
-                ),
-            )
-            .await
-        }
-        other => {
-            return Err(Fail::new(
-                Stage::Config,
-                format!("auth {other:?}: use login or plain"),
-            ))
+    }
+}
+
+/// LOGIN or AUTHENTICATE PLAIN, as configured.
+async fn login(
+    client: Client<Stream>,
+    cfg: &ImapConfig,
+    password: String,
+    t: Duration,
+) -> Result<ImapSession, Fail> {
+    let login = match cfg.auth {
+        ImapAuth::Login => tokio::time::timeout(t, client.login(&cfg.username, &password)).await,
+        ImapAuth::Plain => {
+            let auth = PlainAuth {
+                user: cfg.username.clone(),
+                pass: password,
+            };
+            tokio::time::timeout(t, client.authenticate("PLAIN", auth)).await
         }
     };
-    let mut session = match login {
-        Ok(Ok(s)) => s,
-        Ok(Err((e, _))) => {
-            return Err(Fail::new(
-                Stage::Login,
-                format!("{} refused: {e}", cfg.username),
-            ))
-        }
-        Err(_) => return Err(Fail::new(Stage::Login, "no answer to the login")),
-    };
-    let caps: HashSet<String> = step(t, "CAPABILITY", session.capabilities())
+    match login {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err((e, _))) => Err(Fail::new(
+            Stage::Login,
+            format!("{} refused: {e}", cfg.username),
+        )),
+        Err(_) => Err(Fail::new(Stage::Login, "no answer to the login")),
+    }
+}
+
+/// The server's capabilities, upper-cased (`AUTH=` ones as `AUTH=MECH`).
+async fn capabilities(session: &mut ImapSession, t: Duration) -> Result<HashSet<String>, Fail> {
+    Ok(step(t, "CAPABILITY", session.capabilities())
         .await?
         .iter()
         .map(|c| match c {
@@ -358,34 +388,29 @@ pub async fn open(cfg: &ImapConfig) -> Result<Opened, Fail> {
             async_imap::types::Capability::Atom(a) => a.to_ascii_uppercase(),
             async_imap::types::Capability::Auth(a) => format!("AUTH={}", a.to_ascii_uppercase()),
         })
-        .collect();
-    let mut server = None;
-    if caps.contains("ID") {
-        // 163/126/Coremail refuse SELECT from a client that did not identify itself.
-        let id = step(
-            t,
-            "ID",
-            session.id([
-                ("name", Some("lndx")),
-                ("version", Some(env!("CARGO_PKG_VERSION"))),
-                ("vendor", Some("lndx")),
-            ]),
-        )
-        .await?;
-        server = id.map(|m| {
-            let name = m.get("name").cloned().unwrap_or_default();
-            match m.get("version") {
-                Some(v) => format!("{name} {v}"),
-                None => name,
-            }
-        });
-    }
-    Ok(Opened {
-        session,
-        caps,
-        server,
-        tls,
-    })
+        .collect())
+}
+
+/// The ID exchange (RFC 2971): lndx names itself and gets the server's "name version".
+/// 163/126/Coremail refuse SELECT from a client that did not identify itself.
+async fn identify(session: &mut ImapSession, t: Duration) -> Result<Option<String>, Fail> {
+    let id = step(
+        t,
+        "ID",
+        session.id([
+            ("name", Some("lndx")),
+            ("version", Some(env!("CARGO_PKG_VERSION"))),
+            ("vendor", Some("lndx")),
+        ]),
+    )
+    .await?;
+    Ok(id.map(|m| {
+        let name = m.get("name").cloned().unwrap_or_default();
+        match m.get("version") {
+            Some(v) => format!("{name} {v}"),
+            None => name,
+        }
+    }))
 }
 
 /// A folder name as IMAP wants it: modified UTF-7 (RFC 3501 §5.1.3) for non-ASCII names.
@@ -431,6 +456,43 @@ mod tests {
         assert_eq!(mailbox_name("A&B"), "A&-B");
         assert_eq!(mailbox_name("已发送"), "&XfJT0ZAB-");
         assert_eq!(mailbox_name("其他文件夹/申报"), "&UXZO1mWHTvZZOQ-/&dTNipQ-");
+    }
+
+    /// A self-signed CA made for this test (`openssl req -x509`, P-256); only parsed.
+    const TEST_CA: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBhTCCASugAwIBAgIUbkKXYnA2Jww8jkqv75uf3wW2EcYwCgYIKoZIzj0EAwIw\n\
+FzEVMBMGA1UEAwwMbG5keCB0ZXN0IENBMCAXDTI2MTIwMjAyNTkxNloYDzIxMjYx\n\
+MTA4MDI1OTE2WjAXMRUwEwYDVQQDDAxsbmR4IHRlc3QgQ0EwWTATBgcqhkjOPQIB\n\
+BggqhkjOPQMBBwNCAAQ4wwbO9QeosrbIO7BENCj6EZxqQrpBNQ81TVgoblOBMXTj\n\
+Tm11ymt9wEn7eoA8BnGc1rPoN3wN0HJigQ2WJUOVo1MwUTAdBgNVHQ4EFgQU335j\n\
+p6a33fO9s120XW1t9lT/3LwwHwYDVR0jBBgwFoAU335jp6a33fO9s120XW1t9lT/\n\
+3LwwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiAiaJnyTgMMgaqN\n\
+BeA9rnklmBZDbkpPUgFoa1iladMnxAIhALXe5inLSAinSVpAXCQVcgaB8AQvzaJL\n\
+gSP+esaDEr0Z\n\
+-----END CERTIFICATE-----";
+
+    #[test]
+    fn ca_file_certificates_are_read_from_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        // text around the blocks, as `openssl x509 -text` leaves it, is skipped
+        let ok = write("ca.pem", &format!("subject=CN = lndx test CA\n{TEST_CA}\n"));
+        assert!(tls_config(Some(&ok)).is_ok());
+        let none = write("none.pem", "no certificate here\n");
+        let e = tls_config(Some(&none)).unwrap_err();
+        assert!(
+            e.detail.contains("holds no PEM certificate"),
+            "{}",
+            e.detail
+        );
+        let cut = write("cut.pem", &TEST_CA[..TEST_CA.len() - 30]);
+        let e = tls_config(Some(&cut)).unwrap_err();
+        assert_eq!(e.stage, Stage::Config);
+        assert!(e.detail.contains("cut.pem"), "{}", e.detail);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use futures::TryStreamExt;
 
 use super::conn::{self, step, Fail, ImapSession, Opened, Stage};
 use super::ImapConfig;
+use crate::backoff::{jitter, Exponential};
 use crate::health::Health;
 use crate::mailbox::Job;
 use crate::message::Limits;
@@ -86,9 +87,15 @@ impl Watcher {
         format!("{}{}:{}", self.key_prefix(), uidvalidity, uid)
     }
 
-    /// Runs until shutdown, reconnecting as needed.
+    /// Runs until shutdown, reconnecting as needed: 1 s after a failure, doubling up to
+    /// 5 min, at least 30 s when retrying soon does not help (login, TLS, config), ±25 %
+    /// jitter; a session that had been fine for a minute starts the count afresh.
     pub async fn run(mut self) {
-        let mut backoff = Duration::from_secs(1);
+        const DELAYS: Exponential = Exponential {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        };
+        let mut failures = 0u32;
         loop {
             if self.shutdown.is_set() {
                 return;
@@ -99,33 +106,31 @@ impl Watcher {
                 Err(f) => Err(f),
             };
             self.health.set_connected(false);
-            match result {
+            let f = match result {
                 Ok(End::Shutdown) => return,
                 Ok(End::IntakeGone) => {
                     tracing::error!("the intake worker stopped; IMAP watching ends");
                     return;
                 }
-                Err(f) => {
-                    self.health.error();
-                    if started.elapsed() > Duration::from_secs(60) {
-                        // The session had been fine for a while: this is a fresh failure.
-                        backoff = Duration::from_secs(1);
-                    }
-                    let wait = if f.is_persistent() {
-                        backoff.max(Duration::from_secs(30))
-                    } else {
-                        backoff
-                    };
-                    let wait = jitter(wait);
-                    tracing::warn!(error = %f, hint = f.hint(), retry_in = ?wait, "IMAP session ended");
-                    let mut sd = self.shutdown.clone();
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = sd.wait() => return,
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(300));
-                }
+                Err(f) => f,
+            };
+            self.health.error();
+            if started.elapsed() > Duration::from_secs(60) {
+                // The session had been fine for a while: this is a fresh failure.
+                failures = 0;
             }
+            let mut wait = DELAYS.delay(failures);
+            if f.is_persistent() {
+                wait = wait.max(Duration::from_secs(30));
+            }
+            let wait = jitter(wait, 0.25);
+            tracing::warn!(error = %f, hint = f.hint(), retry_in = ?wait, "IMAP session ended");
+            let mut sd = self.shutdown.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = sd.wait() => return,
+            }
+            failures = failures.saturating_add(1);
         }
     }
 
@@ -352,157 +357,215 @@ impl Watcher {
         metas: &[Meta],
         can_move: bool,
     ) -> Result<PassEnd, Fail> {
-        let t = self.timeout();
-        let mut i = 0;
-        while i < metas.len() {
+        let mut rest = metas;
+        while !rest.is_empty() {
             if self.shutdown.is_set() {
                 return Ok(PassEnd::Done);
             }
-            // A group of messages whose bodies are fetched together.
-            let mut group: Vec<&Meta> = Vec::new();
-            let mut bytes = 0u64;
-            while i < metas.len() && group.len() < BODY_CHUNK {
-                let m = &metas[i];
-                if !group.is_empty() && bytes + m.size.min(BODY_BYTES) > BODY_BYTES {
-                    break;
-                }
-                bytes += m.size.min(self.limits.message_bytes);
-                group.push(m);
-                i += 1;
-            }
-            // What the database already knows.
-            let mut known: Vec<bool> = Vec::with_capacity(group.len());
-            for m in &group {
-                let key = self.key(state.uidvalidity, m.uid);
-                let over = format!("{key}:oversize");
-                let st = self
-                    .reg
-                    .source_state(&[&key, &over])
-                    .map_err(|e| Fail::new(Stage::Protocol, e.to_string()))?;
-                known.push(matches!(st, Some(s) if s != MessageState::Received));
-            }
+            let (group, bytes) = self.body_group(rest);
+            rest = &rest[group.len()..];
+            let known = self.known_filed(state, group)?;
             let wanted: Vec<u32> = group
                 .iter()
                 .zip(&known)
                 .filter(|(m, k)| !**k && m.size <= self.limits.message_bytes)
                 .map(|(m, _)| m.uid)
                 .collect();
-            let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
-            if !wanted.is_empty() {
-                let tb = t + Duration::from_secs(bytes / (256 * 1024));
-                let fetches: Vec<Fetch> = step(tb, "UID FETCH (body)", async {
-                    s.uid_fetch(uid_set(&wanted), "(UID BODY.PEEK[])")
-                        .await?
-                        .try_collect::<Vec<_>>()
-                        .await
-                })
-                .await?;
-                for f in fetches {
-                    if let (Some(uid), Some(body)) = (f.uid, f.body()) {
-                        bodies.insert(uid, body.to_vec());
-                    }
-                }
+            let bodies = self.fetch_bodies(s, &wanted, bytes).await?;
+            match self
+                .file_group(s, state, group, known, bodies, can_move)
+                .await?
+            {
+                PassEnd::Done => {}
+                end => return Ok(end),
             }
-            // Hand the group to the intake worker, a few at a time, and settle in order.
-            let mut in_flight: std::collections::VecDeque<Pending> = Default::default();
-            let mut settled_ok = true;
-            for (m, known) in group.iter().zip(known) {
-                if known {
-                    // Filed before (a crash came between filing and marking): mark only.
-                    in_flight.push_back(Pending {
-                        uid: m.uid,
-                        done: ready(Ok(0)),
-                    });
-                } else {
-                    let oversize = m.size > self.limits.message_bytes;
-                    let (raw, key) = if oversize {
-                        let head = self.fetch_header(s, m.uid).await?;
-                        self.health.fetched();
-                        (
-                            oversized(&head, m.size, self.limits.message_bytes),
-                            format!("{}:oversize", self.key(state.uidvalidity, m.uid)),
-                        )
-                    } else {
-                        match bodies.remove(&m.uid) {
-                            Some(b) => {
-                                self.health.fetched();
-                                (b, self.key(state.uidvalidity, m.uid))
-                            }
-                            None => {
-                                // Expunged by someone else between SEARCH and FETCH.
-                                tracing::info!(
-                                    uid = m.uid,
-                                    "message vanished before its body was fetched"
-                                );
-                                in_flight.push_back(Pending {
-                                    uid: m.uid,
-                                    done: ready(Ok(0)),
-                                });
-                                continue;
-                            }
-                        }
-                    };
-                    let sha = sha256_hex(&raw);
-                    let earlier = self
-                        .reg
-                        .filed_in_earlier_epoch(
-                            &sha,
-                            &self.key_prefix(),
-                            &format!("{}{}:", self.key_prefix(), state.uidvalidity),
-                        )
-                        .map_err(|e| Fail::new(Stage::Protocol, e.to_string()))?;
-                    if let Some(id) = earlier {
-                        tracing::warn!(
-                            uid = m.uid,
-                            message = id,
-                            "same bytes as a message filed before the UIDVALIDITY change: not filed again"
-                        );
-                        in_flight.push_back(Pending {
-                            uid: m.uid,
-                            done: ready(Ok(id)),
-                        });
-                    } else {
-                        let (tx, rx) = mpsc::channel();
-                        let job = Job {
-                            raw,
-                            source: SourceRef {
-                                source: "imap",
-                                key: Some(key),
-                                arrived_at: m.arrived_at.clone(),
-                                declared_size: oversize.then_some(m.size),
-                            },
-                            done: tx,
-                        };
-                        let jobs = self.jobs.clone();
-                        let sent = tokio::task::spawn_blocking(move || jobs.send(job).is_ok())
-                            .await
-                            .unwrap_or(false);
-                        if !sent {
-                            return Ok(PassEnd::IntakeGone);
-                        }
-                        in_flight.push_back(Pending {
-                            uid: m.uid,
-                            done: rx,
-                        });
-                    }
-                }
-                while in_flight.len() >= IN_FLIGHT {
-                    let p = in_flight.pop_front().expect("non-empty");
-                    if !self.settle(s, state, p, can_move, &mut settled_ok).await? {
-                        return Ok(PassEnd::IntakeGone);
-                    }
-                }
+        }
+        Ok(PassEnd::Done)
+    }
+
+    /// The first messages of `metas` whose bodies are fetched in one command: at most
+    /// `BODY_CHUNK` of them and `BODY_BYTES` together (always at least one), and the bytes
+    /// expected (each message counted up to the size limit).
+    fn body_group<'m>(&self, metas: &'m [Meta]) -> (&'m [Meta], u64) {
+        let mut n = 0;
+        let mut bytes = 0u64;
+        while n < metas.len() && n < BODY_CHUNK {
+            let m = &metas[n];
+            if n > 0 && bytes + m.size.min(BODY_BYTES) > BODY_BYTES {
+                break;
             }
-            while let Some(p) = in_flight.pop_front() {
+            bytes += m.size.min(self.limits.message_bytes);
+            n += 1;
+        }
+        (&metas[..n], bytes)
+    }
+
+    /// For each message of the group, whether the database already has it filed (under
+    /// its key, or its oversize key); a `received` row still needs filing.
+    fn known_filed(&self, state: &FolderState, group: &[Meta]) -> Result<Vec<bool>, Fail> {
+        group
+            .iter()
+            .map(|m| {
+                let key = self.key(state.uidvalidity, m.uid);
+                let over = format!("{key}:oversize");
+                let st = self
+                    .reg
+                    .source_state(&[&key, &over])
+                    .map_err(|e| Fail::new(Stage::Protocol, e.to_string()))?;
+                Ok(matches!(st, Some(s) if s != MessageState::Received))
+            })
+            .collect()
+    }
+
+    /// The bodies of `wanted` in one UID FETCH, by UID; the timeout grows with the bytes
+    /// expected (one more second per 256 KiB).
+    async fn fetch_bodies(
+        &self,
+        s: &mut ImapSession,
+        wanted: &[u32],
+        bytes: u64,
+    ) -> Result<HashMap<u32, Vec<u8>>, Fail> {
+        let mut bodies = HashMap::new();
+        if wanted.is_empty() {
+            return Ok(bodies);
+        }
+        let tb = self.timeout() + Duration::from_secs(bytes / (256 * 1024));
+        let fetches: Vec<Fetch> = step(tb, "UID FETCH (body)", async {
+            s.uid_fetch(uid_set(wanted), "(UID BODY.PEEK[])")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        for f in fetches {
+            if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                bodies.insert(uid, body.to_vec());
+            }
+        }
+        Ok(bodies)
+    }
+
+    /// Hands the group to the intake worker, a few at a time, and settles each message in
+    /// order (keyword, move, last UID). `Retry` when one could not be settled.
+    async fn file_group(
+        &mut self,
+        s: &mut ImapSession,
+        state: &mut FolderState,
+        group: &[Meta],
+        known: Vec<bool>,
+        mut bodies: HashMap<u32, Vec<u8>>,
+        can_move: bool,
+    ) -> Result<PassEnd, Fail> {
+        let mut in_flight: std::collections::VecDeque<Pending> = Default::default();
+        let mut settled_ok = true;
+        for (m, known) in group.iter().zip(known) {
+            let pending = if known {
+                // Filed before (a crash came between filing and marking): mark only.
+                Pending {
+                    uid: m.uid,
+                    done: ready(Ok(0)),
+                }
+            } else {
+                match self.hand_over(s, state, m, &mut bodies).await? {
+                    Some(p) => p,
+                    None => return Ok(PassEnd::IntakeGone),
+                }
+            };
+            in_flight.push_back(pending);
+            while in_flight.len() >= IN_FLIGHT {
+                let p = in_flight.pop_front().expect("non-empty");
                 if !self.settle(s, state, p, can_move, &mut settled_ok).await? {
                     return Ok(PassEnd::IntakeGone);
                 }
             }
-            if !settled_ok {
-                return Ok(PassEnd::Retry);
+        }
+        while let Some(p) = in_flight.pop_front() {
+            if !self.settle(s, state, p, can_move, &mut settled_ok).await? {
+                return Ok(PassEnd::IntakeGone);
             }
         }
-        Ok(PassEnd::Done)
+        Ok(if settled_ok {
+            PassEnd::Done
+        } else {
+            PassEnd::Retry
+        })
+    }
+
+    /// One message not yet filed: its raw bytes (the fetched body, or the header alone
+    /// above the size limit) go to the intake worker, unless the same bytes were filed
+    /// under an earlier UIDVALIDITY or the message vanished. None when the intake worker
+    /// is gone.
+    async fn hand_over(
+        &mut self,
+        s: &mut ImapSession,
+        state: &FolderState,
+        m: &Meta,
+        bodies: &mut HashMap<u32, Vec<u8>>,
+    ) -> Result<Option<Pending>, Fail> {
+        let answered = |id| {
+            Some(Pending {
+                uid: m.uid,
+                done: ready(Ok(id)),
+            })
+        };
+        let oversize = m.size > self.limits.message_bytes;
+        let key = self.key(state.uidvalidity, m.uid);
+        let (raw, key) = if oversize {
+            let head = self.fetch_header(s, m.uid).await?;
+            self.health.fetched();
+            let raw = oversized(&head, m.size, self.limits.message_bytes);
+            (raw, format!("{key}:oversize"))
+        } else if let Some(body) = bodies.remove(&m.uid) {
+            self.health.fetched();
+            (body, key)
+        } else {
+            // Expunged by someone else between SEARCH and FETCH.
+            tracing::info!(uid = m.uid, "message vanished before its body was fetched");
+            return Ok(answered(0));
+        };
+        if let Some(id) = self.filed_before_uidvalidity_change(state, &raw)? {
+            tracing::warn!(
+                uid = m.uid,
+                message = id,
+                "same bytes as a message filed before the UIDVALIDITY change: not filed again"
+            );
+            return Ok(answered(id));
+        }
+        let (tx, rx) = mpsc::channel();
+        let job = Job {
+            raw,
+            source: SourceRef {
+                source: "imap",
+                key: Some(key),
+                arrived_at: m.arrived_at.clone(),
+                declared_size: oversize.then_some(m.size),
+            },
+            done: tx,
+        };
+        let jobs = self.jobs.clone();
+        let sent = tokio::task::spawn_blocking(move || jobs.send(job).is_ok())
+            .await
+            .unwrap_or(false);
+        Ok(sent.then_some(Pending {
+            uid: m.uid,
+            done: rx,
+        }))
+    }
+
+    /// The message id of the same bytes filed from this folder under an earlier
+    /// UIDVALIDITY (the server renumbered its messages): such a message is not filed again.
+    fn filed_before_uidvalidity_change(
+        &self,
+        state: &FolderState,
+        raw: &[u8],
+    ) -> Result<Option<i64>, Fail> {
+        self.reg
+            .filed_in_earlier_epoch(
+                &sha256_hex(raw),
+                &self.key_prefix(),
+                &format!("{}{}:", self.key_prefix(), state.uidvalidity),
+            )
+            .map_err(|e| Fail::new(Stage::Protocol, e.to_string()))
     }
 
     /// Waits for the intake's answer on one message, then marks it and advances the UID.
@@ -719,11 +782,6 @@ pub(super) fn oversized(header: &[u8], size: u64, limit: u64) -> Vec<u8> {
         .as_bytes(),
     );
     raw
-}
-
-fn jitter(d: Duration) -> Duration {
-    let f = 0.75 + rand::random::<f64>() * 0.5;
-    Duration::from_secs_f64(d.as_secs_f64() * f)
 }
 
 #[cfg(test)]
