@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod setup;
 
 use std::time::Duration;
 
