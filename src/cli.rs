@@ -9,36 +9,55 @@ use clap::Subcommand;
 
 use lndx::app::App;
 use lndx::commands;
-use lndx::registry::EntryFilter;
 
 #[derive(Subcommand)]
 pub enum RegistryCommand {
-    /// List entries (current versions; --all-versions for superseded ones too).
+    /// List entries, current versions only unless --all-versions: a header line, one
+    /// tab-separated line per entry, and a count.
+    #[command(
+        long_about = "List entries in filing order, current versions only unless --all-versions: \
+a header line, one tab-separated line per entry (receipt, province, batch, kind, status, name, unit) \
+and a closing count. Filters may be combined; a value that is not one of the campaign's is refused \
+with the list of those that are (exit 2)."
+    )]
     List {
-        #[arg(long)]
+        /// Only this province: its code in any case (GD, gd) or its name (广东省, 广东), as in
+        /// rules/provinces.toml.
+        #[arg(long, value_name = "PROVINCE")]
         province: Option<String>,
-        #[arg(long)]
-        batch: Option<u8>,
-        /// A kind of the campaign (its key in rules/campaign.toml, e.g. case).
-        #[arg(long)]
+        /// Only this batch: its number (1, 2, 3 for 智慧助老) or name (第一批); L, late or 逾期
+        /// for entries that arrived after the last deadline.
+        #[arg(long, value_name = "BATCH")]
+        batch: Option<String>,
+        /// Only this kind: its key or name in rules/campaign.toml (智慧助老: case 典型工作案例
+        /// 案例, project 典型教育培训项目 项目, course 典型课程资源 课程).
+        #[arg(long, value_name = "KIND")]
         kind: Option<String>,
-        /// valid, invalid or held.
-        #[arg(long)]
-        status: Option<lndx::filing::EntryStatus>,
+        /// Only this status: valid (已受理), invalid (需修改) or held (暂存, province or
+        /// sender to be confirmed).
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// Superseded versions too (an entry sent again replaces the earlier version).
         #[arg(long)]
         all_versions: bool,
+        /// One JSON object per entry and line (receipt, province, batch, kind, name, unit,
+        /// status, version, supersedes, superseded_by, late, errors), nothing else.
         #[arg(long)]
         json: bool,
     },
-    /// Stored messages, newest first (their ids are what `reprocess` takes).
+    /// Stored messages, newest first, with their ids (what `reprocess` takes) and arrival
+    /// times in the campaign's time zone.
     Messages {
-        #[arg(long, default_value_t = 50)]
+        /// At most this many messages.
+        #[arg(long, default_value_t = 50, value_name = "N")]
         limit: usize,
     },
-    /// Export entries as CSV or .xlsx (by the output file's extension).
+    /// Export entries as CSV or .xlsx (chosen by the output file's extension).
     Export {
-        #[arg(long)]
+        /// The file to write: NAME.csv or NAME.xlsx.
+        #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Superseded versions too.
         #[arg(long)]
         all_versions: bool,
     },
@@ -46,16 +65,37 @@ pub enum RegistryCommand {
 
 #[derive(Subcommand)]
 pub enum ReportCommand {
-    /// Write report.html, report.txt, the .xlsx and the .eml to a folder.
+    /// Write report.html, report.txt, the .xlsx workbook and report.eml into a folder;
+    /// queues and sends nothing.
     Preview {
-        /// The report's time (RFC 3339 or "YYYY-MM-DD HH:MM" in the report's time zone).
-        #[arg(long)]
+        /// The moment the report is as of: RFC 3339 (2022-03-07T09:00:00+08:00), or
+        /// "YYYY-MM-DD HH:MM[:SS]" or "YYYY-MM-DD" in the campaign's time zone [default: now].
+        #[arg(long, value_name = "TIME")]
         at: Option<String>,
-        #[arg(long)]
+        /// The folder to write into (created when missing).
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// Queue and send a report now to the configured recipients.
+    /// Queue a report as of now to report.to and report.cc and deliver it at once; takes no
+    /// slot of the schedule.
     SendNow,
+}
+
+/// An error and its causes, each said once: a cause whose text its parent already
+/// includes (`cannot read config X: No such file…` over the same io::Error) is left out.
+pub fn explain(e: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if said.contains(&text) {
+            continue;
+        }
+        if !said.is_empty() {
+            said.push_str(": ");
+        }
+        said.push_str(&text);
+    }
+    said
 }
 
 /// The log filter when `LNDX_LOG` is not set.
@@ -137,7 +177,7 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
             json,
         } => commands::registry::list(
             app,
-            EntryFilter {
+            &commands::registry::ListArgs {
                 province,
                 batch,
                 kind,
