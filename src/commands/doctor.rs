@@ -111,19 +111,36 @@ fn check_all(app: &App) -> bool {
     }
     let (what, found) = app.config.mailbox.check(&app.data_dir);
     match found {
-        Ok(_) if what == "mailbox" => line(Verdict::Ok, what, setup::mailbox(app)),
+        Ok(_) if what == "mailbox" => {
+            let (said, dir) = setup::mailbox(app);
+            line(
+                Verdict::Ok,
+                what,
+                format!("{said}{}", setup::missing_note(dir.as_deref())),
+            )
+        }
         Ok(d) => line(Verdict::Ok, what, d),
         Err(e) => line(Verdict::Fail, what, e),
     }
     match app.transport() {
-        Ok(Transport::Folder(_)) => line(Verdict::Ok, "outbox", setup::outbox(app)),
+        Ok(Transport::Folder(_)) => {
+            let (said, dir) = setup::outbox(app);
+            line(
+                Verdict::Ok,
+                "outbox",
+                format!("{said}{}", setup::missing_note(dir.as_deref())),
+            )
+        }
         Ok(Transport::Smtp(s)) => {
             let r = block_on(async { s.connect().await.map(|_| ()) });
             match r {
                 Ok(()) => line(
                     Verdict::Ok,
                     "smtp",
-                    format!("{}: connected, TLS and login accepted", setup::outbox(app)),
+                    format!(
+                        "{}: connected, TLS and login accepted",
+                        setup::outbox(app).0
+                    ),
                 ),
                 Err(e) => line(Verdict::Fail, "smtp", e),
             }

@@ -56,8 +56,8 @@ fn say_what_runs(app: &App, intake: &Intake, listen: Option<std::net::SocketAddr
         data_dir = %app.data_dir.display(),
         "starting"
     );
-    tracing::info!("watching {}", setup::mailbox(app));
-    tracing::info!("replies go to {}", setup::outbox(app));
+    tracing::info!("watching {}", setup::mailbox(app).0);
+    tracing::info!("replies go to {}", setup::outbox(app).0);
     tracing::info!(
         "using {}: {}, {} provinces, {} batches, {} registered senders",
         setup::rules_source(app),
@@ -68,7 +68,7 @@ fn say_what_runs(app: &App, intake: &Intake, listen: Option<std::net::SocketAddr
     );
     if campaign.senders.is_empty() {
         tracing::warn!(
-            "rules/senders.toml registers no sender: every message is filed under the province \
+            "the rules register no sender (senders.toml): every message is filed under the province \
              its forms or subject name, with a warning in the reply"
         );
     }

@@ -3,7 +3,7 @@
 //! `lndx run` (its start-up lines) and `lndx doctor` (its checks), so that both say the
 //! same thing about the same config.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -34,55 +34,66 @@ pub fn templates_source(app: &App) -> Result<String, String> {
     }
 }
 
-/// The mailbox watched, in words: the Maildir folder, or the IMAP account and folder.
-pub fn mailbox(app: &App) -> String {
+/// The mailbox watched, in words (the Maildir folder, or the IMAP account and folder), and
+/// the local folder it needs, if any.
+pub fn mailbox(app: &App) -> (String, Option<PathBuf>) {
     match &app.config.mailbox {
         MailboxConfig::Maildir(cfg) => {
             let dir = cfg.dir(&app.data_dir);
-            format!(
-                "Maildir {} (messages delivered into {} are filed){}",
-                dir.display(),
-                dir.join("new").display(),
-                missing_note(&dir)
+            (
+                format!(
+                    "Maildir {} (messages delivered into {} are filed)",
+                    dir.display(),
+                    dir.join("new").display()
+                ),
+                Some(dir),
             )
         }
-        MailboxConfig::Imap(cfg) => format!(
-            "IMAP {} on {}:{} ({}), folder {}",
-            cfg.username, cfg.host, cfg.port, cfg.security, cfg.folder
+        MailboxConfig::Imap(cfg) => (
+            format!(
+                "IMAP {} on {}:{} ({}), folder {}",
+                cfg.username, cfg.host, cfg.port, cfg.security, cfg.folder
+            ),
+            None,
         ),
     }
 }
 
-/// Where replies and reports go, in words: the outbox folder, or the SMTP server.
-pub fn outbox(app: &App) -> String {
+/// Where replies and reports go, in words (the outbox folder, or the SMTP server), and the
+/// local folder it needs, if any.
+pub fn outbox(app: &App) -> (String, Option<PathBuf>) {
     match &app.config.outbox {
         OutboxConfig::Folder { .. } => {
             let dir = app.config.outbox_folder(&app.data_dir);
-            format!(
-                "outbox folder {} (one .eml file per mail, nothing is sent){}",
-                dir.display(),
-                missing_note(&dir)
+            (
+                format!(
+                    "outbox folder {} (one .eml file per mail; nothing is sent)",
+                    dir.display()
+                ),
+                Some(dir),
             )
         }
-        OutboxConfig::Smtp(cfg) => format!(
-            "SMTP {}:{} ({}){}",
-            cfg.host,
-            cfg.port,
-            cfg.security,
-            cfg.username
-                .as_deref()
-                .map(|u| format!(" as {u}"))
-                .unwrap_or_default()
+        OutboxConfig::Smtp(cfg) => (
+            format!(
+                "SMTP {}:{} ({}){}",
+                cfg.host,
+                cfg.port,
+                cfg.security,
+                cfg.username
+                    .as_deref()
+                    .map(|u| format!(" as {u}"))
+                    .unwrap_or_default()
+            ),
+            None,
         ),
     }
 }
 
-/// " — not there yet, created at the first run" for a folder that does not exist.
-fn missing_note(dir: &Path) -> &'static str {
-    if dir.is_dir() {
-        ""
-    } else {
-        "; it does not exist yet and is created at the first run"
+/// For `doctor`: a note that a folder does not exist yet and is created at the first run.
+pub fn missing_note(dir: Option<&Path>) -> &'static str {
+    match dir {
+        Some(d) if !d.is_dir() => "; it does not exist yet and is created at the first run",
+        _ => "",
     }
 }
 
