@@ -235,6 +235,25 @@ mod tests {
     /// The exported names, types and help texts are what dashboards and alerts use: they
     /// stay exactly as they were when /metrics was written by hand.
     #[test]
+    fn only_a_loopback_address_with_a_port_is_served() {
+        assert_eq!(
+            listen_address("127.0.0.1:9925").unwrap().to_string(),
+            "127.0.0.1:9925"
+        );
+        assert!(listen_address("[::1]:9925").is_ok());
+        assert!(matches!(
+            listen_address("0.0.0.0:9925"),
+            Err(ListenError::NotLoopback { .. })
+        ));
+        for bad in ["localhost:9925", "127.0.0.1", "9925", ""] {
+            assert!(
+                matches!(listen_address(bad), Err(ListenError::NotAnAddress { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn metrics_keep_their_names_types_and_help() {
         let dir = tempfile::tempdir().unwrap();
         let reg = Registry::open(dir.path()).unwrap();
