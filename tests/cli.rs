@@ -195,6 +195,13 @@ fn check_of_a_missing_file_exits_2_saying_it_once() {
         "nothing is checked: {}",
         text(&out.stdout)
     );
+    // With --json, scripts get the same as a stable code on stdout.
+    let out = s.lndx(None, &["check", "--json", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "unreadable_file");
+    assert_eq!(v["error"]["reason"], "not_found");
+    assert_eq!(v["error"]["path"], missing.to_str().unwrap());
 }
 
 #[test]
@@ -464,6 +471,16 @@ fn registry_list_refuses_unknown_values_listing_the_valid_ones() {
         }
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+    let out = s.lndx(None, &["registry", "list", "--status", "bogus", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "unknown_value");
+    assert_eq!(v["error"]["option"], "--status");
+    assert_eq!(v["error"]["value"], "bogus");
+    assert_eq!(
+        v["error"]["valid"],
+        serde_json::json!(["valid", "invalid", "held"])
+    );
     let out = s.lndx(None, &["registry", "list", "--kind", "案"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("case (典型工作案例, 案例)"));

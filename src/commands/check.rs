@@ -39,7 +39,21 @@ pub fn check(app: &App, forms: &[PathBuf], json: bool) -> Result<ExitCode> {
             }
             Err(e) => {
                 unreadable = true;
-                eprintln!("lndx: {}", cannot_read(p, &e));
+                let message = cannot_read(p, &e);
+                if json {
+                    // Scripts get a stable code on stdout; people read stderr.
+                    writeln!(
+                        std::io::stdout(),
+                        "{}",
+                        json!({"error": {
+                            "code": "unreadable_file",
+                            "path": p.display().to_string(),
+                            "reason": reason(&e),
+                            "message": message,
+                        }})
+                    )?;
+                }
+                eprintln!("lndx: {message}");
             }
         }
     }
@@ -75,6 +89,16 @@ fn cannot_read(path: &Path, e: &std::io::Error) -> String {
         _ => "无法读取该文件",
     };
     format!("cannot read {}: {e}（{why}）", path.display())
+}
+
+/// Why a file could not be read, as a stable word for `--json`.
+fn reason(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "not_found",
+        std::io::ErrorKind::PermissionDenied => "permission_denied",
+        std::io::ErrorKind::IsADirectory => "is_a_directory",
+        _ => "io_error",
+    }
 }
 
 /// What a checked file comes to.

@@ -48,9 +48,38 @@ const STATUS_WORDS: &[(EntryStatus, &[&str])] = &[
     (EntryStatus::Held, &["暂存", "已暂存", "待确认"]),
 ];
 
+/// A filter value that matches nothing of the campaign's: said to people with the values
+/// that would match, and to scripts (`--json`) as a JSON line with the stable code
+/// `unknown_value`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{option} {value:?} is not {what}; {hint}")]
+pub struct UnknownFilter {
+    /// The option: `--province`, `--batch`, `--kind`, `--status`.
+    pub option: &'static str,
+    /// What was typed.
+    pub value: String,
+    what: &'static str,
+    /// The values that would match, as typed on the command line.
+    pub valid: Vec<String>,
+    hint: String,
+}
+
+impl UnknownFilter {
+    /// The error as one JSON object, for `--json`.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({"error": {
+            "code": "unknown_value",
+            "option": self.option,
+            "value": self.value,
+            "valid": self.valid,
+            "message": self.to_string(),
+        }})
+    }
+}
+
 /// A province's code from what was typed: a code in any case, a full or short name, or an
 /// alias of rules/provinces.toml.
-pub fn province(campaign: &Campaign, typed: &str) -> Result<String> {
+pub fn province(campaign: &Campaign, typed: &str) -> Result<String, UnknownFilter> {
     let t = typed.trim();
     let found = campaign.provinces.iter().find(|p| {
         p.code.eq_ignore_ascii_case(t)
@@ -58,25 +87,28 @@ pub fn province(campaign: &Campaign, typed: &str) -> Result<String> {
             || p.short == t
             || p.aliases.iter().any(|a| a == t)
     });
-    match found {
-        Some(p) => Ok(p.code.clone()),
-        None => {
-            let known: Vec<String> = campaign
-                .provinces
-                .iter()
-                .map(|p| format!("{} {}", p.code, p.short))
-                .collect();
-            bail!(
-                "--province {typed:?} is not a province of this campaign; use a code or a name \
-                 from rules/provinces.toml: {}",
-                known.join(", ")
-            )
-        }
+    if let Some(p) = found {
+        return Ok(p.code.clone());
     }
+    let known: Vec<String> = campaign
+        .provinces
+        .iter()
+        .map(|p| format!("{} {}", p.code, p.short))
+        .collect();
+    Err(UnknownFilter {
+        option: "--province",
+        value: typed.to_string(),
+        what: "a province of this campaign",
+        valid: campaign.provinces.iter().map(|p| p.code.clone()).collect(),
+        hint: format!(
+            "use a code or a name from rules/provinces.toml: {}",
+            known.join(", ")
+        ),
+    })
 }
 
 /// A kind's key from what was typed: the key in any case, or the kind's name or short name.
-pub fn kind(campaign: &Campaign, typed: &str) -> Result<String> {
+pub fn kind(campaign: &Campaign, typed: &str) -> Result<String, UnknownFilter> {
     let t = typed.trim();
     for k in campaign.kinds() {
         let info = campaign.kind_info(k);
@@ -91,14 +123,17 @@ pub fn kind(campaign: &Campaign, typed: &str) -> Result<String> {
             format!("{} ({}, {})", i.key, i.name, i.short)
         })
         .collect();
-    bail!(
-        "--kind {typed:?} is not a kind of this campaign; use one of: {}",
-        known.join(", ")
-    )
+    Err(UnknownFilter {
+        option: "--kind",
+        value: typed.to_string(),
+        what: "a kind of this campaign",
+        valid: campaign.kinds().map(|k| k.key().to_string()).collect(),
+        hint: format!("use one of: {}", known.join(", ")),
+    })
 }
 
 /// A status from what was typed: valid, invalid, held in any case, or a Chinese word.
-pub fn status(typed: &str) -> Result<EntryStatus> {
+pub fn status(typed: &str) -> Result<EntryStatus, UnknownFilter> {
     let t = typed.trim();
     if let Ok(s) = t.to_ascii_lowercase().parse::<EntryStatus>() {
         return Ok(s);
@@ -110,15 +145,18 @@ pub fn status(typed: &str) -> Result<EntryStatus> {
         .iter()
         .map(|(s, words)| format!("{s} ({})", words[0]))
         .collect();
-    bail!(
-        "--status {typed:?} is not a status; use one of: {}",
-        known.join(", ")
-    )
+    Err(UnknownFilter {
+        option: "--status",
+        value: typed.to_string(),
+        what: "a status",
+        valid: EntryStatus::ALL.iter().map(|s| s.to_string()).collect(),
+        hint: format!("use one of: {}", known.join(", ")),
+    })
 }
 
 /// A batch from what was typed: a batch's number or name, or L / late / 逾期 / the
 /// campaign's late tag for entries that arrived after the last deadline.
-pub fn batch(campaign: &Campaign, typed: &str) -> Result<BatchChoice> {
+pub fn batch(campaign: &Campaign, typed: &str) -> Result<BatchChoice, UnknownFilter> {
     let t = typed.trim();
     let lower = t.to_lowercase();
     if LATE_WORDS.contains(&lower.as_str()) || lower == campaign.info.late_batch_tag.to_lowercase()
@@ -138,54 +176,92 @@ pub fn batch(campaign: &Campaign, typed: &str) -> Result<BatchChoice> {
         .iter()
         .map(|b| format!("{} ({})", b.number, b.name))
         .collect();
-    bail!(
-        "--batch {typed:?} is not a batch of this campaign; use {}, or L (late, 逾期) for \
-         entries that arrived after the last deadline",
-        known.join(", ")
-    )
+    let mut valid: Vec<String> = campaign
+        .batches
+        .iter()
+        .map(|b| b.number.to_string())
+        .collect();
+    valid.push("L".into());
+    Err(UnknownFilter {
+        option: "--batch",
+        value: typed.to_string(),
+        what: "a batch of this campaign",
+        valid,
+        hint: format!(
+            "use {}, or L (late, 逾期) for entries that arrived after the last deadline",
+            known.join(", ")
+        ),
+    })
+}
+
+/// The filter the typed values select, with the words that say it (for the count line).
+fn select(campaign: &Campaign, args: &ListArgs) -> Result<Selection, UnknownFilter> {
+    let mut sel = Selection {
+        filter: EntryFilter {
+            all_versions: args.all_versions,
+            ..EntryFilter::default()
+        },
+        late_only: false,
+        said: vec![if args.all_versions {
+            "all versions".into()
+        } else {
+            "current versions".into()
+        }],
+    };
+    if let Some(p) = &args.province {
+        let code = province(campaign, p)?;
+        sel.said.push(format!("province {code}"));
+        sel.filter.province = Some(code);
+    }
+    if let Some(b) = &args.batch {
+        match batch(campaign, b)? {
+            BatchChoice::Number(n) => {
+                sel.said.push(format!("batch {n}"));
+                sel.filter.batch = Some(n);
+            }
+            BatchChoice::Late => {
+                sel.said.push("late".into());
+                sel.late_only = true;
+            }
+        }
+    }
+    if let Some(k) = &args.kind {
+        let key = kind(campaign, k)?;
+        sel.said.push(format!("kind {key}"));
+        sel.filter.kind = Some(key);
+    }
+    if let Some(s) = &args.status {
+        let st = status(s)?;
+        sel.said.push(format!("status {st}"));
+        sel.filter.status = Some(st);
+    }
+    Ok(sel)
+}
+
+/// What `registry list` selects.
+struct Selection {
+    filter: EntryFilter,
+    /// Only entries that arrived after the last deadline (they have no batch).
+    late_only: bool,
+    said: Vec<String>,
 }
 
 /// `lndx registry list`: entries, one per line (tab-separated with a header and a count,
 /// or JSON).
 pub fn list(app: &App, args: &ListArgs, json: bool) -> Result<ExitCode> {
     let campaign = app.campaign()?;
-    let mut filter = EntryFilter {
-        all_versions: args.all_versions,
-        ..EntryFilter::default()
-    };
-    let mut said: Vec<String> = Vec::new();
-    if let Some(p) = &args.province {
-        let code = province(&campaign, p)?;
-        said.push(format!("province {code}"));
-        filter.province = Some(code);
-    }
-    let mut late_only = false;
-    if let Some(b) = &args.batch {
-        match batch(&campaign, b)? {
-            BatchChoice::Number(n) => {
-                said.push(format!("batch {n}"));
-                filter.batch = Some(n);
-            }
-            BatchChoice::Late => {
-                said.push("late".into());
-                late_only = true;
-            }
+    let sel = match select(&campaign, args) {
+        Ok(sel) => sel,
+        Err(e) if json => {
+            writeln!(std::io::stdout(), "{}", e.json())?;
+            return Err(e.into());
         }
-    }
-    if let Some(k) = &args.kind {
-        let key = kind(&campaign, k)?;
-        said.push(format!("kind {key}"));
-        filter.kind = Some(key);
-    }
-    if let Some(s) = &args.status {
-        let st = status(s)?;
-        said.push(format!("status {st}"));
-        filter.status = Some(st);
-    }
+        Err(e) => return Err(e.into()),
+    };
     // Filters are checked before the database is opened: a wrong value creates nothing.
     let reg = app.registry()?;
-    let mut rows = reg.entries(&filter)?;
-    if late_only {
+    let mut rows = reg.entries(&sel.filter)?;
+    if sel.late_only {
         // Late entries have no batch; the registry marks them `late`.
         rows.retain(|r| r.late);
     }
@@ -225,16 +301,8 @@ pub fn list(app: &App, args: &ListArgs, json: bool) -> Result<ExitCode> {
         }
     }
     if !json {
-        said.insert(
-            0,
-            if args.all_versions {
-                "all versions".into()
-            } else {
-                "current versions".into()
-            },
-        );
         let noun = if rows.len() == 1 { "entry" } else { "entries" };
-        writeln!(out, "{} {noun} ({})", rows.len(), said.join(", "))?;
+        writeln!(out, "{} {noun} ({})", rows.len(), sel.said.join(", "))?;
     }
     Ok(ExitCode::SUCCESS)
 }

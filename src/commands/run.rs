@@ -52,7 +52,7 @@ fn say_what_runs(app: &App, intake: &Intake, listen: Option<std::net::SocketAddr
     let config = &app.config;
     let campaign = &intake.campaign;
     tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
+        version = %env!("CARGO_PKG_VERSION"),
         data_dir = %app.data_dir.display(),
         "starting"
     );
