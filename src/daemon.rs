@@ -9,6 +9,9 @@
 //!
 //! The parts come ready-made in a [`Daemon`] (the `run` command builds them from the
 //! config); [`run`] only starts them, in the order of the steps below, and stops them.
+//!
+//! Every message intake returns is logged in one line that says what it came to
+//! ([`log_outcome`]); the `ingest` and `reprocess` commands log theirs with it too.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

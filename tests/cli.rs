@@ -125,6 +125,14 @@ fn check_exits_1_for_a_file_that_is_not_a_form() {
         stdout.contains("共 2 个文件：1 个可以报送，1 个不是申报表。"),
         "{stdout}"
     );
+    // An empty file (a wrong pick, an upload cut short) is one to fix, not a supporting file.
+    let empty = s.dir.join("空白.docx");
+    std::fs::write(&empty, b"").unwrap();
+    let out = s.lndx(None, &["check", empty.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("✗ 文件无法打开"), "{stdout}");
+    assert!(stdout.contains("1 个需修改"), "{stdout}");
 }
 
 #[test]

@@ -27,6 +27,7 @@ use crate::rules::{Code, Finding};
 pub fn check(app: &App, forms: &[PathBuf], json: bool) -> Result<ExitCode> {
     let intake = app.intake()?;
     let mut files = Vec::new();
+    let mut empty = Vec::new();
     let mut unreadable = false;
     for p in forms {
         match std::fs::read(p) {
@@ -35,6 +36,7 @@ pub fn check(app: &App, forms: &[PathBuf], json: bool) -> Result<ExitCode> {
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
+                empty.push(bytes.is_empty());
                 files.push((name, bytes));
             }
             Err(e) => {
@@ -65,7 +67,11 @@ pub fn check(app: &App, forms: &[PathBuf], json: bool) -> Result<ExitCode> {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let verdicts: Vec<Verdict> = attachments.iter().map(Verdict::of).collect();
+    let verdicts: Vec<Verdict> = attachments
+        .iter()
+        .zip(&empty)
+        .map(|(a, empty)| Verdict::of(a, *empty))
+        .collect();
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{result}")?;
@@ -113,8 +119,10 @@ enum Verdict {
 }
 
 impl Verdict {
-    fn of(a: &Value) -> Verdict {
-        let has_errors = a["errors"].as_array().is_some_and(|e| !e.is_empty());
+    /// What a file's result comes to; an empty file (a wrong pick, an upload cut short) is
+    /// one to fix, not a supporting file.
+    fn of(a: &Value, empty: bool) -> Verdict {
+        let has_errors = empty || a["errors"].as_array().is_some_and(|e| !e.is_empty());
         let role = a["role"].as_str().and_then(|r| r.parse::<FileRole>().ok());
         match role {
             _ if has_errors => Verdict::ToFix,
@@ -198,6 +206,11 @@ fn file_account(
     let mut errors = findings("errors");
     if verdict == Verdict::NotAForm && role != Some(FileRole::Archive) {
         errors.push(Finding::new(Code::NotAForm));
+    }
+    if verdict == Verdict::ToFix && errors.is_empty() {
+        // Only an empty file is to fix without an error of its own: said as a file that
+        // cannot be opened, in the reply's words.
+        errors.push(Finding::new(Code::UnreadableAttachment));
     }
     let mut s = format!(
         "{n}. {}\n   识别为：{what}\n",
