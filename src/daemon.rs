@@ -9,6 +9,9 @@
 //!
 //! The parts come ready-made in a [`Daemon`] (the `run` command builds them from the
 //! config); [`run`] only starts them, in the order of the steps below, and stops them.
+//!
+//! Every message intake returns is logged in one line that says what it came to
+//! ([`log_outcome`]); the `ingest` and `reprocess` commands log theirs with it too.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -16,10 +19,11 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::health::Health;
-use crate::intake::Intake;
+use crate::intake::{Filed, Intake};
 use crate::mailbox::{Feed, Job, Source};
 use crate::outbox::Transport;
 use crate::registry::{Registry, RegistryError};
@@ -44,8 +48,9 @@ pub struct Daemon {
     pub cap: u32,
     /// The weekly report's scheduler; None when reports are off or have no recipients.
     pub scheduler: Option<Scheduler>,
-    /// Loopback address for /healthz and /metrics; None: not served.
-    pub listen: Option<String>,
+    /// Loopback address for /healthz and /metrics (checked by
+    /// [`crate::health::listen_address`]); None: not served.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// Why `lndx run` could not start.
@@ -148,12 +153,103 @@ fn finish_interrupted(intake: &Intake, reg: &mut Registry) -> Result<(), DaemonE
     for id in reg.unfinished_messages()? {
         if let Some(raw) = reg.raw_message(id)? {
             let (_, arrived) = reg.message_source(id)?.unwrap_or_default();
-            if let Err(e) = intake.process_stored(reg, id, &raw, arrived.as_deref()) {
-                tracing::error!(id, error = %e, "cannot finish a stored message");
+            match intake.process_stored(reg, id, &raw, arrived.as_deref()) {
+                Ok(filed) => log_outcome(&filed),
+                Err(e) => tracing::error!(id, error = %e, "cannot finish a stored message"),
             }
         }
     }
     Ok(())
+}
+
+/// What one message came to, counted from its JSON result the way its reply counts it
+/// (`reply::Tally`): entries accepted, files to fix, late and held entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub accepted: usize,
+    pub to_fix: usize,
+    pub late: usize,
+    pub held: usize,
+    /// The receipts of the entries filed, in order.
+    pub receipts: Vec<String>,
+}
+
+impl Counts {
+    /// Counts a result as printed by `ingest --json` (docs/intake.md#json-result).
+    pub fn of(result: &Value) -> Counts {
+        let mut c = Counts::default();
+        for a in result["attachments"].as_array().into_iter().flatten() {
+            let has_errors = a["errors"].as_array().is_some_and(|e| !e.is_empty());
+            if has_errors {
+                c.to_fix += 1;
+            }
+            let entry = &a["entry"];
+            if let Some(r) = entry["receipt"].as_str() {
+                c.receipts.push(r.to_string());
+            }
+            let late = entry["late"].as_bool().unwrap_or(false);
+            match entry["status"].as_str() {
+                Some("held") => c.held += 1,
+                Some("valid") if late => c.late += 1,
+                Some("valid") if !has_errors => c.accepted += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// Logs the one line that says what a message intake returned came to: `filed` with its
+/// province, batch, receipts and counts (accepted, to fix, late, held) and whom the reply
+/// goes to; `skipped` with the reason it is not answered (an auto-reply, a bounce, our own
+/// mail …); `already filed` for a source message filed before. Fields are written with
+/// Display (`province=GD`), and a field the message does not have is left out.
+pub fn log_outcome(filed: &Filed) {
+    use tracing::field::display;
+    let v = &filed.json;
+    let id = filed.id;
+    let text = |key: &str| v[key].as_str().map(display);
+    if !filed.fresh {
+        tracing::info!(id, "already filed; not filed again");
+        return;
+    }
+    if let Some(reason) = text("skipped") {
+        tracing::info!(
+            id,
+            from = text("from"),
+            reason,
+            "skipped (filed, not answered)"
+        );
+        return;
+    }
+    let c = Counts::of(v);
+    let join = |items: &[String]| Some(items.join(",")).filter(|s| !s.is_empty()).map(display);
+    let codes: Vec<String> = v["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["code"].as_str().map(String::from))
+        .collect();
+    let reply_to: Vec<String> = v["reply"]["to"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(String::from))
+        .collect();
+    tracing::info!(
+        id,
+        from = text("from"),
+        province = text("province"),
+        batch = v["batch"].as_u64(),
+        receipts = join(&c.receipts),
+        accepted = c.accepted,
+        to_fix = c.to_fix,
+        late = c.late,
+        held = c.held,
+        problems = join(&codes),
+        reply_to = join(&reply_to),
+        "filed"
+    );
 }
 
 /// Starts the intake worker, the only writer of filings: it files each job in turn,
@@ -175,7 +271,7 @@ fn start_intake(
             match &res {
                 Ok(f) => {
                     health.filed();
-                    tracing::info!(id = f.id, province = ?f.json["province"], "filed");
+                    log_outcome(f);
                 }
                 Err(e) => {
                     health.error();
@@ -240,7 +336,7 @@ fn start_scheduler(scheduler: Scheduler, shared: &Shared) -> Result<JoinHandle<(
 
 /// Starts the HTTP listener for /healthz and /metrics.
 fn start_http(
-    listen: String,
+    listen: std::net::SocketAddr,
     reg: Registry,
     shared: &Shared,
 ) -> Result<JoinHandle<()>, DaemonError> {

@@ -170,20 +170,42 @@ impl Health {
     }
 }
 
-/// Serves /healthz and /metrics until shutdown. Only loopback addresses are accepted.
-pub fn serve(listen: String, health: Arc<Health>, reg: Registry, shutdown: Shutdown) {
-    let is_loopback = listen
-        .parse::<std::net::SocketAddr>()
-        .map(|a| a.ip().is_loopback())
-        .unwrap_or(false);
-    if !is_loopback {
-        tracing::error!(%listen, "http.listen must be a loopback address such as 127.0.0.1:9925; not serving");
-        return;
+/// Why `[http] listen` cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListenError {
+    #[error("http.listen = {listen:?} is not an address and port; write it as 127.0.0.1:9925")]
+    NotAnAddress { listen: String },
+    #[error(
+        "http.listen = {listen:?} is not a loopback address; /healthz and /metrics are served \
+         on 127.0.0.1 or [::1] only (put a proxy in front to reach them from elsewhere)"
+    )]
+    NotLoopback { listen: String },
+}
+
+/// The address `[http] listen` names, as `lndx run` serves it and `lndx doctor` checks it:
+/// an IP address with a port, loopback only (the endpoints have no authentication).
+pub fn listen_address(listen: &str) -> Result<std::net::SocketAddr, ListenError> {
+    let addr: std::net::SocketAddr =
+        listen
+            .trim()
+            .parse()
+            .map_err(|_| ListenError::NotAnAddress {
+                listen: listen.to_string(),
+            })?;
+    if !addr.ip().is_loopback() {
+        return Err(ListenError::NotLoopback {
+            listen: listen.to_string(),
+        });
     }
-    let server = match tiny_http::Server::http(&listen) {
+    Ok(addr)
+}
+
+/// Serves /healthz and /metrics on `listen` (see [`listen_address`]) until shutdown.
+pub fn serve(listen: std::net::SocketAddr, health: Arc<Health>, reg: Registry, shutdown: Shutdown) {
+    let server = match tiny_http::Server::http(listen) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(%listen, error = %e, "cannot listen");
+            tracing::error!(%listen, error = %e, "cannot listen; /healthz and /metrics are not served");
             return;
         }
     };
@@ -212,6 +234,25 @@ mod tests {
 
     /// The exported names, types and help texts are what dashboards and alerts use: they
     /// stay exactly as they were when /metrics was written by hand.
+    #[test]
+    fn only_a_loopback_address_with_a_port_is_served() {
+        assert_eq!(
+            listen_address("127.0.0.1:9925").unwrap().to_string(),
+            "127.0.0.1:9925"
+        );
+        assert!(listen_address("[::1]:9925").is_ok());
+        assert!(matches!(
+            listen_address("0.0.0.0:9925"),
+            Err(ListenError::NotLoopback { .. })
+        ));
+        for bad in ["localhost:9925", "127.0.0.1", "9925", ""] {
+            assert!(
+                matches!(listen_address(bad), Err(ListenError::NotAnAddress { .. })),
+                "{bad}"
+            );
+        }
+    }
+
     #[test]
     fn metrics_keep_their_names_types_and_help() {
         let dir = tempfile::tempdir().unwrap();

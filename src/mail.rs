@@ -69,6 +69,12 @@ pub fn new_message_id(tag: &str, from: &str) -> String {
     )
 }
 
+/// Checks an address the way a mail we build would take it (e.g. `report.to` for
+/// `lndx doctor`, before a report fails on it).
+pub fn check_address(addr: &str) -> Result<(), MailError> {
+    mailbox(addr, None).map(|_| ())
+}
+
 fn mailbox(addr: &str, name: Option<&str>) -> Result<Mailbox, MailError> {
     let address = addr
         .trim()

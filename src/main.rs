@@ -14,17 +14,45 @@ mod cli;
 #[command(
     name = "lndx",
     version,
-    about = "智慧助老 application intake: mailbox → registry → receipts and reports"
+    about = "智慧助老 application intake: mailbox → registry → receipts and reports",
+    after_help = "Environment:
+  LNDX_CONFIG      the config file, as --config
+  LNDX_LOG         what is logged on stderr, a tracing filter (default warn,lndx=info; e.g. debug)
+  LNDX_LOG_FORMAT  how: text (default; colours only on a terminal, none with NO_COLOR) or json (one object per line)
+
+Exit status: 0 done; 1 check found a form to fix or a file that is not a form, or doctor found a problem;
+2 the command could not do its job (usage, config, rules, templates, unreadable input, database).
+The full description: docs/commands.md."
 )]
 struct Args {
-    /// Config file (TOML); without it the built-in default is used.
-    #[arg(long, global = true, env = "LNDX_CONFIG")]
+    /// The config file (TOML; every key is shown in deploy/lndx.example.toml). Without it:
+    /// a Maildir inbox ./var/mail, replies written to ./var/outbox, everything under ./var.
+    #[arg(
+        long,
+        global = true,
+        env = "LNDX_CONFIG",
+        value_name = "FILE",
+        help_heading = "Global options"
+    )]
     config: Option<PathBuf>,
-    /// Data directory: database, raw messages (default ./var, or the config's data_dir).
-    #[arg(long, global = true)]
+    /// The data folder: the database lndx.db, raw/ (every message as received) and by
+    /// default mail/ and outbox/ [default: the config's data_dir, else ./var].
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     data_dir: Option<PathBuf>,
-    /// Rules folder (default ./rules, or the built-in rules).
-    #[arg(long, global = true)]
+    /// The campaign's rules folder (campaign.toml, provinces.toml, forms.toml, checks.toml,
+    /// themes.toml, senders.toml) [default: the config's rules_dir, else ./rules if it
+    /// exists, else the rules built into lndx].
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     rules: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -32,35 +60,72 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// File messages (.eml files) in order and print one JSON result per message.
+    /// File messages (.eml files) in the order given, as if they had arrived in the mailbox,
+    /// and deliver their replies.
+    #[command(
+        long_about = "File messages (.eml files) in the order given, exactly as if they had arrived \
+in the mailbox, then deliver the replies (to the outbox folder, or by SMTP when configured). \
+A message's arrival time is its top-most Received: date, else its Date:, so samples are filed \
+in the batch they were sent in.\n\nExit status: 0 when every message was filed, whatever its \
+forms held; 2 when a file cannot be read or the database fails (the messages before it stay filed)."
+    )]
     Ingest {
+        /// Print one JSON result per message, one per line (docs/intake.md#json-result),
+        /// instead of a summary line per message and per file.
         #[arg(long)]
         json: bool,
-        #[arg(required = true)]
+        /// The messages: .eml files (RFC 5322), filed in this order.
+        #[arg(required = true, value_name = "FILE.eml")]
         files: Vec<PathBuf>,
     },
-    /// Check form files without filing them (for provinces, before sending).
+    /// Check form files without filing or sending anything: what a province runs before
+    /// sending (报送前自查).
+    #[command(
+        long_about = "Check form files without filing or sending anything: what a province runs \
+before sending (报送前自查). For each file it says in Chinese what the reply would say: what the \
+file was taken for, every problem to fix and every warning, and the status its receipt would show.\n\n\
+检查申报表，不登记、不发送：逐个文件说明回执将如何答复（识别为何种申报表、需修改之处、提示、回执状态）。\n\n\
+Exit status: 0 every file is a form (or summary sheet) without errors, warnings allowed; \
+1 a file has an error or is not a form; 2 a file cannot be read, or the rules or templates \
+cannot be used (nothing is checked)."
+    )]
     Check {
+        /// Print the result as one JSON document, {"attachments": [...]}
+        /// (docs/intake.md#json-result), instead of the Chinese account.
         #[arg(long)]
         json: bool,
-        #[arg(required = true)]
+        /// The forms: .docx or .xlsx (.doc, .xls, .wps, .et, .odt, .ods too when
+        /// LibreOffice is installed); a summary sheet is checked against the forms given
+        /// with it.
+        #[arg(required = true, value_name = "FORM")]
         forms: Vec<PathBuf>,
     },
-    /// The registry: list or export entries.
+    /// The registry: list entries or stored messages, export entries.
     Registry {
         #[command(subcommand)]
         command: cli::RegistryCommand,
     },
-    /// Watch the mailbox, file what arrives, send replies and reports.
+    /// Watch the mailbox, file what arrives, send replies and weekly reports, serve
+    /// /healthz and /metrics; stops on SIGTERM or SIGINT.
     Run,
-    /// Process a stored message again (e.g. after the rules were corrected).
+    /// File a stored message again (e.g. after the rules were corrected) and send the new
+    /// reply.
     Reprocess {
-        /// The stored message's id (see `registry messages`).
+        /// The stored message's id (the first column of `lndx registry messages`).
+        #[arg(value_name = "ID")]
         id: i64,
     },
-    /// Check the config, rules, TLS, logins, folders and SMTP, and say what to fix.
+    /// Check the config, rules, senders, templates, database, converter, mailbox, outbox,
+    /// report and health address, and say what to fix; changes nothing.
+    #[command(
+        long_about = "Check the config, rules and registered senders, templates, database, \
+converter, mailbox (IMAP: TLS, login, folder), outbox (SMTP: TLS, login), the weekly report \
+(recipients, next three times) and the health address, one line each: ok, warn or FAIL, \
+with what to fix. It changes nothing: no folder, database or file is created.\n\n\
+Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the config cannot be read."
+    )]
     Doctor,
-    /// The weekly progress report.
+    /// The weekly progress report: preview it as files, or send one now.
     Report {
         #[command(subcommand)]
         command: cli::ReportCommand,
@@ -94,7 +159,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("lndx: {e:#}");
+            eprintln!("lndx: {}", cli::explain(&e));
             ExitCode::from(2)
         }
     }

@@ -4,6 +4,8 @@
 //! A leaf: both the mailbox and the outbox read these from their config sections, and the
 //! config module imports theirs, so the types live apart from all three.
 
+use std::fmt;
+
 use serde::Deserialize;
 
 /// How a mail connection (IMAP or SMTP) is secured: `security = "tls" | "starttls" |
@@ -54,5 +56,24 @@ impl TryFrom<String> for ImapAuth {
             "plain" => Ok(ImapAuth::Plain),
             _ => Err(format!("auth {s:?} is not known: use login or plain")),
         }
+    }
+}
+
+impl fmt::Display for Security {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Security::Tls => "tls",
+            Security::Starttls => "starttls",
+            Security::Plain => "plain",
+        })
+    }
+}
+
+impl fmt::Display for ImapAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImapAuth::Login => "login",
+            ImapAuth::Plain => "plain",
+        })
     }
 }

@@ -1,14 +1,32 @@
-//! `lndx doctor`: checks each part — rules, templates, database, converter, mailbox,
-//! outbox — and says what to fix, one line each.
+//! `lndx doctor`: checks each part — rules and registered senders, templates, database,
+//! converter, mailbox, outbox, weekly report, health address — and says what to fix, one
+//! line each. It changes nothing: no folder, database or file is created (the database is
+//! opened read-only when it exists); the mailbox and SMTP server are only logged in to.
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use chrono::Utc;
+
+use super::setup;
 use crate::app::{block_on, App};
+use crate::campaign::Campaign;
+use crate::config::SenderPolicy;
 use crate::outbox::Transport;
+use crate::registry::Registry;
 use crate::reply::Replier;
 
-/// `lndx doctor`: exit 0 when all is well, 1 when a line says FAIL.
+/// How a line of the report stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Ok,
+    /// Works, but probably not as meant (e.g. no registered senders).
+    Warn,
+    /// Must be fixed.
+    Fail,
+}
+
+/// `lndx doctor`: exit 0 when nothing FAILs (warnings allowed), 1 when a line says FAIL.
 pub fn doctor(app: &App) -> anyhow::Result<ExitCode> {
     Ok(if check_all(app) {
         ExitCode::SUCCESS
@@ -17,74 +35,268 @@ pub fn doctor(app: &App) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Prints one line per part; true when all is well.
+/// Prints one line per part; true when no line failed.
 fn check_all(app: &App) -> bool {
     let mut ok = true;
-    let mut line = |good: bool, what: &str, detail: String| {
-        ok &= good;
+    let mut line = |v: Verdict, what: &str, detail: String| {
+        ok &= v != Verdict::Fail;
+        let tag = match v {
+            Verdict::Ok => "ok  ",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "FAIL",
+        };
         // A closed stdout (e.g. `| head`) ends the report, not the process.
-        let _ = writeln!(
-            std::io::stdout(),
-            "{} {what}: {detail}",
-            if good { "ok  " } else { "FAIL" }
-        );
+        let _ = writeln!(std::io::stdout(), "{tag} {what}: {detail}");
     };
-    match app.campaign() {
-        Ok(c) => line(
-            true,
-            "rules",
-            format!(
-                "{} provinces, {} batches, {} registered senders",
-                c.provinces.len(),
-                c.batches.len(),
-                c.senders.len()
-            ),
-        ),
-        Err(e) => line(
-            false,
-            "rules",
-            format!("{e:#} — fix the file and run doctor again"),
-        ),
+    let campaign = match app.campaign() {
+        Ok(c) => {
+            line(
+                Verdict::Ok,
+                "rules",
+                format!(
+                    "{}: {}, {} provinces, {} batches, {} kinds",
+                    setup::rules_source(app),
+                    c.info.short_name,
+                    c.provinces.len(),
+                    c.batches.len(),
+                    c.kinds.len()
+                ),
+            );
+            let (v, detail) = senders(app, &c);
+            line(v, "senders", detail);
+            Some(c)
+        }
+        Err(e) => {
+            line(
+                Verdict::Fail,
+                "rules",
+                format!("{e:#} — fix the file and run doctor again"),
+            );
+            None
+        }
+    };
+    match setup::templates_source(app) {
+        Err(e) => line(Verdict::Fail, "templates", e),
+        Ok(source) => match Replier::load(app.templates_dir.as_deref()) {
+            Ok(_) => match app.reporter() {
+                Ok(_) => line(
+                    Verdict::Ok,
+                    "templates",
+                    format!("{source}: reply and report templates load"),
+                ),
+                Err(e) if campaign.is_some() => line(Verdict::Fail, "templates", format!("{e:#}")),
+                // Without rules the report templates cannot be tried; the rules line says why.
+                Err(_) => line(
+                    Verdict::Ok,
+                    "templates",
+                    format!("{source}: reply templates load"),
+                ),
+            },
+            Err(e) => line(Verdict::Fail, "templates", e.to_string()),
+        },
     }
-    match Replier::load(app.templates_dir.as_deref()) {
-        Ok(_) => line(true, "templates", "reply templates render".into()),
-        Err(e) => line(false, "templates", e.to_string()),
-    }
-    match app.registry() {
-        Ok(r) => line(
-            true,
-            "database",
-            format!("{}", r.dir().join("lndx.db").display()),
-        ),
-        Err(e) => line(false, "database", format!("{e:#}")),
-    }
+    let (v, detail) = database(app);
+    line(v, "database", detail);
     match app.converter() {
         Some(c) => line(
-            true,
+            Verdict::Ok,
             "converter",
             format!("{} (legacy .doc/.xls are converted)", c.program.display()),
         ),
         None => line(
-            true,
+            Verdict::Ok,
             "converter",
             "none: .doc/.xls/.wps/.et are answered unsupported_format".into(),
         ),
     }
     let (what, found) = app.config.mailbox.check(&app.data_dir);
     match found {
-        Ok(d) => line(true, what, d),
-        Err(e) => line(false, what, e),
+        Ok(_) if what == "mailbox" => {
+            let (said, dir) = setup::mailbox(app);
+            line(
+                Verdict::Ok,
+                what,
+                format!("{said}{}", setup::missing_note(dir.as_deref())),
+            )
+        }
+        Ok(d) => line(Verdict::Ok, what, d),
+        Err(e) => line(Verdict::Fail, what, e),
     }
     match app.transport() {
-        Ok(Transport::Folder(dir)) => line(true, "outbox", format!("folder {}", dir.display())),
+        Ok(Transport::Folder(_)) => {
+            let (said, dir) = setup::outbox(app);
+            line(
+                Verdict::Ok,
+                "outbox",
+                format!("{said}{}", setup::missing_note(dir.as_deref())),
+            )
+        }
         Ok(Transport::Smtp(s)) => {
             let r = block_on(async { s.connect().await.map(|_| ()) });
             match r {
-                Ok(()) => line(true, "smtp", "connected, TLS and login accepted".into()),
-                Err(e) => line(false, "smtp", e),
+                Ok(()) => line(
+                    Verdict::Ok,
+                    "smtp",
+                    format!(
+                        "{}: connected, TLS and login accepted",
+                        setup::outbox(app).0
+                    ),
+                ),
+                Err(e) => line(Verdict::Fail, "smtp", e),
             }
         }
-        Err(e) => line(false, "outbox", format!("{e:#}")),
+        Err(e) => line(Verdict::Fail, "outbox", format!("{e:#}")),
     }
+    for (v, detail) in report(app, campaign.as_ref()) {
+        line(v, "report", detail);
+    }
+    let (v, detail) = http(app);
+    line(v, "http", detail);
     ok
+}
+
+/// The registered senders: none is a warning when unregistered senders are filed by the
+/// province their forms name (`[senders] policy = "infer"`), and a failure when only
+/// registered senders are filed (every message would be refused).
+fn senders(app: &App, c: &Campaign) -> (Verdict, String) {
+    let n = c.senders.len();
+    let policy = app.config.senders.policy;
+    match (n, policy) {
+        (0, SenderPolicy::Registered) => (
+            Verdict::Fail,
+            "senders.toml registers no sender and [senders] policy = \"registered\": every \
+             message would be refused; register the provinces' addresses or domains"
+                .into(),
+        ),
+        (0, SenderPolicy::Infer) => (
+            Verdict::Warn,
+            "senders.toml registers no sender: every message is filed under the province its \
+             forms or subject name, and its reply says the sender is not registered; register \
+             the provinces' addresses or domains in senders.toml"
+                .into(),
+        ),
+        _ => {
+            let provinces: std::collections::BTreeSet<&String> = c.senders.values().collect();
+            (
+                Verdict::Ok,
+                format!(
+                    "{n} registered senders (addresses or domains) for {} provinces",
+                    provinces.len()
+                ),
+            )
+        }
+    }
+}
+
+/// The database, looked at read-only; a missing one is fine (it is created at the first
+/// run), one written by a newer lndx is not.
+fn database(app: &App) -> (Verdict, String) {
+    match Registry::inspect(&app.data_dir) {
+        Ok(None) => (
+            Verdict::Ok,
+            format!(
+                "{} does not exist yet; it is created at the first `lndx run` or `lndx ingest` \
+                 (the data folder {} with mode 0700, the database 0600, owned by the user that runs it)",
+                app.data_dir.join("lndx.db").display(),
+                app.data_dir.display()
+            ),
+        ),
+        Ok(Some(i)) if i.schema > i.known_schema => (
+            Verdict::Fail,
+            format!(
+                "{} was written by a newer lndx (schema {}, this build knows {}); run that version",
+                i.path.display(),
+                i.schema,
+                i.known_schema
+            ),
+        ),
+        Ok(Some(i)) => (
+            Verdict::Ok,
+            format!(
+                "{}: {} messages, {} entries{}",
+                i.path.display(),
+                i.messages,
+                i.entries,
+                if i.schema < i.known_schema {
+                    format!(
+                        " (schema {}; updated to {} at the next run)",
+                        i.schema, i.known_schema
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        Err(e) => (
+            Verdict::Fail,
+            format!(
+                "cannot read {}: {e}",
+                app.data_dir.join("lndx.db").display()
+            ),
+        ),
+    }
+}
+
+/// The weekly report: its recipients and its next three times in the campaign's zone.
+fn report(app: &App, campaign: Option<&Campaign>) -> Vec<(Verdict, String)> {
+    let r = &app.config.report;
+    if !r.enabled {
+        return vec![(Verdict::Ok, "off (report.enabled = false)".into())];
+    }
+    let mut lines: Vec<(Verdict, String)> = setup::bad_report_addresses(app)
+        .into_iter()
+        .map(|p| (Verdict::Fail, format!("{p}; fix it in the config")))
+        .collect();
+    if r.to.is_empty() {
+        lines.push((
+            Verdict::Warn,
+            "report.to names no recipient: no weekly report is sent (set report.to, or \
+             report.enabled = false to say so)"
+                .into(),
+        ));
+    } else if lines.is_empty() {
+        let cc = if r.cc.is_empty() {
+            String::new()
+        } else {
+            format!(", cc {}", r.cc.join(", "))
+        };
+        lines.push((Verdict::Ok, format!("to {}{cc}", r.to.join(", "))));
+    }
+    if let Some(c) = campaign {
+        match setup::next_reports(&r.schedule, c.tz, Utc::now(), 3) {
+            Ok(next) if next.is_empty() => lines.push((
+                Verdict::Warn,
+                format!("schedule {:?} never fires again", r.schedule),
+            )),
+            Ok(next) => lines.push((
+                Verdict::Ok,
+                format!(
+                    "schedule {:?}, next {} ({})",
+                    r.schedule,
+                    setup::times(&next),
+                    c.info.timezone
+                ),
+            )),
+            Err(e) => lines.push((Verdict::Fail, e)),
+        }
+    }
+    lines
+}
+
+/// `[http] listen`, parsed by the function `lndx run` serves it with.
+fn http(app: &App) -> (Verdict, String) {
+    match app.config.http.listen.as_deref() {
+        None => (
+            Verdict::Ok,
+            "off: /healthz and /metrics are not served (set [http] listen = \"127.0.0.1:9925\")"
+                .into(),
+        ),
+        Some(l) => match crate::health::listen_address(l) {
+            Ok(a) => (
+                Verdict::Ok,
+                format!("http://{a}/healthz and http://{a}/metrics"),
+            ),
+            Err(e) => (Verdict::Fail, e.to_string()),
+        },
+    }
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::flush_outbox;
+use super::progress::Progress;
 use crate::app::App;
 use crate::registry::SourceRef;
 
@@ -17,8 +18,11 @@ pub fn ingest(app: &App, files: &[PathBuf], json: bool) -> Result<ExitCode> {
     let intake = app.intake()?;
     let mut reg = app.registry()?;
     let stdout = std::io::stdout();
+    let progress = Progress::counting(files.len() as u64, "messages");
     for path in files {
         let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let span = tracing::info_span!("message", source = %path.display());
+        let _in_span = span.enter();
         let filed = intake
             .file(
                 &mut reg,
@@ -31,6 +35,8 @@ pub fn ingest(app: &App, files: &[PathBuf], json: bool) -> Result<ExitCode> {
                 },
             )
             .with_context(|| format!("cannot file {}", path.display()))?;
+        crate::daemon::log_outcome(&filed);
+        progress.step(&path.file_name().unwrap_or_default().to_string_lossy());
         let mut out = stdout.lock();
         if json {
             writeln!(out, "{}", filed.json)?;
@@ -38,6 +44,7 @@ pub fn ingest(app: &App, files: &[PathBuf], json: bool) -> Result<ExitCode> {
             print_summary(&mut out, path, &filed.json)?;
         }
     }
+    drop(progress);
     flush_outbox(app, &reg)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -86,6 +93,7 @@ pub fn reprocess(app: &App, id: i64) -> Result<ExitCode> {
         .with_context(|| format!("no stored message {id}"))?;
     let (_, arrived) = reg.message_source(id)?.unwrap_or_default();
     let filed = intake.process_stored(&mut reg, id, &raw, arrived.as_deref())?;
+    crate::daemon::log_outcome(&filed);
     writeln!(std::io::stdout(), "{}", filed.json)?;
     flush_outbox(app, &reg)?;
     Ok(ExitCode::SUCCESS)

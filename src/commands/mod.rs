@@ -10,9 +10,11 @@
 pub mod check;
 pub mod doctor;
 pub mod ingest;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod setup;
 
 use std::time::Duration;
 

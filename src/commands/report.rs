@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::flush_outbox;
+use super::progress::Progress;
 use crate::app::App;
 
 /// `lndx report preview [--at TIME] --out DIR`: writes report.html, report.txt, the .xlsx
@@ -21,7 +22,9 @@ pub fn preview(app: &App, at: Option<&str>, out: &Path) -> Result<()> {
         None => Utc::now(),
     };
     let reg = app.registry()?;
+    let progress = Progress::working("building the report");
     let r = reporter.build(&reg, as_of, None)?;
+    drop(progress);
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let to = if reporter.sender.to.is_empty() {
         vec![reporter.sender.address.clone()]

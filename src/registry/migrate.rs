@@ -8,6 +8,11 @@ use super::{RegistryError, Result};
 
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
 
+/// The schema version this build knows (and migrates to).
+pub fn known() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 pub fn run(conn: &Connection, path: &Path) -> Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;

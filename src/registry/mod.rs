@@ -102,6 +102,34 @@ impl Registry {
         })
     }
 
+    /// Looks at the registry in `dir` without changing anything (for `lndx doctor`): None
+    /// when there is no database yet; else its schema version and how many messages and
+    /// entries it holds. The file is opened read-only and never migrated, so a database
+    /// of a newer schema is reported, not refused.
+    pub fn inspect(dir: &Path) -> Result<Option<Inspection>> {
+        let path = dir.join("lndx.db");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let conn = open_untouched(&path)?;
+        let schema: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let count = |table: &str| -> Result<i64> {
+            Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        let (messages, entries) = if schema > 0 {
+            (count("messages")?, count("entries")?)
+        } else {
+            (0, 0)
+        };
+        Ok(Some(Inspection {
+            path,
+            schema,
+            known_schema: migrate::known(),
+            messages,
+            entries,
+        }))
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -234,6 +262,18 @@ impl Tx<'_> {
     }
 }
 
+/// What [`Registry::inspect`] found.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub path: PathBuf,
+    /// The database's schema version (`PRAGMA user_version`; 0: empty).
+    pub schema: i64,
+    /// The schema version this build writes (an older database is migrated at open).
+    pub known_schema: i64,
+    pub messages: i64,
+    pub entries: i64,
+}
+
 /// A stored message, for listings.
 #[derive(Debug, Clone)]
 pub struct MessageRow {
@@ -262,6 +302,38 @@ pub struct Finished {
 /// The current time as stored (RFC 3339, UTC, seconds).
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Opens a database read-only without creating a file next to it. A read-only
+/// connection to a WAL database creates `-wal` and `-shm` when they are missing and
+/// leaves them behind (seen here: `doctor` run as root left root-owned files the service
+/// user could then not open). So when they are not both there, the database has no
+/// write-ahead log in use and is opened `immutable` (no locks, no side files); when they
+/// are, a running lndx may be writing, and a plain read-only connection sees its data.
+fn open_untouched(path: &Path) -> Result<Connection> {
+    use rusqlite::OpenFlags;
+    let side = |ext: &str| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(ext);
+        PathBuf::from(p).exists()
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if side("-wal") && side("-shm") {
+        return Ok(Connection::open_with_flags(path, flags)?);
+    }
+    // A URI, with the characters that URIs reserve escaped.
+    let mut uri = String::from("file:");
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' | '?' | '#' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Ok(Connection::open_with_flags(
+        uri,
+        flags | OpenFlags::SQLITE_OPEN_URI,
+    )?)
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
