@@ -13,6 +13,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use mail_parser::MimeHeaders;
 use rusqlite::{params, Connection};
 
+#[path = "report/browser.rs"]
+mod browser;
+
 use lndx::app::App;
 use lndx::registry::Registry;
 use lndx::report::data::{stamp, ReportData};
@@ -1734,7 +1737,129 @@ fn preview_send_now_and_export_commands() {
 }
 
 // ---------------------------------------------------------------------------------------
-// The wording checked.
+// The sample report in a real browser, the workbook printed, the wording checked.
+
+/// The samples filed, and their report as of Monday 2022-10-10 09:00 Beijing time (after
+/// every sample arrived, the late Jilin course included).
+fn sample_report(tmp: &Path) -> lndx::report::Report {
+    rules_in(tmp);
+    ingest(tmp, &sample_files());
+    let app = app(tmp, None);
+    let reporter = app.reporter().unwrap();
+    let reg = app.registry().unwrap();
+    let as_of = Utc
+        .timestamp_opt(beijing(2022, 10, 10, 9, 0, 0), 0)
+        .unwrap();
+    let r = reporter.build(&reg, as_of, None).unwrap();
+    let conn = Connection::open(tmp.join("data/lndx.db")).unwrap();
+    check_numbers(&conn, &r.data, as_of, as_of - Duration::days(7));
+    r
+}
+
+/// At 1280 and at 390 pixels no receipt number and no kind wraps, and nothing is wider
+/// than the window; the screenshots are kept in target/test-artefacts/.
+#[test]
+fn report_html_in_a_real_browser_at_desktop_and_phone_widths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    let r = sample_report(tmp);
+    let page = tmp.join("report.html");
+    std::fs::write(&page, &r.html).unwrap();
+    let receipts: Vec<String> = r.data.entries.iter().map(|e| e.receipt.clone()).collect();
+    let kinds: Vec<String> = r
+        .data
+        .kinds
+        .iter()
+        .flat_map(|k| [k.short.clone(), k.name.clone()])
+        .collect();
+    // Receipts the mail body shows as such: new, awaiting correction, held, late, off theme.
+    let listed = r.data.new_since.list.rows.len()
+        + r.data.invalid.rows.len()
+        + r.data.held.rows.len()
+        + r.data.off_theme_entries.len();
+    for width in [1280u32, 390] {
+        let v = browser::measure(&r.html, tmp, width, &receipts, &kinds);
+        assert_eq!(v.width, width as f64, "the window is {width} px wide");
+        assert!(
+            v.wrapped.is_empty(),
+            "at {width} px these wrap: {:?}",
+            v.wrapped
+        );
+        assert!(
+            v.receipts >= listed,
+            "at {width} px only {} receipts measured",
+            v.receipts
+        );
+        assert!(
+            v.kinds >= 2 * kinds.len(),
+            "at {width} px only {} kinds measured",
+            v.kinds
+        );
+        assert!(
+            v.scroll_width <= v.width,
+            "at {width} px the report is {} px wide",
+            v.scroll_width
+        );
+        let png = browser::screenshot(
+            tmp,
+            "report.html",
+            width,
+            v.height.ceil() as u32,
+            &format!("report-{width}.png"),
+        );
+        eprintln!("screenshot: {}", png.display());
+    }
+}
+
+fn soffice() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("soffice"))
+        .find(|p| p.is_file())
+        .expect("soffice not found: install LibreOffice with scripts/install-deps.sh")
+}
+
+/// The workbook of the samples (25 entries) prints on few pages: one per small sheet, two
+/// for the 66 weeks of the progress table beside its chart, the detail on one or two.
+/// Before its page setup it printed on 12 (columns alone on pages).
+#[test]
+fn the_sample_workbook_prints_on_a_few_landscape_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmp.path();
+    let r = sample_report(tmp);
+    let xlsx = tmp.join("report.xlsx");
+    std::fs::write(&xlsx, &r.xlsx).unwrap();
+    let profile = tmp.join("lo-profile");
+    let out = Command::new(soffice())
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(tmp)
+        .arg(&xlsx)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pdf = std::fs::read(tmp.join("report.pdf")).unwrap();
+    std::fs::write(browser::artefacts().join("report-print.pdf"), &pdf).unwrap();
+    // Page objects: "/Type /Page" not followed by "s" (that is the page tree).
+    let pages = pdf
+        .windows(11)
+        .enumerate()
+        .filter(|(i, w)| {
+            let w = String::from_utf8_lossy(w).replace(' ', "");
+            w.starts_with("/Type/Page")
+                && pdf.get(i + 11).is_some_and(|b| *b != b's')
+                && !w.starts_with("/Type/Pages")
+        })
+        .count();
+    assert_eq!(r.data.entries.len(), 25);
+    assert!((6..=8).contains(&pages), "{pages} pages");
+}
 
 /// templates/report.toml is checked complete when loaded: a missing or unknown key, a bad
 /// date format or phrase stops loading, naming the file and the line.
