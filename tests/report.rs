@@ -1914,14 +1914,11 @@ fn report_wording_is_checked_naming_file_and_line() {
         "{e}"
     );
 
-    let phrase = src.replace(
-        "as_of = \"数据截至 {{as_of}}\"",
-        "as_of = \"数据截至 {{#if as_of}}\"",
-    );
+    let phrase = src.replace("campaign_over = \"", "campaign_over = \"{{#if closes}}");
     let e = fails(&phrase);
     assert!(
-        e.contains("[phrases] as_of")
-            && e.contains(&format!("line {}", line_of(&phrase, "as_of ="))),
+        e.contains("[phrases] campaign_over")
+            && e.contains(&format!("line {}", line_of(&phrase, "campaign_over ="))),
         "{e}"
     );
 
@@ -1943,5 +1940,8 @@ fn report_wording_is_checked_naming_file_and_line() {
         .err()
         .expect("must fail")
         .to_string();
-    assert!(e.contains("report.toml") && e.contains("as_of"), "{e}");
+    assert!(
+        e.contains("report.toml") && e.contains("campaign_over"),
+        "{e}"
+    );
 }

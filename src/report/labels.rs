@@ -137,7 +137,6 @@ pub const ITEMS: &[&str] = &[
 pub const PHRASES: &[&str] = &[
     "subject",
     "attachment",
-    "as_of",
     "batch_name",
     "batch_note",
     "late_note",
