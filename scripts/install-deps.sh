@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Installs what lndx's tests need on a fresh Debian machine (idempotent, fast when done):
-# LibreOffice (headless converter for legacy .doc/.xls), Dovecot and Postfix (the real
-# mail stack the live tests run on loopback), and python3 for the harness self-test.
+# LibreOffice (headless converter for legacy .doc/.xls), Chromium with its driver and the
+# Noto CJK fonts (the report test renders the weekly report's HTML in a real headless
+# browser at desktop and phone widths), Dovecot and Postfix (the real mail stack the live
+# tests run on loopback), and python3 for the harness self-test.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui libreoffice-calc-nogui)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+# Without a CJK font the browser draws Chinese as boxes and every width it measures is wrong.
+dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' || need+=(fonts-noto-cjk)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt_install() {

@@ -8,7 +8,7 @@ mod entries;
 pub mod imap;
 mod report;
 
-pub use report::ReportEntry;
+pub use report::{AnsweredProblem, ListedMessage, ReportEntry, SentMail, Undelivered};
 mod migrate;
 mod outbox;
 mod raw;

@@ -7,20 +7,30 @@
 //! it. With the moment after the last arrival this is simply `superseded_by IS NULL`. So a
 //! report for a past date over a registry filed later (a backlog, a reprocessing) shows what
 //! had been submitted by that date. Only `valid` entries count toward targets; `invalid` ones are
-//! listed as awaiting correction and `held` ones (province unknown) are listed apart.
+//! listed as awaiting correction and `held` ones (province unknown) among what needs a person.
 //! Duplicates never reach this module: the same bytes filed twice create no entry row.
+//!
+//! [`collect`] reads ([`Inputs`]), [`summarise`] computes (pure), in named steps kept in
+//! [`progress`](super::progress) (targets and calendar), [`breakdown`](super::breakdown)
+//! (provinces, batches, themes, corrections) and [`attention`](super::attention) (what
+//! needs a person).
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
-use unicode_width::UnicodeWidthStr;
+use serde_json::{json, Value};
 
+use super::attention::{self, Pending, PendingItem};
+use super::breakdown::{
+    self, BatchHead, BatchRow, Cell, CorrectionGroup, EntryRef, ProvinceRow, ThemeRow,
+};
+use super::labels::Labels;
+use super::progress::{self, Calendar, Deadline, KindRow, Totals, WeekChart};
 use super::wording::ReportWording;
+use super::Result;
 use crate::campaign::Campaign;
 use crate::filing::EntryStatus;
 use crate::forms::Kind;
-use crate::registry::{Registry, RegistryError};
+use crate::registry::Registry;
 
 /// How many rows of a list the mail body shows; the workbook always has every row.
 pub const BODY_ROWS: usize = 100;
@@ -30,16 +40,23 @@ pub fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A stored instant, if it parses.
+pub fn parse_stamp(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
 /// One entry version current as of the report's moment.
 #[derive(Debug, Clone, Serialize)]
 pub struct EntryLine {
     pub receipt: String,
     pub province: Option<String>,
-    /// Full province name, or 待定 for a held entry.
+    /// Full province name, or report.toml's `held_province` for a held entry.
     pub province_name: String,
     pub batch: Option<u8>,
     pub late: bool,
-    /// 第一批 … or 逾期.
+    /// 第一批 … or report.toml's `late_batch`.
     pub batch_name: String,
     pub kind: String,
     pub kind_name: String,
@@ -47,18 +64,29 @@ pub struct EntryLine {
     pub name: String,
     pub unit: String,
     pub status: EntryStatus,
-    /// 有效 / 待更正 / 暂存.
+    /// report.toml `[status]`.
     pub status_name: String,
     /// Error codes, comma separated.
     pub codes: String,
-    /// Each error in Chinese.
+    /// Each error in the replies' Chinese.
     pub problems: Vec<String>,
+    /// Warning codes, comma separated, and each warning in Chinese.
+    pub warning_codes: String,
+    pub warnings: Vec<String>,
     pub themes: Vec<String>,
     pub version: i64,
     pub replaces_earlier: bool,
-    /// Arrival in the campaign's zone, "2022-05-20 15:22".
+    /// Arrival in the campaign's zone, report.toml `[formats] arrival`.
     pub arrived: String,
     pub sender: String,
+    /// The file the entry was read from.
+    pub filename: String,
+    /// The people a form names with their phones: each phone field of the kind
+    /// (checks.toml `phones`) with the field it follows (forms.toml `follows`).
+    pub people: Vec<String>,
+    /// When the entry's message was answered, and how many days before the report.
+    pub replied: String,
+    pub reply_days: Option<i64>,
     /// When the entry came in: its arrival, or its filing when the arrival is unknown
     /// (stored form, comparable as text).
     #[serde(skip)]
@@ -66,64 +94,27 @@ pub struct EntryLine {
     /// When it was filed (stored form).
     #[serde(skip)]
     pub created_at: String,
+    /// Arrival and reply in the campaign's zone, for the workbook's date cells.
+    #[serde(skip)]
+    pub arrived_local: Option<NaiveDateTime>,
+    #[serde(skip)]
+    pub replied_local: Option<NaiveDateTime>,
+    #[serde(skip)]
+    pub replied_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct KindRow {
-    pub key: String,
-    pub name: String,
-    pub short: String,
-    pub target: u32,
-    pub valid: usize,
-    pub invalid: usize,
-    pub pct: f64,
-    pub pct_text: String,
-    /// Bar width in percent (0–100) and the rest.
-    pub bar: u32,
-    pub rest: u32,
-    /// The bar in 20 text cells.
-    pub bar_text: String,
-}
+impl EntryLine {
+    /// The day it came in, in the campaign's zone.
+    pub fn came_in_day(&self, c: &Campaign) -> NaiveDate {
+        parse_stamp(&self.came_in)
+            .map(|t| t.with_timezone(&c.tz).date_naive())
+            .unwrap_or(c.info.opens)
+    }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Cell {
-    pub valid: usize,
-    pub zero: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ProvinceRow {
-    pub code: String,
-    pub name: String,
-    pub short: String,
-    /// Short name padded to four columns for the text table.
-    pub padded: String,
-    /// Valid entries per kind, in the campaign's kind order.
-    pub cells: Vec<Cell>,
-    pub valid: usize,
-    pub invalid: usize,
-    /// No entry of any status yet.
-    pub nothing: bool,
-    /// No valid entry yet.
-    pub no_valid: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BatchRow {
-    pub label: String,
-    /// "截止 2021-10-31", or a note for late arrivals.
-    pub note: String,
-    pub cells: Vec<Cell>,
-    pub valid: usize,
-    pub invalid: usize,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ThemeRow {
-    pub name: String,
-    pub valid: usize,
-    pub pct_text: String,
-    pub zero: bool,
+    /// A valid entry whose text touches no theme.
+    pub fn off_theme(&self) -> bool {
+        self.status == EntryStatus::Valid && self.themes.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -136,7 +127,7 @@ pub struct Listing {
 }
 
 impl Listing {
-    fn of(all: Vec<&EntryLine>) -> Listing {
+    pub fn of(all: Vec<&EntryLine>) -> Listing {
         let count = all.len();
         let rows: Vec<EntryLine> = all.into_iter().take(BODY_ROWS).cloned().collect();
         Listing {
@@ -162,26 +153,6 @@ pub struct NewSince {
     pub list: Listing,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Deadline {
-    pub text: String,
-    pub days: Option<i64>,
-    pub closed: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Totals {
-    pub target: u32,
-    pub valid: usize,
-    pub invalid: usize,
-    pub held: usize,
-    pub late_valid: usize,
-    pub pct_text: String,
-    pub bar: u32,
-    pub rest: u32,
-    pub bar_text: String,
-}
-
 /// Everything the report shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportData {
@@ -195,26 +166,47 @@ pub struct ReportData {
     /// "2022-05-30", for file names and the subject.
     pub as_of_date: String,
     pub tz_label: String,
+    pub calendar: Calendar,
     pub kinds: Vec<KindRow>,
     pub totals: Totals,
+    pub weeks: WeekChart,
+    /// What needs a person (待人工处理).
+    pub pending: Pending,
     pub provinces: Vec<ProvinceRow>,
-    /// Valid entries per kind over all provinces, and the total.
+    /// Valid entries per kind over all provinces.
     pub province_totals: Vec<Cell>,
+    /// The batches (then late arrivals) heading the province × batch matrix.
+    pub batch_heads: Vec<BatchHead>,
+    /// Valid entries per batch over all provinces.
+    pub batch_totals: Vec<Cell>,
     pub batches: Vec<BatchRow>,
     pub new_since: NewSince,
     pub invalid: Listing,
+    /// Entries awaiting correction by province, with the sender and the reply's age.
+    pub corrections: Vec<CorrectionGroup>,
+    /// How many awaiting correction are in the workbook only.
+    pub corrections_more: usize,
     pub held: Listing,
+    /// Provinces that have not written at all (尚未来信).
     pub nothing_yet: Vec<String>,
     pub nothing_yet_count: usize,
+    /// Provinces that wrote but have no valid entry (有来信但无有效申报).
     pub no_valid_yet: Vec<String>,
+    pub no_valid_yet_count: usize,
     pub themes: Vec<ThemeRow>,
     pub off_theme: usize,
+    /// The valid entries that touch no theme, named (the first few), and how many more.
+    pub off_theme_entries: Vec<EntryRef>,
+    pub off_theme_more: usize,
     pub deadline: Deadline,
     /// Every current entry, for the workbook (not in the mail body).
     #[serde(skip)]
     pub entries: Vec<EntryLine>,
     #[serde(skip)]
     pub as_of_instant: DateTime<Utc>,
+    /// The report's moment in the campaign's zone, for the workbook's date cells.
+    #[serde(skip)]
+    pub as_of_local: NaiveDateTime,
 }
 
 /// The label the report uses for its time zone (campaign.toml `timezone_name`).
@@ -222,48 +214,20 @@ pub fn tz_label(c: &Campaign) -> String {
     c.info.timezone_name.clone()
 }
 
-/// An instant in the campaign's zone, "2022年05月30日 09:00".
-pub fn local_text(c: &Campaign, t: DateTime<Utc>) -> String {
-    t.with_timezone(&c.tz)
-        .format("%Y年%m月%d日 %H:%M")
-        .to_string()
-}
-
-fn date_text(d: NaiveDate) -> String {
-    d.format("%Y年%-m月%-d日").to_string()
-}
-
-fn pct(n: usize, of: u32) -> f64 {
-    if of == 0 {
-        0.0
-    } else {
-        n as f64 * 100.0 / of as f64
-    }
-}
-
-fn bar(p: f64) -> (u32, u32) {
-    let b = p.round().clamp(0.0, 100.0) as u32;
-    (b, 100 - b)
-}
-
-/// A 20-cell text bar: one cell per 5 %.
-fn bar_text(p: f64) -> String {
-    let full = ((p / 5.0).round().clamp(0.0, 20.0)) as usize;
-    let mut s = "█".repeat(full);
-    s.push_str(&"░".repeat(20 - full));
-    s
+/// An instant in the campaign's zone, report.toml `[formats] time`.
+pub fn local_text(c: &Campaign, l: &Labels, t: DateTime<Utc>) -> String {
+    t.with_timezone(&c.tz).format(l.format("time")).to_string()
 }
 
 /// The moment of the latest report queued before `as_of` (from `report_slots`), if any.
 pub fn previous_report(
     reg: &Registry,
     as_of: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, RegistryError> {
+) -> Result<Option<DateTime<Utc>>, crate::registry::RegistryError> {
     let slots = reg.queued_report_slots()?;
     Ok(slots
         .iter()
-        .filter_map(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&Utc))
+        .filter_map(|s| parse_stamp(s))
         .filter(|d| *d < as_of)
         .max())
 }
@@ -274,7 +238,7 @@ pub fn current_entries(
     c: &Campaign,
     w: &ReportWording,
     as_of: DateTime<Utc>,
-) -> Result<Vec<EntryLine>, RegistryError> {
+) -> Result<Vec<EntryLine>> {
     let rows = reg.entries_as_of(&stamp(as_of))?;
     Ok(rows.into_iter().map(|r| line(c, w, r)).collect())
 }
@@ -282,50 +246,119 @@ pub fn current_entries(
 /// An entry row as read.
 pub use crate::registry::ReportEntry as RawEntry;
 
-/// Turns a stored row into a line with Chinese names and wording.
-pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
-    let kind = c.kind(&r.kind);
+/// Chinese names of where an entry stands: (province, batch, kind name, kind short).
+fn names(c: &Campaign, l: &Labels, r: &RawEntry, kind: Option<Kind>) -> [String; 4] {
     let (kind_name, kind_short) = kind
         .map(|k| {
             let i = c.kind_info(k);
             (i.name.clone(), i.short.clone())
         })
         .unwrap_or_else(|| (r.kind.clone(), r.kind.clone()));
-    let province_name = match r.province.as_deref() {
+    let province = match r.province.as_deref() {
         Some(code) => c
             .province(code)
             .map(|p| p.name.clone())
             .unwrap_or_else(|| code.to_string()),
-        None => "待定".to_string(),
+        None => l.label("held_province").to_string(),
     };
-    let batch_name = match r.batch {
+    let batch = match r.batch {
         Some(b) => c
             .batch(b)
             .map(|b| b.name.clone())
-            .unwrap_or_else(|| format!("第{b}批")),
-        None => "逾期".to_string(),
+            .unwrap_or_else(|| l.phrase("batch_name", &json!({ "number": b }))),
+        None => l.label("late_batch").to_string(),
     };
-    let errors: Vec<serde_json::Value> = serde_json::from_str(&r.errors).unwrap_or_default();
-    let codes = errors
+    [province, batch, kind_name, kind_short]
+}
+
+/// A JSON array of findings as (codes, sentences).
+fn findings(
+    c: &Campaign,
+    w: &ReportWording,
+    kind: Option<Kind>,
+    json: &str,
+) -> (String, Vec<String>) {
+    let list: Vec<Value> = serde_json::from_str(json).unwrap_or_default();
+    let codes = list
         .iter()
         .filter_map(|e| e.get("code").and_then(|v| v.as_str()))
         .collect::<Vec<_>>()
         .join(", ");
-    let problems = errors.iter().map(|e| w.describe(e, kind, c)).collect();
-    let themes: Vec<String> = serde_json::from_str(&r.themes).unwrap_or_default();
-    let arrived = r
-        .arrived_at
-        .as_deref()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.with_timezone(&c.tz).format("%Y-%m-%d %H:%M").to_string())
+    (codes, list.iter().map(|e| w.describe(e, kind, c)).collect())
+}
+
+/// A field's value as text.
+fn field_text(fields: &Value, key: &str) -> String {
+    match fields.get(key) {
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// The people a form names, each with the phone field that follows them.
+fn people(c: &Campaign, l: &Labels, kind: Option<Kind>, fields: &str) -> Vec<String> {
+    let (Some(kind), Ok(fields)) = (kind, serde_json::from_str::<Value>(fields)) else {
+        return Vec::new();
+    };
+    let phones = c
+        .checks
+        .get(&kind)
+        .map(|k| k.phones.as_slice())
         .unwrap_or_default();
+    phones
+        .iter()
+        .filter_map(|phone_field| {
+            let person = c
+                .forms
+                .fields
+                .iter()
+                .find(|f| &f.key == phone_field)
+                .and_then(|f| f.follows.as_deref());
+            let phone = field_text(&fields, phone_field);
+            let name = person.map(|p| field_text(&fields, p)).unwrap_or_default();
+            let role = c.field_label(kind, person.unwrap_or(phone_field));
+            (!phone.is_empty() || !name.is_empty()).then(|| {
+                l.phrase(
+                    "person",
+                    &json!({"role": role, "name": name, "phone": phone}),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A stored instant in the campaign's zone: as text (`[formats] arrival`) and as a date.
+fn local(c: &Campaign, l: &Labels, s: Option<&str>) -> (String, Option<NaiveDateTime>) {
+    match s.and_then(parse_stamp) {
+        Some(t) => {
+            let t = t.with_timezone(&c.tz).naive_local();
+            (t.format(l.format("arrival")).to_string(), Some(t))
+        }
+        None => (String::new(), None),
+    }
+}
+
+/// Turns a stored row into a line with Chinese names and wording.
+pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
+    let l = &w.labels;
+    let kind = c.kind(&r.kind);
+    let [province_name, batch_name, kind_name, kind_short] = names(c, l, &r, kind);
+    let (codes, problems) = findings(c, w, kind, &r.errors);
+    let (warning_codes, warnings) = findings(c, w, kind, &r.warnings);
+    let (arrived, arrived_local) = local(c, l, r.arrived_at.as_deref());
+    let (replied, replied_local) = local(c, l, r.replied_at.as_deref());
     EntryLine {
         status_name: w.status(r.status),
+        people: people(c, l, kind, &r.fields),
+        themes: serde_json::from_str(&r.themes).unwrap_or_default(),
+        late: r.late || r.batch.is_none(),
+        came_in: r.arrived_at.clone().unwrap_or_else(|| r.created_at.clone()),
+        replied_at: r.replied_at.as_deref().and_then(parse_stamp),
         receipt: r.receipt,
         province: r.province,
         province_name,
         batch: r.batch,
-        late: r.late || r.batch.is_none(),
         batch_name,
         kind: r.kind,
         kind_name,
@@ -335,25 +368,36 @@ pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
         status: r.status,
         codes,
         problems,
-        themes,
+        warning_codes,
+        warnings,
         version: r.version,
         replaces_earlier: r.replaces,
         arrived,
         sender: r.sender.unwrap_or_default(),
-        came_in: r.arrived_at.clone().unwrap_or_else(|| r.created_at.clone()),
+        filename: r.filename.unwrap_or_default(),
+        replied,
+        reply_days: None,
         created_at: r.created_at,
+        arrived_local,
+        replied_local,
     }
 }
 
-/// A name padded with ideographic spaces (U+3000, two columns each) to at least eight
-/// columns, the width of four 汉字; widths as in the `pad` helper (East Asian, CJK context).
-fn pad4(s: &str) -> String {
-    let cols = UnicodeWidthStr::width_cjk(s);
-    let mut out = s.to_string();
-    for _ in (cols..8).step_by(2) {
-        out.push('\u{3000}');
-    }
-    out
+/// What [`summarise`] needs from the registry.
+pub struct Inputs {
+    /// The entries current as of the report's moment.
+    pub entries: Vec<EntryLine>,
+    /// Valid entries per province as of the start of the window (for the change).
+    pub earlier: Vec<(String, i64)>,
+    /// Provinces that had written by the report's moment.
+    pub heard_from: Vec<String>,
+    /// What needs a person, every item.
+    pub pending: Vec<PendingItem>,
+}
+
+/// The window "new since" covers: from the previous report, or the last 7 days.
+pub fn window_start(as_of: DateTime<Utc>, previous: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    previous.unwrap_or(as_of - chrono::Duration::days(7))
 }
 
 /// Builds the report's data as of `as_of`; `previous` is the previous report's moment
@@ -364,291 +408,119 @@ pub fn collect(
     w: &ReportWording,
     as_of: DateTime<Utc>,
     previous: Option<DateTime<Utc>>,
-) -> Result<ReportData, RegistryError> {
+) -> Result<ReportData> {
     let entries = current_entries(reg, c, w, as_of)?;
-    Ok(summarise(c, entries, as_of, previous))
-}
-
-/// The numbers, from the current entries (pure).
-pub fn summarise(
-    c: &Campaign,
-    entries: Vec<EntryLine>,
-    as_of: DateTime<Utc>,
-    previous: Option<DateTime<Utc>>,
-) -> ReportData {
-    let split = ByStatus::of(c, &entries);
-    let kinds = kind_rows(c, &split);
-    let totals = totals(&kinds, &split);
-    let provinces = province_rows(c, &entries, &split);
-    let province_totals = split.cells(&|e| e.province.is_some());
-    let batches = batch_rows(c, &split);
-    let new_since = new_since(c, &entries, as_of, previous);
-    let themes = theme_rows(c, &split);
-    let off_theme = split.valid.iter().filter(|e| e.themes.is_empty()).count();
-    let nothing_yet: Vec<String> = provinces
-        .iter()
-        .filter(|p| p.nothing)
-        .map(|p| p.name.clone())
-        .collect();
-    let no_valid_yet = provinces
-        .iter()
-        .filter(|p| p.no_valid && !p.nothing)
-        .map(|p| p.name.clone())
-        .collect();
-    let (invalid, held) = (Listing::of(split.invalid), Listing::of(split.held));
-    let as_of_date = as_of.with_timezone(&c.tz).date_naive();
-    ReportData {
-        title: c.info.title.clone(),
-        report_title: c.info.report_title.clone(),
-        short_name: c.info.short_name.clone(),
-        as_of: format!("{} {}", local_text(c, as_of), tz_label(c)),
-        as_of_date: as_of_date.format("%Y-%m-%d").to_string(),
-        tz_label: tz_label(c),
-        kinds,
-        totals,
-        provinces,
-        province_totals,
-        batches,
-        new_since,
-        invalid,
-        held,
-        nothing_yet_count: nothing_yet.len(),
-        nothing_yet,
-        no_valid_yet,
-        themes,
-        off_theme,
-        deadline: deadline(c, as_of_date),
+    let inputs = Inputs {
+        earlier: reg.valid_by_province_as_of(&stamp(window_start(as_of, previous)))?,
+        heard_from: reg.provinces_heard_from(&stamp(as_of))?,
+        pending: attention::items(reg, c, &w.labels, as_of, &entries)?,
         entries,
-        as_of_instant: as_of,
-    }
-}
-
-/// The entries split by status, and the campaign's kinds in order (the columns of every
-/// table of counts).
-struct ByStatus<'a> {
-    kinds: Vec<Kind>,
-    valid: Vec<&'a EntryLine>,
-    invalid: Vec<&'a EntryLine>,
-    held: Vec<&'a EntryLine>,
-}
-
-impl<'a> ByStatus<'a> {
-    fn of(c: &Campaign, entries: &'a [EntryLine]) -> ByStatus<'a> {
-        let with = |status| entries.iter().filter(|e| e.status == status).collect();
-        ByStatus {
-            kinds: c.kinds.keys().copied().collect(),
-            valid: with(EntryStatus::Valid),
-            invalid: with(EntryStatus::Invalid),
-            held: with(EntryStatus::Held),
-        }
-    }
-
-    /// Valid entries chosen by `sel`, counted per kind.
-    fn cells(&self, sel: &dyn Fn(&EntryLine) -> bool) -> Vec<Cell> {
-        let mut n = vec![0usize; self.kinds.len()];
-        for e in self.valid.iter().filter(|e| sel(e)) {
-            if let Some(i) = self.kinds.iter().position(|x| x.key() == e.kind) {
-                n[i] += 1;
-            }
-        }
-        n.into_iter()
-            .map(|v| Cell {
-                valid: v,
-                zero: v == 0,
-            })
-            .collect()
-    }
-}
-
-/// One row per kind: valid and invalid entries against the kind's target.
-fn kind_rows(c: &Campaign, split: &ByStatus) -> Vec<KindRow> {
-    split
-        .kinds
-        .iter()
-        .map(|k| {
-            let info = c.kind_info(*k);
-            let v = split.valid.iter().filter(|e| e.kind == k.key()).count();
-            let inv = split.invalid.iter().filter(|e| e.kind == k.key()).count();
-            let p = pct(v, info.target);
-            let (b, rest) = bar(p);
-            KindRow {
-                key: k.key().to_string(),
-                name: info.name.clone(),
-                short: info.short.clone(),
-                target: info.target,
-                valid: v,
-                invalid: inv,
-                pct: p,
-                pct_text: format!("{p:.1}%"),
-                bar: b,
-                rest,
-                bar_text: bar_text(p),
-            }
-        })
-        .collect()
-}
-
-/// The totals over every kind.
-fn totals(kinds: &[KindRow], split: &ByStatus) -> Totals {
-    let target: u32 = kinds.iter().map(|k| k.target).sum();
-    let p = pct(split.valid.len(), target);
-    let (bar, rest) = bar(p);
-    Totals {
-        target,
-        valid: split.valid.len(),
-        invalid: split.invalid.len(),
-        held: split.held.len(),
-        late_valid: split.valid.iter().filter(|e| e.late).count(),
-        pct_text: format!("{p:.1}%"),
-        bar,
-        rest,
-        bar_text: bar_text(p),
-    }
-}
-
-/// One row per province of the campaign, in its order, with or without entries.
-fn province_rows(c: &Campaign, entries: &[EntryLine], split: &ByStatus) -> Vec<ProvinceRow> {
-    let mut by_province: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
-    for e in entries {
-        if let Some(p) = e.province.as_deref() {
-            let s = by_province.entry(p).or_default();
-            match e.status {
-                EntryStatus::Valid => s.0 += 1,
-                EntryStatus::Invalid => s.1 += 1,
-                EntryStatus::Held => s.2 += 1,
-            }
-        }
-    }
-    c.provinces
-        .iter()
-        .map(|p| {
-            let (v, inv, other) = by_province
-                .get(p.code.as_str())
-                .copied()
-                .unwrap_or_default();
-            ProvinceRow {
-                code: p.code.clone(),
-                name: p.name.clone(),
-                short: p.short.clone(),
-                padded: pad4(&p.short),
-                cells: split.cells(&|e| e.province.as_deref() == Some(p.code.as_str())),
-                valid: v,
-                invalid: inv,
-                nothing: v + inv + other == 0,
-                no_valid: v == 0,
-            }
-        })
-        .collect()
-}
-
-/// One row per batch, then one for entries that arrived after the last deadline.
-fn batch_rows(c: &Campaign, split: &ByStatus) -> Vec<BatchRow> {
-    let row = |label: String, note: String, batch: Option<u8>| BatchRow {
-        label,
-        note,
-        cells: split.cells(&|e| e.batch == batch),
-        valid: split.valid.iter().filter(|e| e.batch == batch).count(),
-        invalid: split.invalid.iter().filter(|e| e.batch == batch).count(),
     };
-    let mut rows: Vec<BatchRow> = c
-        .batches
-        .iter()
-        .map(|b| {
-            let note = format!("截止 {}", date_text(b.deadline));
-            row(b.name.clone(), note, Some(b.number))
-        })
-        .collect();
-    rows.push(row(
-        "逾期".to_string(),
-        "最后截止日后到达，是否受理由工作人员决定".to_string(),
-        None,
-    ));
-    rows
+    Ok(summarise(c, &w.labels, inputs, as_of, previous))
 }
 
-/// What came in since the previous report (or, before the first one, in the last 7 days).
+/// What came in during the window.
 fn new_since(
     c: &Campaign,
+    l: &Labels,
     entries: &[EntryLine],
-    as_of: DateTime<Utc>,
-    previous: Option<DateTime<Utc>>,
+    since: DateTime<Utc>,
+    default_window: bool,
 ) -> NewSince {
-    let since = previous.unwrap_or(as_of - chrono::Duration::days(7));
     let since_stamp = stamp(since);
     let fresh: Vec<&EntryLine> = entries.iter().filter(|e| e.came_in > since_stamp).collect();
-    let with = |status| fresh.iter().filter(|e| e.status == status).count();
+    let n = |s: EntryStatus| fresh.iter().filter(|e| e.status == s).count();
     NewSince {
-        since: format!("{} {}", local_text(c, since), tz_label(c)),
-        default_window: previous.is_none(),
+        since: format!("{} {}", local_text(c, l, since), tz_label(c)),
+        default_window,
         count: fresh.len(),
-        valid: with(EntryStatus::Valid),
-        invalid: with(EntryStatus::Invalid),
-        held: with(EntryStatus::Held),
+        valid: n(EntryStatus::Valid),
+        invalid: n(EntryStatus::Invalid),
+        held: n(EntryStatus::Held),
         replacements: fresh.iter().filter(|e| e.replaces_earlier).count(),
         list: Listing::of(fresh),
     }
 }
 
-/// Valid entries per theme, as a share of all valid entries.
-fn theme_rows(c: &Campaign, split: &ByStatus) -> Vec<ThemeRow> {
-    c.themes
-        .iter()
-        .map(|t| {
-            let n = split
-                .valid
-                .iter()
-                .filter(|e| e.themes.contains(&t.name))
-                .count();
-            ThemeRow {
-                name: t.name.clone(),
-                valid: n,
-                pct_text: format!("{:.1}%", pct(n, split.valid.len() as u32)),
-                zero: n == 0,
+/// Days from the reply to the report, on every line answered by then (a registry filed
+/// from a backlog answered later than the report's moment: no reply yet as of then).
+fn reply_ages(entries: &mut [EntryLine], as_of: DateTime<Utc>) {
+    for e in entries {
+        match e.replied_at.filter(|t| *t <= as_of) {
+            Some(t) => e.reply_days = Some((as_of - t).num_days()),
+            None => {
+                e.replied.clear();
+                e.replied_local = None;
             }
-        })
-        .collect()
+        }
+    }
 }
 
-/// Days to the next batch deadline (inclusive), or that the campaign has closed.
-pub fn deadline(c: &Campaign, today: NaiveDate) -> Deadline {
-    if let Some(b) = c.batches.iter().find(|b| b.deadline >= today) {
-        let days = (b.deadline - today).num_days();
-        let text = if days == 0 {
-            format!("今天（{}）是{}报送截止日", date_text(b.deadline), b.name)
-        } else {
-            format!(
-                "距{}报送截止（{}）还有 {} 天",
-                b.name,
-                date_text(b.deadline),
-                days
-            )
-        };
-        return Deadline {
-            text,
-            days: Some(days),
-            closed: false,
-        };
-    }
-    if today <= c.info.closes {
-        let days = (c.info.closes - today).num_days();
-        Deadline {
-            text: format!(
-                "各批次报送均已截止（最后截止日{}）；征集活动于{}结束，还有 {} 天",
-                c.batches
-                    .last()
-                    .map(|b| date_text(b.deadline))
-                    .unwrap_or_default(),
-                date_text(c.info.closes),
-                days
-            ),
-            days: None,
-            closed: true,
-        }
-    } else {
-        Deadline {
-            text: format!("征集活动已于{}结束", date_text(c.info.closes)),
-            days: None,
-            closed: true,
-        }
+fn with_status(entries: &[EntryLine], s: EntryStatus) -> Vec<&EntryLine> {
+    entries.iter().filter(|e| e.status == s).collect()
+}
+
+/// The numbers, from what was read (pure).
+pub fn summarise(
+    c: &Campaign,
+    l: &Labels,
+    mut input: Inputs,
+    as_of: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
+) -> ReportData {
+    reply_ages(&mut input.entries, as_of);
+    let entries = input.entries;
+    let today = progress::local_day(c, as_of);
+    let calendar = Calendar::of(c, l, today);
+    let kinds = progress::kind_rows(c, &calendar, &entries);
+    let totals = progress::totals(&calendar, l, &kinds, &entries);
+    let weeks = progress::week_chart(c, l, &calendar, totals.target, &entries, today);
+    let provinces = breakdown::provinces(c, l, &entries, &input.earlier, &input.heard_from);
+    let (corrections, corrections_more) = breakdown::corrections(c, &entries);
+    let nothing_yet = breakdown::names_where(&provinces, |p| p.nothing);
+    let no_valid_yet = breakdown::names_where(&provinces, |p| p.no_valid && !p.nothing);
+    let off_theme = entries.iter().filter(|e| e.off_theme()).count();
+    let off_theme_entries = breakdown::off_theme(&entries);
+    let new_since = new_since(
+        c,
+        l,
+        &entries,
+        window_start(as_of, previous),
+        previous.is_none(),
+    );
+    ReportData {
+        title: c.info.title.clone(),
+        report_title: c.info.report_title.clone(),
+        short_name: c.info.short_name.clone(),
+        as_of: format!("{} {}", local_text(c, l, as_of), tz_label(c)),
+        as_of_date: today.format("%Y-%m-%d").to_string(),
+        tz_label: tz_label(c),
+        pending: Pending::of(l, input.pending),
+        province_totals: breakdown::kind_cells(c, &entries, |e| e.province.is_some()),
+        batch_heads: breakdown::batch_heads(c, l, today),
+        batch_totals: breakdown::batch_cells(c, &entries, |e| e.province.is_some()),
+        batches: breakdown::batches(c, l, &entries, today),
+        nothing_yet_count: nothing_yet.len(),
+        nothing_yet,
+        no_valid_yet_count: no_valid_yet.len(),
+        no_valid_yet,
+        themes: breakdown::themes(c, &entries),
+        off_theme,
+        off_theme_more: off_theme - off_theme_entries.len(),
+        off_theme_entries,
+        invalid: Listing::of(with_status(&entries, EntryStatus::Invalid)),
+        held: Listing::of(with_status(&entries, EntryStatus::Held)),
+        deadline: progress::deadline(c, l, today),
+        as_of_local: as_of.with_timezone(&c.tz).naive_local(),
+        as_of_instant: as_of,
+        calendar,
+        kinds,
+        totals,
+        weeks,
+        provinces,
+        new_since,
+        corrections,
+        corrections_more,
+        entries,
     }
 }

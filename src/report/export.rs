@@ -7,36 +7,32 @@ use std::path::Path;
 use rust_xlsxwriter::Workbook;
 
 use super::data::line;
+use super::labels::Labels;
 use super::wording::ReportWording;
-use super::xlsx::{write_table, Val};
+use super::xlsx::{columns, write_table, Val};
 use super::{ReportError, Result};
 use crate::campaign::Campaign;
 use crate::registry::Registry;
 
-/// The export's columns.
-pub const COLUMNS: &[&str] = &[
-    "回执号",
-    "省份代码",
-    "省份",
-    "批次",
-    "逾期",
-    "类型",
-    "名称",
-    "申报单位",
-    "状态",
-    "问题代码",
-    "问题说明",
-    "涉及场景",
-    "版本",
-    "替换的回执号",
-    "被替换为",
-    "到达时间",
-    "登记时间（UTC）",
-];
-
-const WIDTHS: &[f64] = &[
-    26.0, 8.0, 16.0, 8.0, 6.0, 16.0, 40.0, 28.0, 16.0, 24.0, 60.0, 24.0, 6.0, 26.0, 26.0, 17.0,
-    24.0,
+/// The export's columns: report.toml `[columns]` keys, widths, and whether text wraps.
+pub const COLUMNS: &[(&str, f64, bool)] = &[
+    ("receipt", 26.0, false),
+    ("province_code", 8.0, false),
+    ("province", 16.0, false),
+    ("batch", 8.0, false),
+    ("late", 6.0, false),
+    ("kind", 16.0, false),
+    ("name", 40.0, false),
+    ("unit", 28.0, false),
+    ("status", 16.0, false),
+    ("codes", 24.0, false),
+    ("problems", 60.0, false),
+    ("themes", 24.0, false),
+    ("version", 6.0, false),
+    ("supersedes", 26.0, false),
+    ("superseded_by", 26.0, false),
+    ("arrived", 17.0, false),
+    ("filed", 24.0, false),
 ];
 
 /// What an export reads: the registry, the campaign, the wording of findings.
@@ -47,12 +43,13 @@ pub struct Source<'a> {
     pub templates: Option<&'a Path>,
 }
 
-/// Reads the rows to export, ordered by receipt.
-pub fn rows(src: &Source, all_versions: bool) -> Result<Vec<Vec<Val>>> {
+/// Reads the rows to export, ordered by receipt, with the wording they were written in.
+pub fn rows(src: &Source, all_versions: bool) -> Result<(ReportWording, Vec<Vec<Val>>)> {
     let (reg, c) = (src.reg, src.campaign);
     let w = ReportWording::load(src.templates)?;
     let raw = reg.entries_for_export(all_versions)?;
-    Ok(raw
+    let l = &w.labels;
+    let rows = raw
         .into_iter()
         .map(|r| {
             let (supersedes, superseded_by) = (r.supersedes.clone(), r.superseded_by.clone());
@@ -62,14 +59,14 @@ pub fn rows(src: &Source, all_versions: bool) -> Result<Vec<Vec<Val>>> {
                 Val::from(e.province.unwrap_or_default()),
                 Val::from(e.province_name),
                 Val::from(e.batch_name),
-                Val::from(if e.late { "是" } else { "" }),
+                Val::from(if e.late { l.label("yes") } else { "" }),
                 Val::from(e.kind_name),
                 Val::from(e.name),
                 Val::from(e.unit),
                 Val::from(e.status_name),
                 Val::from(e.codes),
                 Val::from(e.problems.join("\n")),
-                Val::from(e.themes.join("、")),
+                Val::from(e.themes.join(l.label("separator"))),
                 Val::Num(e.version as f64),
                 Val::from(supersedes.unwrap_or_default()),
                 Val::from(superseded_by.unwrap_or_default()),
@@ -77,23 +74,37 @@ pub fn rows(src: &Source, all_versions: bool) -> Result<Vec<Vec<Val>>> {
                 Val::from(e.created_at),
             ]
         })
-        .collect())
+        .collect();
+    Ok((w, rows))
+}
+
+fn titles(l: &Labels) -> Vec<String> {
+    COLUMNS
+        .iter()
+        .map(|(key, _, _)| l.column(key).to_string())
+        .collect()
 }
 
 /// Writes the CSV bytes: a byte-order mark (Excel then reads UTF-8, not the ANSI code
 /// page), the header and the rows, CRLF line ends, a field quoted only when it holds a
 /// comma, a quote or a line break (quotes doubled) — the csv crate's `Necessary` style.
-fn write_csv<W: std::io::Write>(mut out: W, rows: &[Vec<Val>]) -> csv::Result<()> {
+fn write_csv<W: std::io::Write>(
+    mut out: W,
+    titles: &[String],
+    rows: &[Vec<Val>],
+) -> csv::Result<()> {
     out.write_all("\u{feff}".as_bytes())?;
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(out);
-    w.write_record(COLUMNS)?;
+    w.write_record(titles)?;
     for r in rows {
         w.write_record(r.iter().map(|v| match v {
             Val::Text(t) => t.clone(),
             Val::Num(n) => format!("{n}"),
+            // The export writes no other kind of value.
+            _ => String::new(),
         }))?;
     }
     w.flush()?;
@@ -102,19 +113,23 @@ fn write_csv<W: std::io::Write>(mut out: W, rows: &[Vec<Val>]) -> csv::Result<()
 
 /// Writes a CSV export; returns the number of entries written.
 pub fn csv(src: &Source, out: &Path, all: bool) -> Result<usize> {
-    let rows = rows(src, all)?;
+    let (w, rows) = rows(src, all)?;
     let file = std::fs::File::create(out).map_err(|e| cannot_write(out, e))?;
-    write_csv(std::io::BufWriter::new(file), &rows).map_err(|e| cannot_write(out, e))?;
+    write_csv(std::io::BufWriter::new(file), &titles(&w.labels), &rows)
+        .map_err(|e| cannot_write(out, e))?;
     Ok(rows.len())
 }
 
-/// Writes an .xlsx export (one sheet, 登记表); returns the number of entries written.
+/// Writes an .xlsx export (one sheet, report.toml `[sheets] export`); returns the number of
+/// entries written.
 pub fn xlsx(src: &Source, out: &Path, all: bool) -> Result<usize> {
-    let rows = rows(src, all)?;
+    let (w, rows) = rows(src, all)?;
+    let l = &w.labels;
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    ws.set_name("登记表")?;
-    let n = write_table(ws, COLUMNS, WIDTHS, rows.into_iter())?;
+    ws.set_name(l.sheet("export"))?;
+    let n = write_table(ws, 0, &columns(l, COLUMNS), rows.into_iter())?;
+    super::xlsx::print_setup(ws, l, 0);
     wb.save(out).map_err(|e| cannot_write(out, e))?;
     Ok(n)
 }
@@ -141,10 +156,11 @@ mod tests {
         row[10] = Val::from("第一行\n第二行\r");
         row[12] = Val::Num(2.0);
         row[13] = Val::from("a;b 'c'");
+        let titles: Vec<String> = COLUMNS.iter().map(|c| c.0.to_string()).collect();
         let mut out = Vec::new();
-        write_csv(&mut out, &[row]).unwrap();
+        write_csv(&mut out, &titles, &[row]).unwrap();
         let text = String::from_utf8(out).unwrap();
-        let header = COLUMNS.join(",");
+        let header = titles.join(",");
         assert_eq!(
             text,
             format!(

@@ -1,8 +1,13 @@
 //! Report: the weekly progress report to the ministry, and registry exports.
 //!
-//! - [`data`]: the numbers as of a moment, read from the registry.
+//! - [`data`]: the numbers as of a moment, read from the registry, computed in named steps
+//!   by [`progress`] (targets and calendar, the weekly chart), [`breakdown`] (provinces,
+//!   batches, themes, corrections) and [`attention`] (what needs a person).
 //! - [`render`]: HTML and plain text from `templates/report.*.hbs`.
-//! - [`xlsx`]: the workbook attached to the report (总览, 按省份, 按批次, 明细).
+//! - [`labels`]: the report's own wording (`templates/report.toml`), checked complete at
+//!   load; [`wording`] adds the replies' wording of findings.
+//! - [`xlsx`]: the workbook attached to the report (overview, progress with its chart, by
+//!   province, by batch, detail, mail that needs a person), set up to print.
 //! - [`schedule`]: the cron-driven scheduler; each slot's report is queued once.
 //! - [`export`]: `lndx registry export` as CSV or .xlsx.
 //!
@@ -14,8 +19,12 @@
 //! the config (for `lndx report …`, `lndx registry export`, and the scheduler `lndx run`
 //! starts).
 
+pub mod attention;
+pub mod breakdown;
 pub mod data;
 pub mod export;
+pub mod labels;
+pub mod progress;
 pub mod render;
 pub mod schedule;
 pub mod wording;
@@ -26,7 +35,7 @@ pub use schedule::Scheduler;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::campaign::Campaign;
 use crate::mail::{self, MailError, OutAttachment, Outgoing};
@@ -50,6 +59,10 @@ pub enum ReportError {
     /// The wording of findings (`templates/findings.toml`).
     #[error(transparent)]
     Wording(#[from] ReplyError),
+    /// The report's own wording (`templates/report.toml`): incomplete, unknown keys, a
+    /// phrase or a format that does not parse.
+    #[error("{path}: {message}")]
+    Labels { path: String, message: String },
     /// A report template could not be read, parsed or rendered.
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
@@ -137,13 +150,12 @@ impl Reporter {
     /// (or 7 days before).
     pub fn data(&self, reg: &Registry, as_of: DateTime<Utc>) -> Result<ReportData> {
         let previous = data::previous_report(reg, as_of)?;
-        Ok(data::collect(
-            reg,
-            &self.campaign,
-            &self.wording,
-            as_of,
-            previous,
-        )?)
+        data::collect(reg, &self.campaign, &self.wording, as_of, previous)
+    }
+
+    /// The report's own wording (`templates/report.toml`).
+    pub fn labels(&self) -> &labels::Labels {
+        &self.wording.labels
     }
 
     /// Builds and renders the report as of a moment. `note` is shown at the top (e.g. that
@@ -160,12 +172,14 @@ impl Reporter {
 
     /// Renders data into a report (pure).
     pub fn render(&self, d: ReportData, note: Option<String>) -> Result<Report> {
-        let subject = format!("{}（数据截至{}）", d.report_title, d.as_of);
-        let filename = format!("{}_{}.xlsx", d.report_title, d.as_of_date);
+        let l = self.labels();
+        let names = json!({"report_title": d.report_title, "as_of": d.as_of, "date": d.as_of_date});
+        let subject = l.phrase("subject", &names);
+        let filename = l.phrase("attachment", &names);
         let ctx = context(&d, &subject, &filename, note, &self.sender.address)?;
         let html = self.renderer.html(&ctx)?;
         let text = self.renderer.text(&ctx)?;
-        let xlsx = xlsx::report_workbook(&d)?;
+        let xlsx = xlsx::report_workbook(&d, l)?;
         Ok(Report {
             data: d,
             subject,

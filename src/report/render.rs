@@ -23,6 +23,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "report.txt.hbs",
         include_str!("../../templates/report.txt.hbs"),
     ),
+    ("report.toml", include_str!("../../templates/report.toml")),
 ];
 
 /// A template file from `dir`, else the built-in copy.

@@ -124,12 +124,15 @@ impl Scheduler {
             return Ok(Tick::Idle);
         }
         let c = &self.reporter.campaign;
+        let l = self.reporter.labels();
         let note = late.then(|| {
-            format!(
-                "本报告原定于 {} 发送，因系统当时未运行，于 {} 补发；数据仍截至原定时间（{}）。",
-                local_text(c, slot),
-                local_text(c, now),
-                tz_label(c)
+            l.phrase(
+                "late_report",
+                &serde_json::json!({
+                    "slot": local_text(c, l, slot),
+                    "now": local_text(c, l, now),
+                    "tz": tz_label(c),
+                }),
             )
         });
         let report = self.reporter.build(&self.reg, slot, note)?;

@@ -1,26 +1,32 @@
-//! Chinese wording of the findings an entry carries, for the report: the replies' own
-//! wording (`templates/findings.toml`, see `reply::Wording`), so staff and provinces read
-//! the same words.
+//! The report's words: the findings an entry carries in the replies' own wording
+//! (`templates/findings.toml`, see `reply::Wording`), so staff, the ministry and provinces
+//! read the same sentences; and the report's own labels, formats and phrases
+//! (`templates/report.toml`, see [`Labels`]).
 
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::labels::Labels;
+use super::Result;
 use crate::campaign::Campaign;
 use crate::filing::EntryStatus;
 use crate::forms::Kind;
-use crate::reply::{Facts, ReplyError, Wording};
+use crate::reply::{Facts, Wording};
 use crate::rules::Finding;
 
 pub struct ReportWording {
     findings: Wording,
+    pub labels: Labels,
 }
 
 impl ReportWording {
-    /// Loads the wording from the templates folder, else the built-in copy.
-    pub fn load(dir: Option<&Path>) -> Result<ReportWording, ReplyError> {
+    /// Loads both files from the templates folder, else the built-in copies; either one
+    /// incomplete or unknown keys stop loading, naming the file and the line.
+    pub fn load(dir: Option<&Path>) -> Result<ReportWording> {
         Ok(ReportWording {
             findings: Wording::load(dir)?,
+            labels: Labels::load(dir)?,
         })
     }
 
@@ -44,13 +50,8 @@ impl ReportWording {
         }
     }
 
-    /// The short status word used in report tables.
+    /// The short status word used in report tables (report.toml `[status]`).
     pub fn status(&self, status: EntryStatus) -> String {
-        match status {
-            EntryStatus::Valid => "有效",
-            EntryStatus::Invalid => "待更正",
-            EntryStatus::Held => "暂存（省份待定）",
-        }
-        .to_string()
+        self.labels.status(status).to_string()
     }
 }
