@@ -15,6 +15,7 @@ use rusqlite::{params, Connection};
 
 #[path = "report/browser.rs"]
 mod browser;
+mod util;
 
 use lndx::app::App;
 use lndx::registry::Registry;
@@ -22,68 +23,22 @@ use lndx::report::data::{stamp, ReportData};
 use lndx::report::schedule::Tick;
 use lndx::report::{Reporter, Scheduler};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lndx");
-
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
+    util::repo()
 }
 
 /// TMP/rules: the shipped rules plus the senders the samples assume.
 fn rules_in(tmp: &Path) -> PathBuf {
-    let rules = tmp.join("rules");
-    copy_dir(&repo().join("rules"), &rules);
-    let j: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("tests/fixtures/senders.json")).unwrap(),
-    )
-    .unwrap();
-    let own: Vec<String> = j["self"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| format!("{:?}", a.as_str().unwrap()))
-        .collect();
-    let mut s = format!("self = [{}]\n[senders]\n", own.join(", "));
-    for table in ["domains", "addresses"] {
-        if let Some(m) = j[table].as_object() {
-            for (k, v) in m {
-                s.push_str(&format!("{:?} = {:?}\n", k, v.as_str().unwrap()));
-            }
-        }
-    }
-    std::fs::write(rules.join("senders.toml"), s).unwrap();
-    rules
+    util::sample_rules_in(tmp)
 }
 
 fn sample_files() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures/eml"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    v.sort();
-    v
+    util::sample_messages()
 }
 
+/// `lndx --data-dir TMP/data --rules TMP/rules ARGS`, which must succeed.
 fn lndx(tmp: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(tmp.join("data"))
-        .arg("--rules")
-        .arg(tmp.join("rules"))
-        .args(args)
-        .env("LNDX_LOG", "error")
-        .output()
-        .expect("run lndx");
+    let out = util::lndx_in(tmp, &tmp.join("data"), &tmp.join("rules"), None, args);
     assert!(
         out.status.success(),
         "lndx {args:?} failed: {}",
@@ -92,7 +47,6 @@ fn lndx(tmp: &Path, args: &[&str]) -> std::process::Output {
     out
 }
 
-/// Ingests files with the real binary; returns the JSON documents it printed.
 fn ingest(tmp: &Path, files: &[PathBuf]) -> Vec<serde_json::Value> {
     let mut args = vec!["ingest".to_string(), "--json".to_string()];
     args.extend(files.iter().map(|p| p.display().to_string()));

@@ -74,17 +74,7 @@ impl Scratch {
 
     /// Registers the samples' senders (senders.json) in the scratch rules.
     fn register_sample_senders(&self) {
-        let rules = self.rules();
-        let senders: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(fixture("senders.json")).unwrap())
-                .unwrap();
-        let mut toml = format!("self = {}\n\n[senders]\n", senders["self"]);
-        for table in ["domains", "addresses"] {
-            for (k, v) in senders[table].as_object().unwrap() {
-                toml.push_str(&format!("{:?} = {}\n", k, v));
-            }
-        }
-        std::fs::write(rules.join("senders.toml"), toml).unwrap();
+        register_sample_senders(&self.rules());
     }
 
     /// Writes a config file and returns its path.
@@ -96,18 +86,7 @@ impl Scratch {
 
     /// Runs `lndx --data-dir D --rules R [--config C] ARGS`.
     pub fn lndx(&self, config: Option<&Path>, args: &[&str]) -> std::process::Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lndx"));
-        cmd.arg("--data-dir")
-            .arg(self.data())
-            .arg("--rules")
-            .arg(self.rules());
-        if let Some(c) = config {
-            cmd.arg("--config").arg(c);
-        }
-        cmd.args(args)
-            .env("LNDX_LOG", "error")
-            .current_dir(&self.dir);
-        cmd.output().expect("run lndx")
+        lndx_in(&self.dir, &self.data(), &self.rules(), config, args)
     }
 
     /// `ingest --json` of files in order; one JSON value per file.
@@ -175,4 +154,58 @@ pub fn soffice_present() -> bool {
         std::env::split_paths(&p)
             .any(|d| d.join("soffice").is_file() || d.join("libreoffice").is_file())
     })
+}
+
+/// Registers the samples' senders (tests/fixtures/senders.json) in a rules folder's
+/// senders.toml.
+pub fn register_sample_senders(rules: &Path) {
+    let senders: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("senders.json")).unwrap()).unwrap();
+    let mut toml = format!("self = {}\n\n[senders]\n", senders["self"]);
+    for table in ["domains", "addresses"] {
+        for (k, v) in senders[table].as_object().unwrap() {
+            toml.push_str(&format!("{:?} = {}\n", k, v));
+        }
+    }
+    std::fs::write(rules.join("senders.toml"), toml).unwrap();
+}
+
+/// DIR/rules: the shipped rules with the samples' senders registered.
+pub fn sample_rules_in(dir: &Path) -> PathBuf {
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    for e in std::fs::read_dir(repo().join("rules")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), rules.join(e.file_name())).unwrap();
+    }
+    register_sample_senders(&rules);
+    rules
+}
+
+/// The sample messages (tests/fixtures/eml/*.eml), in name order.
+pub fn sample_messages() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(fixture("eml"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Runs `lndx --data-dir DATA --rules RULES [--config C] ARGS` in `cwd`.
+pub fn lndx_in(
+    cwd: &Path,
+    data: &Path,
+    rules: &Path,
+    config: Option<&Path>,
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lndx"));
+    cmd.arg("--data-dir").arg(data).arg("--rules").arg(rules);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.args(args).env("LNDX_LOG", "error").current_dir(cwd);
+    cmd.output().expect("run lndx")
 }
