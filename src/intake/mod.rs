@@ -457,7 +457,7 @@ impl Intake {
         recipients.extend(self.settings.staff_copies.iter().cloned());
         let mail = QueuedMail {
             message: Some(id),
-            purpose: "reply",
+            purpose: crate::queued::Purpose::Reply,
             message_id: rendered.message_id,
             envelope_from: self.settings.own_address.clone(),
             recipients,

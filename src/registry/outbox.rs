@@ -10,9 +10,8 @@ use crate::queued::{OutboxState, Purpose};
 #[derive(Debug, Clone)]
 pub struct QueuedMail {
     pub message: Option<i64>,
-    /// A [`Purpose`] spelled out ("reply", "report"): its writers name it this way for
-    /// now; `queue` checks it and stores the typed value.
-    pub purpose: &'static str,
+    /// What the mail is (a reply, a report).
+    pub purpose: Purpose,
     pub message_id: String,
     pub envelope_from: String,
     pub recipients: Vec<String>,
@@ -84,12 +83,7 @@ impl Delivery {
 }
 
 fn queue(tx: &rusqlite::Connection, m: &QueuedMail) -> Result<i64> {
-    // A spelling outside `Purpose` is a programming error; rusqlite's own kind of error
-    // for a value that cannot be stored says so.
-    let purpose: Purpose = m
-        .purpose
-        .parse()
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let purpose = m.purpose;
     let recipients = serde_json::to_string(&m.recipients).expect("strings serialise");
     tx.execute(
         "INSERT INTO outbox (message, purpose, message_id, envelope_from, recipients, body,

@@ -229,7 +229,7 @@ impl Reporter {
         let (message_id, body) = self.compose(r, &self.sender.to, &self.sender.cc)?;
         let m = QueuedMail {
             message: None,
-            purpose: "report",
+            purpose: crate::queued::Purpose::Report,
             message_id,
             envelope_from: self.sender.address.clone(),
             recipients,
