@@ -1,4 +1,8 @@
-//! Legacy formats (.doc/.xls, WPS .wps/.et) converted to OOXML with LibreOffice headless.
+//! Formats lndx does not read itself converted to OOXML with LibreOffice headless: legacy
+//! .doc/.xls, WPS .wps/.et, OpenDocument, and the text formats Office and OA systems save
+//! under .doc and .xls names (RTF, Word/Excel 2003 XML, HTML). The caller names the input's
+//! real format (its extension, and the import filter where the extension alone would make
+//! LibreOffice open it in the wrong application, as HTML).
 //!
 //! Each conversion gets its own temporary directory (`tempfile`, removed when the
 //! conversion ends, whatever happened) holding the input, the output and its own
@@ -54,12 +58,24 @@ impl Converter {
         })
     }
 
-    /// Converts `bytes` (a file of type `input_ext`: doc, xls, odt, ods) to `target`
-    /// ("docx" or "xlsx").
+    /// Converts `bytes` (a file of type `input_ext`: doc, xls, odt, ods, rtf, xml) to
+    /// `target` ("docx" or "xlsx").
     pub fn convert(
         &self,
         bytes: &[u8],
         input_ext: &str,
+        target: &str,
+    ) -> Result<Vec<u8>, ConvertError> {
+        self.convert_with(bytes, input_ext, None, target)
+    }
+
+    /// Like [`Converter::convert`], opening the input with the named LibreOffice import
+    /// filter (e.g. "HTML (StarCalc)": HTML opens in Writer unless told otherwise).
+    pub fn convert_with(
+        &self,
+        bytes: &[u8],
+        input_ext: &str,
+        import_filter: Option<&str>,
         target: &str,
     ) -> Result<Vec<u8>, ConvertError> {
         let work = tempfile::Builder::new().prefix("lndx-convert-").tempdir()?;
@@ -72,20 +88,16 @@ impl Converter {
             "-env:UserInstallation=file://{}",
             profile.display()
         ))
-        .args([
-            "--headless",
-            "--norestore",
-            "--nologo",
-            "--nodefault",
-            "--convert-to",
-            target,
-            "--outdir",
-        ])
-        .arg(&out)
-        .arg(&input)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .args(["--headless", "--norestore", "--nologo", "--nodefault"]);
+        if let Some(filter) = import_filter {
+            cmd.arg(format!("--infilter={filter}"));
+        }
+        cmd.args(["--convert-to", target, "--outdir"])
+            .arg(&out)
+            .arg(&input)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd.spawn().map_err(|source| ConvertError::Spawn {

@@ -9,6 +9,7 @@ pub mod archive;
 pub mod filename;
 pub mod headers;
 pub mod links;
+pub mod mhtml;
 pub mod sniff;
 pub mod walk;
 
