@@ -11,6 +11,7 @@ pub mod headers;
 pub mod links;
 pub mod mhtml;
 pub mod sniff;
+pub mod uuencode;
 pub mod walk;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -16,6 +16,7 @@ use super::filename::{
 };
 use super::headers::RawHeaders;
 use super::sniff::{sniff, FileType};
+use super::uuencode;
 use super::{File, FileProblem, ParseOptions};
 
 /// Multipart nesting deeper than this is not followed (hostile input).
@@ -163,6 +164,8 @@ impl<'o> Walker<'o> {
                 if let Some(name) = part_name(part, bufs) {
                     let bytes = self.original_bytes(part, bufs);
                     self.push_file(name, bytes, container);
+                } else if matches!(part.body, PartType::Text(_)) {
+                    self.uuencoded(part, bufs, container);
                 }
             }
             PartType::Binary(b) | PartType::InlineBinary(b) => {
@@ -207,6 +210,26 @@ impl<'o> Walker<'o> {
                     self.push_file(name, b.to_vec(), container);
                 }
             }
+        }
+    }
+
+    /// Files uuencoded in a plain-text body (old clients): found like attachments, their
+    /// names decoded like other file names.
+    fn uuencoded(&mut self, part: &MessagePart<'_>, bufs: &[&[u8]], container: Option<&str>) {
+        let body = self.original_bytes(part, bufs);
+        if !body.windows(6).any(|w| w == b"begin ") {
+            return;
+        }
+        for block in uuencode::blocks(&body) {
+            let name = sanitize(&decode_2047(&block.name)).unwrap_or_else(|| {
+                self.unnamed += 1;
+                format!(
+                    "attachment-{}.{}",
+                    self.unnamed,
+                    sniff(&block.bytes, "").extension()
+                )
+            });
+            self.push_file(name, block.bytes, container);
         }
     }
 
