@@ -89,7 +89,7 @@ fn is_video_name(name: &str) -> bool {
 fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     if let Some(problem) = &file.problem {
         let mut a = FileAnalysis::error(
-            if file.file_type == FileType::Zip {
+            if file.file_type.is_archive() {
                 FileRole::Archive
             } else {
                 FileRole::Unknown
@@ -97,12 +97,20 @@ fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
             match problem {
                 FileProblem::TooLarge { .. } | FileProblem::TooDeep => Code::TooLarge,
                 FileProblem::Corrupt(_) => Code::UnreadableAttachment,
+                FileProblem::Unsupported(_) => Code::UnsupportedFormat,
                 FileProblem::Encrypted => Code::EncryptedDocument,
             },
         );
-        if let FileProblem::TooLarge { limit, actual, .. } = problem {
-            a.errors[0].limit = Some(*limit);
-            a.errors[0].actual = Some(*actual);
+        match problem {
+            FileProblem::TooLarge { limit, actual, .. } => {
+                a.errors[0].limit = Some(*limit);
+                a.errors[0].actual = *actual;
+            }
+            FileProblem::Unsupported(why) => {
+                a.errors[0].value = Some(file.filename.clone());
+                a.errors[0].detail = Some(why.clone());
+            }
+            _ => {}
         }
         return a;
     }
@@ -125,7 +133,9 @@ fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
         | FileType::MhtmlDoc
         | FileType::MhtmlSheet => legacy(file, r, ctx),
         FileType::Ole2 => FileAnalysis::error(FileRole::Unknown, Code::UnsupportedFormat),
-        FileType::Zip | FileType::Rar | FileType::SevenZ => FileAnalysis::role(FileRole::Archive),
+        FileType::Zip | FileType::Rar | FileType::SevenZ | FileType::Tnef => {
+            FileAnalysis::role(FileRole::Archive)
+        }
         FileType::Pdf | FileType::Jpeg | FileType::Png | FileType::Gif | FileType::Mp4 => {
             FileAnalysis::role(FileRole::Supporting)
         }

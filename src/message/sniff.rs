@@ -55,6 +55,8 @@ pub enum FileType {
     MhtmlDoc,
     /// MHTML holding a workbook.
     MhtmlSheet,
+    /// Outlook's TNEF (`winmail.dat`), which carries a message's attachments.
+    Tnef,
     Unknown,
 }
 
@@ -69,6 +71,7 @@ impl FileType {
             FileType::ExcelXml => "excel2003xml",
             FileType::HtmlDoc | FileType::HtmlSheet => "html",
             FileType::MhtmlDoc | FileType::MhtmlSheet => "mhtml",
+            FileType::Tnef => "tnef",
             FileType::Unknown => "unknown",
             other => other.extension(),
         }
@@ -98,13 +101,17 @@ impl FileType {
             FileType::WordXml | FileType::ExcelXml => "xml",
             FileType::HtmlDoc | FileType::HtmlSheet => "html",
             FileType::MhtmlDoc | FileType::MhtmlSheet => "mht",
+            FileType::Tnef => "dat",
             FileType::Unknown => "bin",
         }
     }
 
     /// An archive lndx unpacks (its members follow it as files of their own).
     pub fn is_archive(self) -> bool {
-        matches!(self, FileType::Zip | FileType::Rar | FileType::SevenZ)
+        matches!(
+            self,
+            FileType::Zip | FileType::Rar | FileType::SevenZ | FileType::Tnef
+        )
     }
 
     /// An image format (possibly an inline picture of an HTML body).
@@ -145,6 +152,9 @@ pub fn sniff(bytes: &[u8], filename: &str) -> FileType {
     }
     if bytes.starts_with(b"7z\xBC\xAF") {
         return FileType::SevenZ;
+    }
+    if bytes.starts_with(&super::tnef::SIGNATURE) {
+        return FileType::Tnef;
     }
     sniff_text(bytes, filename)
 }

@@ -262,7 +262,7 @@ impl<'o> Walker<'o> {
                 problem: Some(FileProblem::TooLarge {
                     what: "file size".into(),
                     limit: limits.file_bytes,
-                    actual: bytes.len() as u64,
+                    actual: Some(bytes.len() as u64),
                 }),
             });
             return;
@@ -276,17 +276,25 @@ impl<'o> Walker<'o> {
             path_in_container,
             problem: None,
         });
-        if file_type == FileType::Zip && limits.nesting >= 1 {
+        if file_type.is_archive() && limits.nesting >= 1 {
             let mut members = Vec::new();
             let mut budget = limits.zip_unpacked_bytes;
             let bytes = &self.files[index].bytes;
             let problem = catch_unwind(AssertUnwindSafe(|| {
-                archive::expand(bytes, &filename, 1, &limits, &mut budget, &mut members)
+                archive::expand(
+                    bytes,
+                    file_type,
+                    &filename,
+                    1,
+                    &limits,
+                    &mut budget,
+                    &mut members,
+                )
             }))
-            .unwrap_or_else(|_| Some(FileProblem::Corrupt("zip: reader failed".into())));
+            .unwrap_or_else(|_| Some(FileProblem::Corrupt("archive: reader failed".into())));
             self.files[index].problem = problem;
             self.files.extend(members);
-        } else if file_type == FileType::Zip {
+        } else if file_type.is_archive() {
             self.files[index].problem = Some(FileProblem::TooDeep);
         }
     }
