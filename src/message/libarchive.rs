@@ -326,3 +326,41 @@ impl Drop for Utf8Locale {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A RAR5 block: CRC (not checked here), size, then the header.
+    fn block(header: &[u8]) -> Vec<u8> {
+        let mut v = vec![0, 0, 0, 0, header.len() as u8];
+        v.extend_from_slice(header);
+        v
+    }
+
+    #[test]
+    fn rar5_file_headers_with_an_encryption_record_are_found() {
+        let mut b = b"Rar!\x1a\x07\x01\x00".to_vec();
+        b.extend(block(&[1, 0, 0])); // main header
+                                     // file header: type 2, flags 3 (extra area, data), extra 3 bytes, data 2 bytes,
+                                     // fields (ignored here), then the extra record: size 2, type 1, one byte
+        b.extend(block(&[2, 3, 3, 2, 0x55, 0x55, 2, 1, 0]));
+        b.extend_from_slice(b"xx");
+        // a plain file header with 1 byte of data
+        b.extend(block(&[2, 2, 1, 0x55]));
+        b.push(b'y');
+        b.extend(block(&[5, 0, 0])); // end of archive
+        assert_eq!(rar5_encrypted_entries(&b), [true, false]);
+        // cut inside the second header: what was read before stays
+        assert_eq!(rar5_encrypted_entries(&b[..b.len() - 13]), [true]);
+        assert!(rar5_encrypted_entries(b"Rar!\x1a\x07\x00").is_empty());
+    }
+
+    #[test]
+    fn variable_length_integers() {
+        assert_eq!(vint(&[0x05], 0), Some((5, 1)));
+        assert_eq!(vint(&[0x80, 0x01], 0), Some((128, 2)));
+        assert_eq!(vint(&[0xFF; 11], 0), None);
+        assert_eq!(vint(&[0x80], 0), None);
+    }
+}

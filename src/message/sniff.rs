@@ -510,6 +510,68 @@ mod tests {
     }
 
     #[test]
+    fn office_formats_that_are_text_are_recognised_by_content() {
+        let word_page = "<html xmlns:o=\"urn:schemas-microsoft-com:office:office\" \
+                         xmlns:w=\"urn:schemas-microsoft-com:office:word\"><body>";
+        let cases: &[(&[u8], &str, FileType)] = &[
+            (b"{\\rtf1\\ansi\\ansicpg936", "a.doc", FileType::Rtf),
+            (b"\xEF\xBB\xBF  {\\rtf1", "a.txt", FileType::Rtf),
+            (
+                b"<?xml version=\"1.0\"?>\n<?mso-application progid=\"Word.Document\"?>\n<w:wordDocument>",
+                "a.doc",
+                FileType::WordXml,
+            ),
+            (
+                b"<?xml version=\"1.0\"?><?mso-application progid=\"Excel.Sheet\"?><Workbook>",
+                "a.xls",
+                FileType::ExcelXml,
+            ),
+            (word_page.as_bytes(), "a.htm", FileType::HtmlDoc),
+            (b"<html><body><table>", "a.doc", FileType::HtmlDoc),
+            (b"<html><body><table>", "a.xls", FileType::HtmlSheet),
+            (b"<table><tr><td>x", "a.et", FileType::HtmlSheet),
+            (
+                b"<html xmlns:x=\"urn:schemas-microsoft-com:office:excel\">",
+                "a.htm",
+                FileType::HtmlSheet,
+            ),
+            // HTML that no office program wrote, named .html, stays a plain file.
+            (b"<!DOCTYPE html><html>", "a.html", FileType::Unknown),
+            (
+                b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"b\"\r\n\r\n--b",
+                "a.doc",
+                FileType::MhtmlDoc,
+            ),
+            (
+                b"MIME-Version: 1.0\nContent-Type: multipart/related; boundary=b\n\n--b\nContent-Type: text/html\n\n<html xmlns:x=\"urn:schemas-microsoft-com:office:excel\">",
+                "a.mht",
+                FileType::MhtmlSheet,
+            ),
+            // A mail that is not a web archive.
+            (
+                b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n",
+                "a.eml",
+                FileType::Unknown,
+            ),
+            (&[0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00], "winmail.dat", FileType::Tnef),
+        ];
+        for (bytes, name, want) in cases {
+            assert_eq!(
+                sniff(bytes, name),
+                *want,
+                "{name}: {:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        // Word can save its web page as UTF-16.
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(word_page.encode_utf16().flat_map(|u| u.to_le_bytes()))
+            .collect();
+        assert_eq!(sniff(&utf16, "a.doc"), FileType::HtmlDoc);
+    }
+
+    #[test]
     fn content_types_are_read_up_to_damage() {
         // cut short inside the second element, and a stray end tag
         let xml = format!(
