@@ -249,3 +249,48 @@ fn uuencoded_files_in_a_text_body_are_found() {
     assert_form(a, "case", CASE);
     assert_eq!(r["errors"], serde_json::json!([]));
 }
+
+#[test]
+fn converting_a_web_page_fetches_nothing_it_links_to() {
+    use base64::Engine;
+    use std::io::ErrorKind;
+    use std::net::TcpListener;
+    assert!(
+        soffice_present(),
+        "LibreOffice is needed (scripts/install-deps.sh)"
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // The Word web page of the fixtures, with a picture on this machine's listener.
+    let mut page = std::fs::read(fixture("office/files/case-webpage.doc")).unwrap();
+    let body = page.windows(5).position(|w| w == b"<body").unwrap();
+    let at = body + page[body..].iter().position(|&b| b == b'>').unwrap() + 1;
+    let img = format!("<p><img src=\"http://127.0.0.1:{port}/logo.png\" width=10 height=10></p>");
+    page.splice(at..at, img.into_bytes());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&page);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let eml = format!(
+        "From: zhangli@gd.test\r\nTo: lndx@ouchn.test\r\nSubject: web page\r\n\
+         Date: Mon, 16 May 2022 11:00:00 +0800\r\nMessage-ID: <office-img@gd.test>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsee attached\r\n\
+         --b\r\nContent-Type: application/msword; name=\"case.doc\"\r\n\
+         Content-Disposition: attachment; filename=\"case.doc\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b--\r\n",
+        lines.join("\r\n")
+    );
+    let s = Scratch::new("office-img");
+    let path = s.dir.join("img.eml");
+    std::fs::write(&path, eml).unwrap();
+    let out = s.ingest(None, &[path]);
+    assert_form(attachment(&out[0], "case.doc"), "case", CASE);
+    match listener.accept() {
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+        other => panic!("the converter connected to the linked address: {other:?}"),
+    }
+}
