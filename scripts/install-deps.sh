@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Installs what lndx's tests need on a fresh Debian machine (idempotent, fast when done):
-# LibreOffice (headless converter for legacy .doc/.xls), Chromium with its driver and the
-# Noto CJK fonts (the report test renders the weekly report's HTML in a real headless
-# browser at desktop and phone widths), Dovecot and Postfix (the real mail stack the live
-# tests run on loopback), and python3 for the harness self-test.
+# Installs what lndx needs to build and test on a fresh Debian machine (idempotent, fast
+# when done): libarchive (linked by lndx to read .rar and .7z; needed before the first
+# build), LibreOffice (headless converter for legacy .doc/.xls), Chromium with its driver
+# and the Noto CJK fonts (the report test renders the weekly report's HTML in a real
+# headless browser at desktop and phone widths), Dovecot and Postfix (the real mail stack
+# the live tests run on loopback), and python3 for the harness self-test.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
 need=()
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+installed libarchive-dev || need+=(libarchive-dev)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui libreoffice-calc-nogui)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)

@@ -1,4 +1,8 @@
-//! Legacy formats (.doc/.xls, WPS .wps/.et) converted to OOXML with LibreOffice headless.
+//! Formats lndx does not read itself converted to OOXML with LibreOffice headless: legacy
+//! .doc/.xls, WPS .wps/.et, OpenDocument, and the text formats Office and OA systems save
+//! under .doc and .xls names (RTF, Word/Excel 2003 XML, HTML). The caller names the input's
+//! real format (its extension, and the import filter where the extension alone would make
+//! LibreOffice open it in the wrong application, as HTML).
 //!
 //! Each conversion gets its own temporary directory (`tempfile`, removed when the
 //! conversion ends, whatever happened) holding the input, the output and its own
@@ -7,6 +11,13 @@
 //! process group of its own and the whole group is killed after the timeout: `soffice` is
 //! a launcher that forks `soffice.bin`, which a kill of the launcher alone would leave
 //! running.
+//!
+//! The profile is made with one setting, `BlockUntrustedRefererLinks`: without it
+//! LibreOffice fetches the images an HTML file links to while converting it (seen: an
+//! `<img src="http://127.0.0.1:…/logo.png">` in a .doc that is HTML made LibreOffice 7.4
+//! send OPTIONS and GET requests), so a mailed file could make the server call any address
+//! it names, or tell its sender when the file was read. With it, no request is made
+//! (tests/office.rs listens for one).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -54,12 +65,24 @@ impl Converter {
         })
     }
 
-    /// Converts `bytes` (a file of type `input_ext`: doc, xls, odt, ods) to `target`
-    /// ("docx" or "xlsx").
+    /// Converts `bytes` (a file of type `input_ext`: doc, xls, odt, ods, rtf, xml) to
+    /// `target` ("docx" or "xlsx").
     pub fn convert(
         &self,
         bytes: &[u8],
         input_ext: &str,
+        target: &str,
+    ) -> Result<Vec<u8>, ConvertError> {
+        self.convert_with(bytes, input_ext, None, target)
+    }
+
+    /// Like [`Converter::convert`], opening the input with the named LibreOffice import
+    /// filter (e.g. "HTML (StarCalc)": HTML opens in Writer unless told otherwise).
+    pub fn convert_with(
+        &self,
+        bytes: &[u8],
+        input_ext: &str,
+        import_filter: Option<&str>,
         target: &str,
     ) -> Result<Vec<u8>, ConvertError> {
         let work = tempfile::Builder::new().prefix("lndx-convert-").tempdir()?;
@@ -67,25 +90,26 @@ impl Converter {
         std::fs::write(&input, bytes)?;
         let out = work.path().join("out");
         let profile = work.path().join("profile");
+        std::fs::create_dir_all(profile.join("user"))?;
+        std::fs::write(
+            profile.join("user").join("registrymodifications.xcu"),
+            PROFILE_SETTINGS,
+        )?;
         let mut cmd = Command::new(&self.program);
         cmd.arg(format!(
             "-env:UserInstallation=file://{}",
             profile.display()
         ))
-        .args([
-            "--headless",
-            "--norestore",
-            "--nologo",
-            "--nodefault",
-            "--convert-to",
-            target,
-            "--outdir",
-        ])
-        .arg(&out)
-        .arg(&input)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .args(["--headless", "--norestore", "--nologo", "--nodefault"]);
+        if let Some(filter) = import_filter {
+            cmd.arg(format!("--infilter={filter}"));
+        }
+        cmd.args(["--convert-to", target, "--outdir"])
+            .arg(&out)
+            .arg(&input)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd.spawn().map_err(|source| ConvertError::Spawn {
@@ -99,6 +123,14 @@ impl Converter {
         // `work` is removed here, on every path out of this function.
     }
 }
+
+/// The converter's profile settings: linked images and other resources of a document
+/// converted are not loaded (see the module documentation).
+const PROFILE_SETTINGS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+</oor:items>
+"#;
 
 /// Waits for the converter; after `timeout` kills its process group (unix) or the process,
 /// and reaps it. `wait-timeout` sleeps until SIGCHLD (it installs one process-wide handler,
@@ -162,6 +194,28 @@ mod tests {
         let c = Converter::find(Some(&program), Duration::from_secs(20)).expect("found");
         assert_eq!(c.convert(b"bytes", "doc", "docx").unwrap(), b"bytes");
         assert!(!Path::new(&recorded(dir.path(), "work")).exists());
+    }
+
+    #[test]
+    fn the_profile_blocks_linked_resources_and_the_import_filter_is_passed() {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let program = stand_in(
+            dir.path(),
+            "for a in \"$@\"; do case \"$a\" in\n               -env:UserInstallation=file://*) p=\"${a#-env:UserInstallation=file://}\";;\n               --infilter=*) echo \"$a\" > \"$rec/filter\";;\n             esac; done\n             cp \"$p/user/registrymodifications.xcu\" \"$rec/xcu\"\n             mkdir -p \"$outdir\" && cp \"$in\" \"$outdir/input.docx\"",
+        );
+        let c = Converter::find(Some(&program), Duration::from_secs(20)).expect("found");
+        let got = c
+            .convert_with(b"<html>", "html", Some("HTML (StarWriter)"), "docx")
+            .unwrap();
+        assert_eq!(got, b"<html>");
+        assert!(recorded(dir.path(), "xcu").contains(
+            "<prop oor:name=\"BlockUntrustedRefererLinks\" oor:op=\"fuse\"><value>true</value>"
+        ));
+        assert_eq!(
+            recorded(dir.path(), "filter"),
+            "--infilter=HTML (StarWriter)"
+        );
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! The OOXML package layer shared by both readers: opening the zip, reading one member within
 //! the [`ReadLimits`] (declared and actual size, compression ratio, running total), and telling
 //! from `[Content_Types].xml` which main part the package has (Word, Excel, macro-enabled).
+//!
+//! Strict OOXML (ISO/IEC 29500 Strict, namespaces under `http://purl.oclc.org/ooxml/`) needs
+//! nothing of its own: its content types are the Transitional ones, the Word reader matches
+//! element names without their namespace, and calamine 0.38 finds sheets by relationship id,
+//! looking at relationship types only for tables and pivot tables (`src/xlsx/mod.rs`), so
+//! Strict .docx and .xlsx read as the same forms (tests/office.rs).
 
 use std::io::{Cursor, Read};
 

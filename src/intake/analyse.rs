@@ -89,7 +89,7 @@ fn is_video_name(name: &str) -> bool {
 fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     if let Some(problem) = &file.problem {
         let mut a = FileAnalysis::error(
-            if file.file_type == FileType::Zip {
+            if file.file_type.is_archive() {
                 FileRole::Archive
             } else {
                 FileRole::Unknown
@@ -97,12 +97,20 @@ fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
             match problem {
                 FileProblem::TooLarge { .. } | FileProblem::TooDeep => Code::TooLarge,
                 FileProblem::Corrupt(_) => Code::UnreadableAttachment,
+                FileProblem::Unsupported(_) => Code::UnsupportedFormat,
                 FileProblem::Encrypted => Code::EncryptedDocument,
             },
         );
-        if let FileProblem::TooLarge { limit, actual, .. } = problem {
-            a.errors[0].limit = Some(*limit);
-            a.errors[0].actual = Some(*actual);
+        match problem {
+            FileProblem::TooLarge { limit, actual, .. } => {
+                a.errors[0].limit = Some(*limit);
+                a.errors[0].actual = *actual;
+            }
+            FileProblem::Unsupported(why) => {
+                a.errors[0].value = Some(file.filename.clone());
+                a.errors[0].detail = Some(why.clone());
+            }
+            _ => {}
         }
         return a;
     }
@@ -113,14 +121,23 @@ fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
             FileAnalysis::error(FileRole::Unknown, Code::MacroDocument)
         }
         FileType::EncryptedOoxml => FileAnalysis::error(FileRole::Unknown, Code::EncryptedDocument),
-        FileType::Doc | FileType::Xls | FileType::Odt | FileType::Ods => legacy(file, r, ctx),
+        FileType::Doc
+        | FileType::Xls
+        | FileType::Odt
+        | FileType::Ods
+        | FileType::Rtf
+        | FileType::WordXml
+        | FileType::ExcelXml
+        | FileType::HtmlDoc
+        | FileType::HtmlSheet
+        | FileType::MhtmlDoc
+        | FileType::MhtmlSheet => legacy(file, r, ctx),
         FileType::Ole2 => FileAnalysis::error(FileRole::Unknown, Code::UnsupportedFormat),
-        FileType::Zip => FileAnalysis::role(FileRole::Archive),
+        FileType::Zip | FileType::Rar | FileType::SevenZ | FileType::Tnef => {
+            FileAnalysis::role(FileRole::Archive)
+        }
         FileType::Pdf | FileType::Jpeg | FileType::Png | FileType::Gif | FileType::Mp4 => {
             FileAnalysis::role(FileRole::Supporting)
-        }
-        FileType::Rar | FileType::SevenZ => {
-            FileAnalysis::error(FileRole::Unknown, Code::UnsupportedFormat)
         }
         FileType::Unknown => unknown(file),
     }
@@ -152,13 +169,11 @@ fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
         a.errors[0].value = Some(file.filename.clone());
         return a;
     };
-    let (target, input_ext) = match file.file_type {
-        FileType::Doc => ("docx", "doc"),
-        FileType::Odt => ("docx", "odt"),
-        FileType::Ods => ("xlsx", "ods"),
-        _ => ("xlsx", "xls"),
+    let Some(source) = Source::of(file) else {
+        return FileAnalysis::error(FileRole::Unknown, Code::UnreadableAttachment);
     };
-    match conv.convert(&file.bytes, input_ext, target) {
+    let (target, input_ext, filter) = source.route;
+    match conv.convert_with(&source.bytes, input_ext, filter, target) {
         Ok(bytes) => {
             let reader = if target == "docx" {
                 forms::read_docx
@@ -173,6 +188,44 @@ fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
             a.errors[0].detail = Some(e.to_string());
             a
         }
+    }
+}
+
+/// What LibreOffice is given for a file it converts.
+struct Source<'f> {
+    /// The bytes to convert: the file's own, or the HTML inside an MHTML file.
+    bytes: std::borrow::Cow<'f, [u8]>,
+    /// Target format, input extension, and the import filter when the extension alone
+    /// would open the file in the wrong application.
+    route: (&'static str, &'static str, Option<&'static str>),
+}
+
+impl<'f> Source<'f> {
+    /// None for an MHTML file without an HTML document in it.
+    fn of(file: &'f File) -> Option<Source<'f>> {
+        use std::borrow::Cow;
+        // HTML opens in Writer unless told otherwise; Word 2003 XML and SpreadsheetML are
+        // recognised by LibreOffice's own detection from their content under ".xml".
+        const WRITER_HTML: Option<&str> = Some("HTML (StarWriter)");
+        const CALC_HTML: Option<&str> = Some("HTML (StarCalc)");
+        let route = match file.file_type {
+            FileType::Doc => ("docx", "doc", None),
+            FileType::Odt => ("docx", "odt", None),
+            FileType::Ods => ("xlsx", "ods", None),
+            FileType::Rtf => ("docx", "rtf", None),
+            FileType::WordXml => ("docx", "xml", None),
+            FileType::ExcelXml => ("xlsx", "xml", None),
+            FileType::HtmlDoc | FileType::MhtmlDoc => ("docx", "html", WRITER_HTML),
+            FileType::HtmlSheet | FileType::MhtmlSheet => ("xlsx", "html", CALC_HTML),
+            _ => ("xlsx", "xls", None),
+        };
+        let bytes = match file.file_type {
+            FileType::MhtmlDoc | FileType::MhtmlSheet => {
+                Cow::Owned(crate::message::mhtml::root_html(&file.bytes)?)
+            }
+            _ => Cow::Borrowed(file.bytes.as_slice()),
+        };
+        Some(Source { bytes, route })
     }
 }
 

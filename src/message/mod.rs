@@ -1,15 +1,20 @@
 //! Message: raw RFC 5322 bytes → an [`Inbound`] with every attached file found.
 //!
 //! Owns: MIME walking (mail-parser), file-name decoding (RFC 2231/2047 and raw 8-bit
-//! fallbacks), zip unpacking within limits, forwarded messages, content sniffing, the
+//! fallbacks), archive unpacking within limits (zip, RAR, 7z, TNEF), uuencoded files in
+//! text bodies, forwarded messages, content sniffing, the
 //! arrival time written in headers, and the skip classification (auto-replies, bounces,
 //! lists, our own mail). Pure: no disk, network or database.
 
 pub mod archive;
 pub mod filename;
 pub mod headers;
+pub mod libarchive;
 pub mod links;
+pub mod mhtml;
 pub mod sniff;
+pub mod tnef;
+pub mod uuencode;
 pub mod walk;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -89,11 +94,16 @@ pub enum FileProblem {
     TooLarge {
         what: String,
         limit: u64,
-        actual: u64,
+        /// None when it was not measured (an archive's members are not counted past the
+        /// limit: in a solid archive that would mean unpacking them).
+        actual: Option<u64>,
     },
     /// A corrupt archive or member.
     Corrupt(String),
-    /// An encrypted zip member.
+    /// An archive whose format lndx recognises but cannot read (a RAR or 7z variant
+    /// libarchive does not know, or damaged beyond telling); the detail is for logs.
+    Unsupported(String),
+    /// A password-protected archive or archive member.
     Encrypted,
     /// Archives nested deeper than allowed.
     TooDeep,

@@ -1,9 +1,13 @@
 //! Recognises a file's format by its content (magic bytes, OOXML content types, OLE2
-//! streams), never by its declared MIME type or extension alone.
+//! streams, the first bytes of text formats), never by its declared MIME type or extension
+//! alone.
 //!
 //! Owns: the magic-byte table, reading `[Content_Types].xml` from a zip (size-capped,
-//! parsed with quick-xml) and the names of an OLE2 (Compound File Binary) file's root
-//! streams, read with the `cfb` crate under a read budget.
+//! parsed with quick-xml), the names of an OLE2 (Compound File Binary) file's root
+//! streams, read with the `cfb` crate under a read budget, and the office formats that are
+//! text: RTF, Word 2003 XML, SpreadsheetML 2003, HTML saved by Word or Excel (or named like
+//! their files) and MHTML ("single file web page"), which OA systems and older Office save
+//! under .doc and .xls names.
 
 use std::io::{self, Cursor, Read, Seek, SeekFrom};
 
@@ -37,6 +41,22 @@ pub enum FileType {
     Mp4,
     Rar,
     SevenZ,
+    /// Rich Text Format (Word and WPS save it, often named .doc).
+    Rtf,
+    /// Word 2003 XML ("WordprocessingML", a single XML file, often named .doc).
+    WordXml,
+    /// Excel 2003 XML ("SpreadsheetML", a single XML file, often named .xls).
+    ExcelXml,
+    /// HTML of a document: Word's "save as web page", or HTML named like a Word file.
+    HtmlDoc,
+    /// HTML of a workbook: Excel's web page, or an HTML table named like an Excel file.
+    HtmlSheet,
+    /// MHTML (a MIME multipart/related "single file web page") holding a document.
+    MhtmlDoc,
+    /// MHTML holding a workbook.
+    MhtmlSheet,
+    /// Outlook's TNEF (`winmail.dat`), which carries a message's attachments.
+    Tnef,
     Unknown,
 }
 
@@ -47,6 +67,11 @@ impl FileType {
             FileType::EncryptedOoxml => "encrypted",
             FileType::Ole2 => "ole2",
             FileType::Jpeg => "jpeg",
+            FileType::WordXml => "word2003xml",
+            FileType::ExcelXml => "excel2003xml",
+            FileType::HtmlDoc | FileType::HtmlSheet => "html",
+            FileType::MhtmlDoc | FileType::MhtmlSheet => "mhtml",
+            FileType::Tnef => "tnef",
             FileType::Unknown => "unknown",
             other => other.extension(),
         }
@@ -72,8 +97,21 @@ impl FileType {
             FileType::Mp4 => "mp4",
             FileType::Rar => "rar",
             FileType::SevenZ => "7z",
+            FileType::Rtf => "rtf",
+            FileType::WordXml | FileType::ExcelXml => "xml",
+            FileType::HtmlDoc | FileType::HtmlSheet => "html",
+            FileType::MhtmlDoc | FileType::MhtmlSheet => "mht",
+            FileType::Tnef => "dat",
             FileType::Unknown => "bin",
         }
+    }
+
+    /// An archive lndx unpacks (its members follow it as files of their own).
+    pub fn is_archive(self) -> bool {
+        matches!(
+            self,
+            FileType::Zip | FileType::Rar | FileType::SevenZ | FileType::Tnef
+        )
     }
 
     /// An image format (possibly an inline picture of an HTML body).
@@ -115,7 +153,116 @@ pub fn sniff(bytes: &[u8], filename: &str) -> FileType {
     if bytes.starts_with(b"7z\xBC\xAF") {
         return FileType::SevenZ;
     }
+    if bytes.starts_with(&super::tnef::SIGNATURE) {
+        return FileType::Tnef;
+    }
+    sniff_text(bytes, filename)
+}
+
+/// How much of a text file is looked at to recognise it.
+const TEXT_HEAD: usize = 8 * 1024;
+
+/// The start of a file as lower-case text for recognising text formats: UTF-16 (with a byte
+/// order mark) decoded, a UTF-8 BOM and leading white space dropped; other bytes kept as
+/// they are (the markers looked for are ASCII, whatever the file's charset).
+fn text_head(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(TEXT_HEAD)];
+    let text = if let Some(rest) = head.strip_prefix(&[0xFF, 0xFE]) {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else if let Some(rest) = head.strip_prefix(&[0xFE, 0xFF]) {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else {
+        let rest = head.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(head);
+        String::from_utf8_lossy(rest).into_owned()
+    };
+    text.trim_start().to_ascii_lowercase()
+}
+
+/// Office documents that are text: RTF, Word/Excel 2003 XML, MHTML and HTML. HTML counts
+/// as an office document only when Word or Excel wrote it (their namespaces) or when it is
+/// named like an office file; other HTML stays an unrecognised file, judged by its name.
+fn sniff_text(bytes: &[u8], filename: &str) -> FileType {
+    let head = text_head(bytes);
+    if head.starts_with("{\\rtf") {
+        return FileType::Rtf;
+    }
+    let ext = extension_of(filename);
+    let named_sheet = matches!(ext.as_str(), "xls" | "xlt" | "et" | "xlsx");
+    let excel_ns = head.contains("urn:schemas-microsoft-com:office:excel");
+    if is_mhtml(&head) {
+        // Excel's namespace may come after the head; look a little further for it.
+        let more = &bytes[..bytes.len().min(64 * 1024)];
+        let excel = excel_ns
+            || contains(more, b"urn:schemas-microsoft-com:office:excel")
+            || contains(more, b"Excel.Sheet");
+        return if excel || named_sheet {
+            FileType::MhtmlSheet
+        } else {
+            FileType::MhtmlDoc
+        };
+    }
+    if head.starts_with("<?xml") || head.starts_with("<w:worddocument") {
+        if head.contains("progid=\"word.document\"") || head.contains("<w:worddocument") {
+            return FileType::WordXml;
+        }
+        if head.contains("progid=\"excel.sheet\"")
+            || head.contains("urn:schemas-microsoft-com:office:spreadsheet")
+        {
+            return FileType::ExcelXml;
+        }
+    }
+    if is_html(&head) {
+        let word_ns = head.contains("urn:schemas-microsoft-com:office:word");
+        if excel_ns || (named_sheet && !word_ns) {
+            return FileType::HtmlSheet;
+        }
+        if word_ns || matches!(ext.as_str(), "doc" | "dot" | "wps" | "docx") {
+            return FileType::HtmlDoc;
+        }
+    }
     FileType::Unknown
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// MHTML: a MIME header block at the very start naming a multipart/related body.
+fn is_mhtml(head: &str) -> bool {
+    let Some(end) = head.find("\n\n").or_else(|| head.find("\r\n\r\n")) else {
+        return false;
+    };
+    let block = &head[..end];
+    let header_like = block.lines().next().is_some_and(|l| {
+        l.split_once(':')
+            .is_some_and(|(name, _)| !name.is_empty() && !name.contains(' '))
+    });
+    header_like && block.contains("mime-version:") && block.contains("multipart/related")
+}
+
+/// HTML: markup at the start (a doctype, `<html`, or a comment or `<meta`/`<table` that
+/// HTML exported by OA systems begins with).
+fn is_html(head: &str) -> bool {
+    [
+        "<!doctype html",
+        "<html",
+        "<head",
+        "<meta",
+        "<table",
+        "<!--",
+        "<body",
+    ]
+    .iter()
+    .any(|m| head.starts_with(m))
+        || (head.starts_with("<?xml") && head.contains("<html"))
 }
 
 fn extension_of(filename: &str) -> String {
@@ -360,6 +507,68 @@ mod tests {
             declared_content_types(xml.as_bytes()),
             ["application/xml".to_string(), WORD.to_string()]
         );
+    }
+
+    #[test]
+    fn office_formats_that_are_text_are_recognised_by_content() {
+        let word_page = "<html xmlns:o=\"urn:schemas-microsoft-com:office:office\" \
+                         xmlns:w=\"urn:schemas-microsoft-com:office:word\"><body>";
+        let cases: &[(&[u8], &str, FileType)] = &[
+            (b"{\\rtf1\\ansi\\ansicpg936", "a.doc", FileType::Rtf),
+            (b"\xEF\xBB\xBF  {\\rtf1", "a.txt", FileType::Rtf),
+            (
+                b"<?xml version=\"1.0\"?>\n<?mso-application progid=\"Word.Document\"?>\n<w:wordDocument>",
+                "a.doc",
+                FileType::WordXml,
+            ),
+            (
+                b"<?xml version=\"1.0\"?><?mso-application progid=\"Excel.Sheet\"?><Workbook>",
+                "a.xls",
+                FileType::ExcelXml,
+            ),
+            (word_page.as_bytes(), "a.htm", FileType::HtmlDoc),
+            (b"<html><body><table>", "a.doc", FileType::HtmlDoc),
+            (b"<html><body><table>", "a.xls", FileType::HtmlSheet),
+            (b"<table><tr><td>x", "a.et", FileType::HtmlSheet),
+            (
+                b"<html xmlns:x=\"urn:schemas-microsoft-com:office:excel\">",
+                "a.htm",
+                FileType::HtmlSheet,
+            ),
+            // HTML that no office program wrote, named .html, stays a plain file.
+            (b"<!DOCTYPE html><html>", "a.html", FileType::Unknown),
+            (
+                b"MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary=\"b\"\r\n\r\n--b",
+                "a.doc",
+                FileType::MhtmlDoc,
+            ),
+            (
+                b"MIME-Version: 1.0\nContent-Type: multipart/related; boundary=b\n\n--b\nContent-Type: text/html\n\n<html xmlns:x=\"urn:schemas-microsoft-com:office:excel\">",
+                "a.mht",
+                FileType::MhtmlSheet,
+            ),
+            // A mail that is not a web archive.
+            (
+                b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n",
+                "a.eml",
+                FileType::Unknown,
+            ),
+            (&[0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00], "winmail.dat", FileType::Tnef),
+        ];
+        for (bytes, name, want) in cases {
+            assert_eq!(
+                sniff(bytes, name),
+                *want,
+                "{name}: {:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        // Word can save its web page as UTF-16.
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(word_page.encode_utf16().flat_map(|u| u.to_le_bytes()))
+            .collect();
+        assert_eq!(sniff(&utf16, "a.doc"), FileType::HtmlDoc);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::filename::{
 };
 use super::headers::RawHeaders;
 use super::sniff::{sniff, FileType};
+use super::uuencode;
 use super::{File, FileProblem, ParseOptions};
 
 /// Multipart nesting deeper than this is not followed (hostile input).
@@ -163,6 +164,8 @@ impl<'o> Walker<'o> {
                 if let Some(name) = part_name(part, bufs) {
                     let bytes = self.original_bytes(part, bufs);
                     self.push_file(name, bytes, container);
+                } else if matches!(part.body, PartType::Text(_)) {
+                    self.uuencoded(part, bufs, container);
                 }
             }
             PartType::Binary(b) | PartType::InlineBinary(b) => {
@@ -210,6 +213,26 @@ impl<'o> Walker<'o> {
         }
     }
 
+    /// Files uuencoded in a plain-text body (old clients): found like attachments, their
+    /// names decoded like other file names.
+    fn uuencoded(&mut self, part: &MessagePart<'_>, bufs: &[&[u8]], container: Option<&str>) {
+        let body = self.original_bytes(part, bufs);
+        if !body.windows(6).any(|w| w == b"begin ") {
+            return;
+        }
+        for block in uuencode::blocks(&body) {
+            let name = sanitize(&decode_2047(&block.name)).unwrap_or_else(|| {
+                self.unnamed += 1;
+                format!(
+                    "attachment-{}.{}",
+                    self.unnamed,
+                    sniff(&block.bytes, "").extension()
+                )
+            });
+            self.push_file(name, block.bytes, container);
+        }
+    }
+
     /// A text part's bytes as sent (transfer-decoded, not charset-converted), so a file
     /// mislabelled text/* keeps its bytes.
     fn original_bytes(&self, part: &MessagePart<'_>, bufs: &[&[u8]]) -> Vec<u8> {
@@ -239,7 +262,7 @@ impl<'o> Walker<'o> {
                 problem: Some(FileProblem::TooLarge {
                     what: "file size".into(),
                     limit: limits.file_bytes,
-                    actual: bytes.len() as u64,
+                    actual: Some(bytes.len() as u64),
                 }),
             });
             return;
@@ -253,17 +276,25 @@ impl<'o> Walker<'o> {
             path_in_container,
             problem: None,
         });
-        if file_type == FileType::Zip && limits.nesting >= 1 {
+        if file_type.is_archive() && limits.nesting >= 1 {
             let mut members = Vec::new();
             let mut budget = limits.zip_unpacked_bytes;
             let bytes = &self.files[index].bytes;
             let problem = catch_unwind(AssertUnwindSafe(|| {
-                archive::expand(bytes, &filename, 1, &limits, &mut budget, &mut members)
+                archive::expand(
+                    bytes,
+                    file_type,
+                    &filename,
+                    1,
+                    &limits,
+                    &mut budget,
+                    &mut members,
+                )
             }))
-            .unwrap_or_else(|_| Some(FileProblem::Corrupt("zip: reader failed".into())));
+            .unwrap_or_else(|_| Some(FileProblem::Corrupt("archive: reader failed".into())));
             self.files[index].problem = problem;
             self.files.extend(members);
-        } else if file_type == FileType::Zip {
+        } else if file_type.is_archive() {
             self.files[index].problem = Some(FileProblem::TooDeep);
         }
     }
