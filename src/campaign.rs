@@ -566,7 +566,7 @@ impl Campaign {
             .iter()
             .chain(&forms.hints.notes)
             .chain(&forms.hints.placeholders)
-            .cloned()
+            .map(|w| crate::text::normalize_hint(w))
             .collect();
 
         let (sp, st) = read("senders.toml")?;

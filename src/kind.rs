@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 /// `Copy` on purpose: kinds are compared and used as map keys throughout the pipeline, and
 /// a campaign has a handful of them. Keys are interned (see [`intern`]), so the value is two
 /// words and needs no lifetime.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy)]
 pub struct Kind {
     order: u16,
     key: &'static str,
@@ -41,6 +41,40 @@ impl Kind {
     /// Position in the campaign's `[[kinds]]` list (0-based).
     pub fn order(self) -> u16 {
         self.order
+    }
+}
+
+// Keys are interned, so the same key is the same pointer: comparing and hashing the
+// address instead of the text keeps kinds as cheap as the enum they replaced (they are
+// compared in every label lookup of every form read).
+impl PartialEq for Kind {
+    fn eq(&self, other: &Kind) -> bool {
+        self.order == other.order && std::ptr::eq(self.key, other.key)
+    }
+}
+
+impl Eq for Kind {}
+
+impl std::hash::Hash for Kind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.order.hash(state);
+        std::ptr::hash(self.key, state);
+    }
+}
+
+impl PartialOrd for Kind {
+    fn partial_cmp(&self, other: &Kind) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By position in the campaign; kinds of one campaign have distinct positions, so the key's
+/// text only breaks ties between campaigns.
+impl Ord for Kind {
+    fn cmp(&self, other: &Kind) -> std::cmp::Ordering {
+        self.order
+            .cmp(&other.order)
+            .then_with(|| self.key.cmp(other.key))
     }
 }
 

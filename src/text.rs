@@ -43,7 +43,8 @@ pub fn squeeze(s: &str) -> String {
 /// True when a value holds nothing but white space, underscores, dots or bracketed template
 /// hints and notes such as "（500字以内）" or "（盖章）": a bracket is a hint when it is empty
 /// or holds one of `hint_words` (the campaign's forms.toml `[hints]` words, notes and
-/// placeholders). What is left after the brackets is also blank when it is only one of
+/// placeholders), each as [`normalize_hint`] gives it (the campaign normalises them once
+/// at load). What is left after the brackets is also blank when it is only one of
 /// `hint_words` — a placeholder left standing ("单击此处输入文字。") or a bare note.
 /// Template hints and underscores alone count as an empty field.
 pub fn is_blank(s: &str, hint_words: &[String]) -> bool {
@@ -75,15 +76,26 @@ pub fn is_blank(s: &str, hint_words: &[String]) -> bool {
     if words.is_empty() {
         return true;
     }
+    // Hint words are short; a longer value is content (and most values are), so the
+    // comparison below runs only for values that could be a placeholder.
+    if words.len() > MAX_HINT_BYTES {
+        return false;
+    }
     let words = words.to_lowercase();
-    hint_words.iter().any(|w| {
-        let w: String = w
-            .nfkc()
-            .filter(|c| !is_space(*c) && !filler(*c))
-            .collect::<String>()
-            .to_lowercase();
-        !w.is_empty() && w == words
-    })
+    hint_words.iter().any(|w| !w.is_empty() && *w == words)
+}
+
+/// The longest placeholder or note compared whole (bytes, after normalising); longer
+/// values are never blank by that test.
+const MAX_HINT_BYTES: usize = 120;
+
+/// A hint word as [`is_blank`] compares it whole: NFKC, no white space or filler, lower case.
+pub fn normalize_hint(w: &str) -> String {
+    let filler = |c: char| matches!(c, '_' | '.' | '…' | '-' | '—' | '/' | '。' | ':' | '：');
+    w.nfkc()
+        .filter(|c| !is_space(*c) && !filler(*c))
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// Parses a whole number as people write it: "6期", "1,260人次", "１２", "12 期".
@@ -447,11 +459,8 @@ mod tests {
         assert!(is_blank("（盖章）", &hints));
         assert!(!is_blank("（盖章）", &[]));
         assert!(!is_blank("周静", &hints));
-        let placeholders = [
-            "单击此处输入文字".to_string(),
-            "Click here to enter text.".to_string(),
-            "请填写".to_string(),
-        ];
+        let placeholders =
+            ["单击此处输入文字", "Click here to enter text.", "请填写"].map(normalize_hint);
         assert!(is_blank("单击此处输入文字。", &placeholders));
         assert!(is_blank(" Click here to enter text. ", &placeholders));
         assert!(is_blank("（请填写单位全称）", &placeholders));

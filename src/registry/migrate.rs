@@ -6,7 +6,10 @@ use rusqlite::Connection;
 
 use super::{RegistryError, Result};
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_province_batch.sql"),
+];
 
 /// The schema version this build knows (and migrates to).
 pub fn known() -> i64 {
