@@ -519,3 +519,32 @@ fn placeholders_tracked_changes_text_boxes_and_fields() {
     assert_eq!(f.fields["contact"], "沈佳怡");
     assert_eq!(f.fields["members"], "", "a placeholder is not content");
 }
+
+/// A package whose member names use backslashes (as some Windows zip tools write them) is
+/// read like any other.
+#[test]
+fn backslash_member_names_are_read() {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let spec = spec();
+    let ct = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#;
+    let body = format!(
+        "<w:tbl>{}{}</w:tbl>",
+        tr(&[tc("", &p("课程名称")), tc("", &p("智能手机入门"))]),
+        tr(&[tc("", &p("申报单位")), tc("", &p("广东开放大学"))]),
+    );
+    let doc = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+    );
+    let mut zw = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default();
+    zw.start_file("[Content_Types].xml", opts).unwrap();
+    zw.write_all(ct.as_bytes()).unwrap();
+    zw.start_file("word\\document.xml", opts).unwrap();
+    zw.write_all(doc.as_bytes()).unwrap();
+    let bytes = zw.finish().unwrap().into_inner();
+    let Ok(Document::Form(f)) = read_docx(&bytes, &spec, &ReadLimits::default()) else {
+        panic!("a course form from a package with backslash names");
+    };
+    assert_eq!(f.fields["name"], "智能手机入门");
+}

@@ -69,11 +69,19 @@ impl<'a> Package<'a> {
 
     /// Reads one member fully, within the limits. `Ok(None)` when it does not exist.
     pub fn read(&mut self, name: &str) -> Result<Option<Vec<u8>>, ReadError> {
-        let mut file = match self.zip.by_name(name) {
-            Ok(f) => f,
-            Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-            Err(e) => return Err(ReadError::Corrupt(format!("{name}: {e}"))),
+        // Some Windows zip tools (and packages rezipped with them) store member names with
+        // backslashes ("word\\document.xml"); Office and calamine read those packages too.
+        let index = self
+            .zip
+            .index_for_name(name)
+            .or_else(|| self.zip.index_for_name(&name.replace('/', "\\")));
+        let Some(index) = index else {
+            return Ok(None);
         };
+        let mut file = self
+            .zip
+            .by_index(index)
+            .map_err(|e| ReadError::Corrupt(format!("{name}: {e}")))?;
         let size = file.size();
         let packed = file.compressed_size().max(1);
         let remaining = self.limits.unpacked_bytes.saturating_sub(self.unpacked);
