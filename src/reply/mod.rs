@@ -5,6 +5,7 @@
 //! Pure: takes the parsed message and its outcome, returns bytes. Templates are read once
 //! at start (from the templates folder, or the copies built into the binary).
 
+pub mod tables;
 mod wording;
 
 use std::path::Path;

@@ -12,7 +12,7 @@ use handlebars::Handlebars;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{template_source, ReplyError};
+use super::{tables, template_source, ReplyError};
 use crate::campaign::Campaign;
 use crate::filing::{EntryStatus, FileRole};
 use crate::forms::Kind;
@@ -51,65 +51,26 @@ struct WordingFile {
 }
 
 impl WordingFile {
-    /// Every code, role, status and subject has a wording, and every wording belongs to one.
+    /// Every code, role, status, subject and phrase has a wording, every wording belongs to
+    /// one, and the time format parses.
     fn check(&self, src: &str) -> Result<(), ReplyError> {
         let codes: Vec<&str> = Code::ALL.iter().map(|c| c.key()).collect();
         let roles: Vec<&str> = FileRole::ALL.iter().map(|r| r.as_str()).collect();
         let statuses: Vec<&str> = EntryStatus::ALL.iter().map(|s| s.as_str()).collect();
-        let tables: [(&str, &BTreeMap<String, String>, &[&str]); 5] = [
+        tables::check_complete(&[
             ("codes", &self.codes, &codes),
             ("roles", &self.roles, &roles),
             ("status", &self.status, &statuses),
             ("subjects", &self.subjects, &SUBJECTS),
             ("phrases", &self.phrases, &PHRASES),
-        ];
-        for (table, have, want) in tables {
-            for key in want {
-                if !have.contains_key(*key) {
-                    return Err(wording_error(
-                        src,
-                        &format!("[{table}]"),
-                        format!("[{table}] has no wording for \"{key}\"; add {key} = \"…\""),
-                    ));
-                }
-            }
-            for key in have.keys() {
-                if !want.contains(&key.as_str()) {
-                    return Err(wording_error(
-                        src,
-                        &format!("{key} ="),
-                        format!(
-                            "[{table}] {key}: unknown; the known ones are {}",
-                            want.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-        // A bad strftime item would make formatting fail at the moment a reply is written.
-        let format = &self.phrases["time_format"];
-        let bad = chrono::format::StrftimeItems::new(format)
-            .any(|i| matches!(i, chrono::format::Item::Error));
-        if bad {
-            return Err(wording_error(
-                src,
-                "time_format",
-                format!("[phrases] time_format {format:?} is not a valid date format (e.g. \"%Y年%m月%d日 %H:%M\")"),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// A problem in findings.toml, naming the line where `needle` first stands.
-fn wording_error(src: &str, needle: &str, message: String) -> ReplyError {
-    let line = src.lines().position(|l| l.trim_start().starts_with(needle));
-    ReplyError::Wording {
-        path: "templates/findings.toml".into(),
-        message: match line {
-            Some(n) => format!("line {}: {message}", n + 1),
-            None => message,
-        },
+        ])
+        .and_then(|()| {
+            tables::check_date_format("phrases", "time_format", &self.phrases["time_format"])
+        })
+        .map_err(|p| ReplyError::Wording {
+            path: "templates/findings.toml".into(),
+            message: p.located(src),
+        })
     }
 }
 

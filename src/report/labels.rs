@@ -18,6 +18,7 @@ use serde_json::Value;
 use super::render::template_source;
 use super::{ReportError, Result};
 use crate::filing::EntryStatus;
+use crate::reply::tables;
 
 /// The file's name in the templates folder.
 pub const FILE: &str = "report.toml";
@@ -208,45 +209,21 @@ impl LabelsFile {
 
     /// Every key is there and none is unknown; formats parse.
     fn check(&self, path: &str, src: &str) -> Result<()> {
-        for (table, have, want) in self.tables() {
-            if let Some(key) = want.iter().find(|k| !have.contains_key(**k)) {
-                return Err(problem(
-                    path,
-                    src,
-                    &format!("[{table}]"),
-                    format!("[{table}] has no \"{key}\"; add {key} = \"…\""),
-                ));
-            }
-            if let Some(key) = have.keys().find(|k| !want.contains(&k.as_str())) {
-                return Err(problem(
-                    path,
-                    src,
-                    &format!("{key} ="),
-                    format!(
-                        "[{table}] {key}: unknown; the known ones are {}",
-                        want.join(", ")
-                    ),
-                ));
-            }
-        }
-        self.check_formats(path, src)
-    }
-
-    /// A bad strftime item would make formatting fail while a report is written.
-    fn check_formats(&self, path: &str, src: &str) -> Result<()> {
-        for (key, format) in &self.formats {
-            let bad = chrono::format::StrftimeItems::new(format)
-                .any(|i| matches!(i, chrono::format::Item::Error));
-            if bad || format.trim().is_empty() {
-                return Err(problem(
-                    path,
-                    src,
-                    &format!("{key} ="),
-                    format!("[formats] {key} = {format:?} is not a date format (e.g. \"%Y年%-m月%-d日\")"),
-                ));
-            }
-        }
-        Ok(())
+        let tables = self.tables();
+        let tables: Vec<tables::Table> = tables
+            .iter()
+            .map(|(name, have, want)| (*name, *have, want.as_slice()))
+            .collect();
+        tables::check_complete(&tables)
+            .and_then(|()| {
+                self.formats
+                    .iter()
+                    .try_for_each(|(key, f)| tables::check_date_format("formats", key, f))
+            })
+            .map_err(|p| ReportError::Labels {
+                path: path.to_string(),
+                message: p.located(src),
+            })
     }
 }
 
