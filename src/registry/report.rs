@@ -36,13 +36,16 @@ pub struct ReportEntry {
     pub filename: Option<String>,
     /// When the reply to the entry's message was sent (or queued, when not sent yet).
     pub replied_at: Option<String>,
+    /// What staff decided about a late entry (accepted | rejected), if they did.
+    pub late_decision: Option<String>,
 }
 
 const COLUMNS: &str = "e.receipt, e.province, e.batch, e.late, e.kind, e.name, e.unit, e.status,
     e.errors, e.themes, e.version, e.supersedes IS NOT NULL, e.arrived_at, e.created_at, m.sender,
     (SELECT s.receipt FROM entries s WHERE s.id = e.supersedes),
     (SELECT s.receipt FROM entries s WHERE s.id = e.superseded_by),
-    e.fields, e.warnings, f.filename, r.replied_at";
+    e.fields, e.warnings, f.filename, r.replied_at,
+    (SELECT d.decision FROM late_decisions d WHERE d.entry = e.id)";
 
 /// The replies are aggregated once and joined: `outbox` has no index on `message`, so a
 /// subquery per entry would scan it once per entry.
@@ -75,6 +78,7 @@ fn entry(r: &Row) -> rusqlite::Result<ReportEntry> {
         warnings: r.get(18)?,
         filename: r.get(19)?,
         replied_at: r.get(20)?,
+        late_decision: r.get(21)?,
     })
 }
 
@@ -150,6 +154,7 @@ impl Registry {
         let mut st = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM {FROM}
              WHERE coalesce(e.arrived_at, e.created_at) <= ?1
+               AND (e.withdrawn_at IS NULL OR e.withdrawn_at > ?1)
                AND (e.superseded_by IS NULL
                     OR (SELECT coalesce(s.arrived_at, s.created_at) FROM entries s
                         WHERE s.id = e.superseded_by) > ?1)
@@ -168,6 +173,7 @@ impl Registry {
             "SELECT e.province, count(*) FROM entries e
              WHERE e.status = 'valid' AND e.province IS NOT NULL
                AND coalesce(e.arrived_at, e.created_at) <= ?1
+               AND (e.withdrawn_at IS NULL OR e.withdrawn_at > ?1)
                AND (e.superseded_by IS NULL
                     OR (SELECT coalesce(s.arrived_at, s.created_at) FROM entries s
                         WHERE s.id = e.superseded_by) > ?1)
@@ -183,7 +189,7 @@ impl Registry {
     pub fn entries_for_export(&self, all_versions: bool) -> Result<Vec<ReportEntry>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM {FROM}
-             WHERE ?1 OR e.superseded_by IS NULL
+             WHERE (?1 OR e.superseded_by IS NULL) AND e.withdrawn_at IS NULL
              ORDER BY e.receipt"
         ))?;
         let rows = st

@@ -6,8 +6,8 @@
 //!   `unsupported_format` or `too_large`: listed until the same sender files an entry in a
 //!   later message (then they did what the reply asked);
 //! - messages whose processing crashed (quarantined: never answered);
-//! - held entries (the province is unknown) and late entries (after the last deadline),
-//!   each named with its receipt: staff decide;
+//! - held entries (the province is unknown) and late entries (after the last deadline)
+//!   that staff have not yet accepted or rejected, each named with its receipt;
 //! - bounces: when a bounce quotes the Message-ID of one of our mails, the reply, its
 //!   recipient and its receipts are named; otherwise the bounce as received;
 //! - queued mail that `failed`, or whose delivery is `unknown`.
@@ -218,7 +218,7 @@ fn message(
 fn decision(c: &Campaign, l: &Labels, e: &EntryLine, as_of: DateTime<Utc>) -> Option<PendingItem> {
     let key = if e.status == EntryStatus::Held {
         "held"
-    } else if e.late {
+    } else if e.late && !e.late_decided {
         "late"
     } else {
         return None;
