@@ -21,9 +21,13 @@ fn eml(name: &str) -> PathBuf {
 
 /// Runs lndx as the test's actor; (exit code, stdout, stderr).
 fn run(s: &Scratch, args: &[&str]) -> (i32, String, String) {
+    run_with(s, None, args)
+}
+
+fn run_with(s: &Scratch, config: Option<&std::path::Path>, args: &[&str]) -> (i32, String, String) {
     let mut all = vec!["--as", ACTOR];
     all.extend_from_slice(args);
-    let out = s.lndx(None, &all);
+    let out = s.lndx(config, &all);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -218,6 +222,14 @@ fn a_held_message_given_a_province_is_filed_with_receipts_and_answered() {
     assert_eq!(audit(&s, Some(&format!("message:{id}"))).len(), 2);
 }
 
+/// The weekly report's text as of now.
+fn report(s: &Scratch) -> String {
+    let dir = s.dir.join(format!("report-{}", util::rand_u64()));
+    let (code, _, err) = run(s, &["report", "preview", "--out", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::read_to_string(dir.join("report.txt")).unwrap()
+}
+
 #[test]
 fn late_entries_are_accepted_into_a_batch_or_rejected_and_the_sender_is_told() {
     for accept in [true, false] {
@@ -231,12 +243,6 @@ fn late_entries_are_accepted_into_a_batch_or_rejected_and_the_sender_is_told() {
         assert!(item(&attention(&s, &[]), &key).is_some());
 
         // The weekly report lists it under 待人工处理 until staff decide.
-        let report = |s: &Scratch| {
-            let dir = s.dir.join(format!("report-{}", util::rand_u64()));
-            let (code, _, err) = run(s, &["report", "preview", "--out", dir.to_str().unwrap()]);
-            assert_eq!(code, 0, "{err}");
-            std::fs::read_to_string(dir.join("report.txt")).unwrap()
-        };
         assert!(report(&s).contains(&receipt));
 
         let (_, err, _) = refused(&s, &["entry", "accept-late", &receipt, "--batch", "9"]);
@@ -400,6 +406,7 @@ fn link_only_and_empty_mails_are_marked_handled_with_an_optional_reply() {
     assert_eq!(code, 1);
     assert!(out.contains("unknown_kind"), "{out}");
 
+    assert!(report(&s).contains("xujing@ah.test"));
     let before = mails(&s).len();
     let done = act(
         &s,
@@ -440,6 +447,145 @@ fn link_only_and_empty_mails_are_marked_handled_with_an_optional_reply() {
     );
     assert_eq!(err, "nothing_to_handle");
     assert_eq!(audit(&s, None).len(), 2);
+    let text = report(&s);
+    assert!(
+        !text.contains("xujing@ah.test"),
+        "handled: gone from the report"
+    );
+    assert!(
+        !text.contains("liqiang@tj.test"),
+        "handled: gone from the report"
+    );
+}
+
+/// A sample message with a failing Authentication-Results header on top (as our
+/// receiving server would add it), and a tag that makes its bytes its own.
+fn forged(s: &Scratch, sample: &str, tag: &str) -> PathBuf {
+    let raw = std::fs::read(eml(sample)).unwrap();
+    let mut out = format!(
+        "Authentication-Results: mx.ouchn.test; spf=fail smtp.mailfrom=gd.test; dkim=none; dmarc=fail header.from=gd.test\r\nX-Test-Copy: {tag}\r\n"
+    )
+    .into_bytes();
+    out.extend_from_slice(&raw);
+    let p = s.dir.join(format!("{tag}.eml"));
+    std::fs::write(&p, out).unwrap();
+    p
+}
+
+#[test]
+fn a_message_held_by_the_authentication_check_is_released_or_rejected() {
+    let s = Scratch::new("desk-auth");
+    let r = s.ingest(
+        None,
+        &[
+            forged(&s, "P01-gd-valid-case-with-scan.eml", "one"),
+            forged(&s, "P02-zj-project-and-course.eml", "two"),
+        ],
+    );
+    let (one, two) = (
+        r[0]["stored_id"].as_i64().unwrap(),
+        r[1]["stored_id"].as_i64().unwrap(),
+    );
+    assert_eq!(r[0]["attachments"][0]["entry"]["status"], "held");
+    let open = attention(&s, &["--kind", "held_auth"]);
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert!(open.iter().all(|i| i["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("release_held"))));
+
+    // Released: filed normally, a valid entry that counts for GD.
+    let (_, err, _) = refused(&s, &["message", "assign-province", &one.to_string(), "GD"]);
+    assert_eq!(err, "not_held", "its province is known");
+    let done = act(&s, &["message", "release", &one.to_string()]);
+    assert_eq!(done["queued"].as_array().unwrap().len(), 1);
+    let gd = list(&s, &["--province", "GD"]);
+    assert_eq!(gd.len(), 1);
+    assert_eq!(gd[0]["status"], "valid");
+    assert_eq!(gd[0]["version"], 2, "the held version is superseded");
+
+    // Rejected with a notice: its entries stay held, counted nowhere.
+    assert!(
+        report(&s).contains("shenjiayi@zj.test"),
+        "held: waits in the report"
+    );
+    let before = mails(&s).len();
+    act(&s, &["message", "reject", &two.to_string(), "--notify"]);
+    let after = mails(&s);
+    assert_eq!(after.len(), before + 1);
+    assert!(after.iter().any(|m| m.text.contains("不予受理")));
+    assert!(list(&s, &["--province", "ZJ", "--status", "valid"]).is_empty());
+    assert!(attention(&s, &[]).is_empty());
+    let (_, err, _) = refused(&s, &["message", "reject", &two.to_string()]);
+    assert_eq!(err, "already_resolved");
+    let rows = audit(&s, None);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["action"], "reject_held");
+    assert_eq!(rows[0]["after"]["decision"], "rejected");
+    assert_eq!(rows[1]["action"], "release_held");
+    assert!(
+        !report(&s).contains("zj.test"),
+        "the rejected message waits for nobody"
+    );
+}
+
+#[test]
+fn mail_held_by_the_loop_guard_is_released_or_closed() {
+    let s = Scratch::new("desk-cap");
+    let cfg = s.config("[limits]\nper_recipient_per_day = 1\n");
+    let out = s.lndx(
+        Some(&cfg),
+        &[
+            "ingest",
+            "--json",
+            eml("P09a-xj-project-invalid.eml").to_str().unwrap(),
+            eml("P09b-xj-project-corrected.eml").to_str().unwrap(),
+            eml("P08a-cq-course.eml").to_str().unwrap(),
+            eml("P08b-cq-course-resent.eml").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let held = attention(&s, &["--kind", "mail_held"]);
+    assert_eq!(held.len(), 2, "{held:?}");
+    let (first, second) = (
+        held[0]["outbox"].as_i64().unwrap(),
+        held[1]["outbox"].as_i64().unwrap(),
+    );
+    let files = s.outbox_files().len();
+
+    let (code, out, _) = run_with(
+        &s,
+        Some(&cfg),
+        &["outbox", "release", &first.to_string(), "--json"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        s.outbox_files().len(),
+        files + 1,
+        "released mail is delivered despite the cap"
+    );
+    let (code, out, _) = run_with(
+        &s,
+        Some(&cfg),
+        &[
+            "outbox",
+            "close",
+            &second.to_string(),
+            "--note",
+            "重复来信，无需再复",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(s.outbox_files().len(), files + 1, "closed mail is not sent");
+    assert!(attention(&s, &[]).iter().all(|i| i["kind"] != "mail_held"));
+    let rows = audit(&s, Some(&format!("outbox:{first}")));
+    assert_eq!(rows[0]["before"]["state"], "capped");
+    assert_eq!(rows[0]["after"]["state"], "pending");
+    assert_eq!(
+        audit(&s, Some(&format!("outbox:{second}")))[0]["note"],
+        "重复来信，无需再复"
+    );
 }
 
 #[test]
@@ -536,4 +682,42 @@ fn a_kill_inside_an_action_leaves_the_old_state_whole() {
     assert_eq!(list(&s, &["--province", "GD"]).len(), 1);
     assert_eq!(list(&s, &["--batch", "3"]).len(), 1);
     assert_eq!(s.outbox_files().len(), files + 2);
+}
+
+#[test]
+fn every_desk_command_explains_its_options() {
+    let commands: [&[&str]; 14] = [
+        &["attention"],
+        &["audit"],
+        &["message", "assign-province"],
+        &["message", "release"],
+        &["message", "reject"],
+        &["message", "handled"],
+        &["entry", "accept-late"],
+        &["entry", "reject-late"],
+        &["entry", "withdraw"],
+        &["outbox", "resend"],
+        &["outbox", "close"],
+        &["outbox", "release"],
+        &["note", "entry"],
+        &["note", "message"],
+    ];
+    for c in commands {
+        let mut args = c.to_vec();
+        args.push("-h");
+        let out = Command::new(env!("CARGO_BIN_EXE_lndx"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("--as <NAME>"), "{args:?}: {help}");
+        for line in help.lines() {
+            let t = line.trim_start();
+            if line.starts_with("  ") && (t.starts_with('-') || t.starts_with('<')) {
+                let said = t.split_once("  ").map(|(_, d)| d.trim()).unwrap_or("");
+                assert!(!said.is_empty(), "{args:?}: {line:?} says nothing");
+            }
+        }
+    }
 }

@@ -103,6 +103,7 @@ fn mail_json(m: &DeskMail) -> Value {
         "state": m.state,
         "recipients": m.recipients,
         "resends": m.resends,
+        "released_at": m.released_at,
     })
 }
 

@@ -88,6 +88,8 @@ pub struct DeskMail {
     pub last_error: Option<String>,
     pub created_at: String,
     pub resends: Option<i64>,
+    /// When staff released it from the loop guard.
+    pub released_at: Option<String>,
 }
 
 /// A late-entry decision as stored.
@@ -135,8 +137,8 @@ fn desk_message(r: &Row) -> rusqlite::Result<DeskMessage> {
     })
 }
 
-const MAIL_COLUMNS: &str =
-    "o.id, o.message, o.purpose, o.state, o.recipients, o.last_error, o.created_at, o.resends";
+const MAIL_COLUMNS: &str = "o.id, o.message, o.purpose, o.state, o.recipients, o.last_error,
+    o.created_at, o.resends, o.released_at";
 
 fn desk_mail(r: &Row) -> rusqlite::Result<DeskMail> {
     let rcpts: String = r.get(4)?;
@@ -149,6 +151,7 @@ fn desk_mail(r: &Row) -> rusqlite::Result<DeskMail> {
         last_error: r.get(5)?,
         created_at: r.get(6)?,
         resends: r.get(7)?,
+        released_at: r.get(8)?,
     })
 }
 
@@ -475,7 +478,7 @@ impl Tx<'_> {
             .tx
             .query_row(
                 "SELECT id, message, purpose, message_id, envelope_from, recipients, body, state,
-                        attempts, last_error
+                        attempts, last_error, released_at IS NOT NULL
                  FROM outbox WHERE id = ?1",
                 [id],
                 |r| {
@@ -491,6 +494,7 @@ impl Tx<'_> {
                         state: r.get(7)?,
                         attempts: r.get(8)?,
                         last_error: r.get(9)?,
+                        released: r.get(10)?,
                     })
                 },
             )
@@ -617,11 +621,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Lets mail held by the loop guard go: pending, due now.
+    /// Lets mail held by the loop guard go: pending, due now, and exempt from the cap.
     pub fn release_mail(&self, outbox: i64) -> Result<usize> {
+        let at = now();
         Ok(self.tx.execute(
-            "UPDATE outbox SET state = ?2, next_attempt_at = ?3 WHERE id = ?1 AND state IN ('capped', 'held')",
-            params![outbox, OutboxState::Pending, now()],
+            "UPDATE outbox SET state = ?2, next_attempt_at = ?3, released_at = ?3
+             WHERE id = ?1 AND state IN ('capped', 'held')",
+            params![outbox, OutboxState::Pending, at],
         )?)
     }
 }

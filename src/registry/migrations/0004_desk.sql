@@ -80,3 +80,6 @@ CREATE INDEX message_decisions_message ON message_decisions(message);
 
 -- A resent mail points at the one it repeats.
 ALTER TABLE outbox ADD COLUMN resends INTEGER REFERENCES outbox(id);
+-- Mail the loop guard held and staff released: the per-recipient cap no longer applies
+-- to it (otherwise it would be held again at its next attempt).
+ALTER TABLE outbox ADD COLUMN released_at TEXT;
