@@ -639,12 +639,15 @@ impl Ctx<'_> {
         after["resent_to"] = json!(recipients);
         let object = format!("outbox:{id}");
         let audit = self.audit(&tx, ActionKind::Resend, &object, &before, &after, None)?;
-        self.resolve(
-            &tx,
-            &[attention::outbox_key(id, &mail.state)],
-            ActionKind::Resend,
-            audit,
-        )?;
+        // The mail's own item, and the bounces that returned it.
+        let mut keys = vec![attention::outbox_key(id, &mail.state)];
+        keys.extend(
+            self.shown
+                .iter()
+                .filter(|i| i.kind == K::Bounce && i.outbox == Some(id))
+                .map(|i| i.key.clone()),
+        );
+        self.resolve(&tx, &keys, ActionKind::Resend, audit)?;
         commit(tx)?;
         let sep = self.desk.wording.phrase("separator");
         Ok(Done {

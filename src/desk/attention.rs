@@ -255,6 +255,15 @@ pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskEr
     }
 
     for m in reg.desk_messages_where(None, Some("bounce"))? {
+        // The mail of ours it returns, when it quotes its Message-ID (as the report does):
+        // then it can be resent to another address.
+        let raw = match reg.raw_message(m.id) {
+            Ok(raw) => raw.unwrap_or_default(),
+            Err(crate::registry::RegistryError::Io { .. }) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let ids = crate::report::attention::quoted_message_ids(&raw);
+        let ours = reg.mail_with_message_ids(&ids)?.into_iter().next();
         let mut i = about(
             format!("message:{}:bounce", m.id),
             K::Bounce,
@@ -266,7 +275,20 @@ pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskEr
             .clone()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| w.phrase("no_subject").to_string());
-        i.detail = w.detail(K::Bounce, &json!({"subject": subject}));
+        let to = ours.as_ref().map(|o| o.recipients.join(&sep));
+        i.detail = w.detail(K::Bounce, &json!({"subject": subject, "to": to}));
+        if let Some(o) = ours {
+            i.outbox = Some(o.id);
+            i.actions.insert(0, A::Resend);
+            if let Some(answered) = o
+                .message
+                .map(|id| reg.desk_message(id))
+                .transpose()?
+                .flatten()
+            {
+                i.province = answered.province;
+            }
+        }
         out.push(i);
     }
     Ok(out)

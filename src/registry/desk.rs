@@ -324,6 +324,22 @@ impl Registry {
         mail_by_id(&self.conn, id)
     }
 
+    /// Our own queued mails among these Message-IDs (with angle brackets), e.g. the ones
+    /// a bounce quotes; oldest first.
+    pub fn mail_with_message_ids(&self, ids: &[String]) -> Result<Vec<DeskMail>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {MAIL_COLUMNS} FROM outbox o
+             WHERE o.message_id IN (SELECT value FROM json_each(?1)) ORDER BY o.id"
+        ))?;
+        let rows = st
+            .query_map(
+                [serde_json::to_string(ids).expect("strings serialise")],
+                desk_mail,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// Every resolution, oldest first.
     pub fn resolutions(&self) -> Result<Vec<ResolutionRow>> {
         let mut st = self.conn.prepare(
