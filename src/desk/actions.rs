@@ -27,8 +27,23 @@ pub fn perform(
     actor: &str,
     action: Action,
 ) -> Result<Done, DeskError> {
-    // The queue as it stands, to record resolved items as they were shown.
-    let shown = attention::current(desk, reg)?;
+    // The items this action may resolve as they stand, to record them as they were shown.
+    use attention::Scope;
+    let scope = match &action {
+        Action::AssignProvince { message, .. }
+        | Action::ReleaseHeld { message }
+        | Action::RejectHeld { message, .. }
+        | Action::MarkHandled { message, .. }
+        | Action::Reprocess { message } => Scope::Message(*message),
+        Action::AcceptLate { receipt, .. }
+        | Action::RejectLate { receipt }
+        | Action::Withdraw { receipt, .. } => Scope::Entry(receipt.trim()),
+        Action::Resend { outbox, .. }
+        | Action::CloseMail { outbox, .. }
+        | Action::ReleaseMail { outbox } => Scope::Outbox(*outbox),
+        Action::Note { .. } => Scope::Nothing,
+    };
+    let shown = attention::current(desk, reg, scope)?;
     let ctx = Ctx {
         desk,
         actor,
