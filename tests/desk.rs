@@ -340,7 +340,7 @@ fn a_withdrawn_entry_counts_nowhere_but_is_kept() {
 #[test]
 fn a_reply_is_resent_under_a_new_message_id_to_another_address() {
     let s = Scratch::new("desk-resend");
-    s.ingest(None, &[eml("P01-gd-valid-case-with-scan.eml")]);
+    s.ingest(None, &[eml("P04-sc-case-too-long.eml")]);
     let first = mails(&s);
     assert_eq!(first.len(), 1);
 
@@ -349,12 +349,12 @@ fn a_reply_is_resent_under_a_new_message_id_to_another_address() {
     let (_, err, _) = refused(&s, &["outbox", "resend", "42"]);
     assert_eq!(err, "not_found");
 
-    let done = act(&s, &["outbox", "resend", "1", "--to", "office@gd.test"]);
+    let done = act(&s, &["outbox", "resend", "1", "--to", "office@sc.test"]);
     let new = done["queued"][0].as_i64().unwrap();
     assert_ne!(new, 1);
     let after = mails(&s);
     assert_eq!(after.len(), 2);
-    let resent = after.iter().find(|m| m.to == "office@gd.test").unwrap();
+    let resent = after.iter().find(|m| m.to == "office@sc.test").unwrap();
     assert_eq!(resent.subject, first[0].subject);
     assert_ne!(resent.message_id, first[0].message_id);
     assert_eq!(resent.text, first[0].text);
@@ -369,6 +369,32 @@ fn a_reply_is_resent_under_a_new_message_id_to_another_address() {
         })
         .unwrap();
     assert_eq!(resends, Some(1));
+
+    // A bounce that quotes our reply offers to resend it; resending settles the bounce.
+    let bounce = std::fs::read_to_string(eml("P14-sc-bounce.eml"))
+        .unwrap()
+        .replace(
+            "<lndx-receipt-20211102-0031@ouchn.test>",
+            &format!("<{}>", first[0].message_id),
+        );
+    let path = s.dir.join("bounce.eml");
+    std::fs::write(&path, bounce).unwrap();
+    let b = s.ingest(None, &[path]);
+    let key = format!("message:{}:bounce", b[0]["stored_id"]);
+    let open = attention(&s, &["--kind", "bounce"]);
+    let it = item(&open, &key).expect("the bounce waits");
+    assert_eq!(it["outbox"], 1, "{it}");
+    assert_eq!(it["actions"][0], "resend");
+    assert!(
+        it["detail"].as_str().unwrap().contains("yangxm@sc.test"),
+        "{it}"
+    );
+    act(&s, &["outbox", "resend", "1", "--to", "wangfang@sc.test"]);
+    assert!(item(&attention(&s, &[]), &key).is_none());
+    assert_eq!(
+        item(&attention(&s, &["--all"]), &key).unwrap()["resolved"]["how"],
+        "resend"
+    );
 
     // A mail that was sent cannot be closed or released.
     let (_, err, _) = refused(&s, &["outbox", "close", "1", "--note", "x"]);
@@ -720,4 +746,78 @@ fn every_desk_command_explains_its_options() {
             }
         }
     }
+}
+
+#[test]
+fn unreadable_files_are_listed_once_per_filing_and_handled_together() {
+    let s = Scratch::new("desk-unreadable");
+    let r = s.ingest(None, &[eml("P10-sh-mixed-formats.eml")]);
+    let id = r[0]["stored_id"].as_i64().unwrap();
+    let expected: Vec<String> = r[0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["errors"].as_array().unwrap().clone())
+        .filter_map(|e| e["code"].as_str().map(str::to_string))
+        .filter(|c| {
+            [
+                "unsupported_format",
+                "unreadable_attachment",
+                "encrypted_document",
+                "macro_document",
+                "too_large",
+            ]
+            .contains(&c.as_str())
+        })
+        .collect();
+    assert!(expected.len() >= 3, "{expected:?}");
+    let items = attention(&s, &["--kind", "unreadable_file"]);
+    let mut codes: Vec<String> = items
+        .iter()
+        .map(|i| {
+            i["key"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut want = expected.clone();
+    codes.sort();
+    want.sort();
+    assert_eq!(codes, want);
+    assert!(items.iter().all(|i| i["message"] == id));
+
+    // Filed again, the message's files are listed once (its latest filing), not twice.
+    let (code, _, err) = run(&s, &["reprocess", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        attention(&s, &["--kind", "unreadable_file"]).len(),
+        want.len()
+    );
+
+    let done = act(
+        &s,
+        &[
+            "message",
+            "handled",
+            &id.to_string(),
+            "--note",
+            "已请上海市改为 .docx 重发",
+        ],
+    );
+    assert!(done["summary"]
+        .as_str()
+        .unwrap()
+        .contains(&want.len().to_string()));
+    assert!(attention(&s, &["--kind", "unreadable_file"]).is_empty());
+    let rows = audit(&s, Some(&format!("message:{id}")));
+    assert_eq!(rows[0]["action"], "mark_handled");
+    assert_eq!(
+        rows[0]["after"]["handled"].as_array().unwrap().len(),
+        want.len()
+    );
+    assert_eq!(rows[1]["action"], "reprocess");
 }

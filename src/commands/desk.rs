@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::flush_outbox;
 use crate::app::App;
-use crate::desk::{Action, AttentionKind, AttentionQuery, AuditQuery, DeskError, Done};
+use crate::desk::{Action, AttentionKind, AttentionQuery, AuditQuery, DeskError};
 
 /// `cli:<login name>`: the name given with `--as`, else $USER (or $LOGNAME).
 pub fn actor(given: Option<&str>) -> String {
@@ -46,7 +46,8 @@ fn refused(e: &DeskError, json: bool) -> Result<ExitCode> {
 
 /// Performs an action, delivers what it queued, prints what it did.
 pub fn perform(app: &App, actor: &str, action: Action, json: bool) -> Result<ExitCode> {
-    let done = match run(app, actor, action) {
+    let desk = app.desk()?;
+    let done = match desk.perform(actor, action) {
         Ok(d) => d,
         Err(e) => return refused(&e, json),
     };
@@ -62,17 +63,11 @@ pub fn perform(app: &App, actor: &str, action: Action, json: bool) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(app: &App, actor: &str, action: Action) -> Result<Done, DeskError> {
-    let desk = app
-        .desk()
-        .map_err(|e| DeskError::Render(format!("{e:#}")))?;
-    desk.perform(actor, action)
-}
-
 /// `lndx reprocess ID`: the message filed again through the desk (audited); prints the
 /// new filing result as before.
 pub fn reprocess(app: &App, actor: &str, id: i64) -> Result<ExitCode> {
-    let done = match run(app, actor, Action::Reprocess { message: id }) {
+    let desk = app.desk()?;
+    let done = match desk.perform(actor, Action::Reprocess { message: id }) {
         Ok(d) => d,
         Err(e) => return refused(&e, false),
     };

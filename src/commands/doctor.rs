@@ -75,21 +75,29 @@ fn check_all(app: &App) -> bool {
             None
         }
     };
+    let desk = crate::desk::DeskWording::load(app.templates_dir.as_deref());
     match setup::templates_source(app) {
         Err(e) => line(Verdict::Fail, "templates", e),
+        // The staff actions' wording is checked like the replies': a key missing there
+        // would fail the first action instead of the start.
+        Ok(_) if desk.is_err() => line(
+            Verdict::Fail,
+            "templates",
+            desk.err().map(|e| e.to_string()).unwrap_or_default(),
+        ),
         Ok(source) => match Replier::load(app.templates_dir.as_deref()) {
             Ok(_) => match app.reporter() {
                 Ok(_) => line(
                     Verdict::Ok,
                     "templates",
-                    format!("{source}: reply and report templates load"),
+                    format!("{source}: reply, report and desk templates load"),
                 ),
                 Err(e) if campaign.is_some() => line(Verdict::Fail, "templates", format!("{e:#}")),
                 // Without rules the report templates cannot be tried; the rules line says why.
                 Err(_) => line(
                     Verdict::Ok,
                     "templates",
-                    format!("{source}: reply templates load"),
+                    format!("{source}: reply and desk templates load"),
                 ),
             },
             Err(e) => line(Verdict::Fail, "templates", e.to_string()),

@@ -27,8 +27,23 @@ pub fn perform(
     actor: &str,
     action: Action,
 ) -> Result<Done, DeskError> {
-    // The queue as it stands, to record resolved items as they were shown.
-    let shown = attention::current(desk, reg)?;
+    // The items this action may resolve as they stand, to record them as they were shown.
+    use attention::Scope;
+    let scope = match &action {
+        Action::AssignProvince { message, .. }
+        | Action::ReleaseHeld { message }
+        | Action::RejectHeld { message, .. }
+        | Action::MarkHandled { message, .. }
+        | Action::Reprocess { message } => Scope::Message(*message),
+        Action::AcceptLate { receipt, .. }
+        | Action::RejectLate { receipt }
+        | Action::Withdraw { receipt, .. } => Scope::Entry(receipt.trim()),
+        Action::Resend { outbox, .. }
+        | Action::CloseMail { outbox, .. }
+        | Action::ReleaseMail { outbox } => Scope::Outbox(*outbox),
+        Action::Note { .. } => Scope::Nothing,
+    };
+    let shown = attention::current(desk, reg, scope)?;
     let ctx = Ctx {
         desk,
         actor,
@@ -639,12 +654,15 @@ impl Ctx<'_> {
         after["resent_to"] = json!(recipients);
         let object = format!("outbox:{id}");
         let audit = self.audit(&tx, ActionKind::Resend, &object, &before, &after, None)?;
-        self.resolve(
-            &tx,
-            &[attention::outbox_key(id, &mail.state)],
-            ActionKind::Resend,
-            audit,
-        )?;
+        // The mail's own item, and the bounces that returned it.
+        let mut keys = vec![attention::outbox_key(id, &mail.state)];
+        keys.extend(
+            self.shown
+                .iter()
+                .filter(|i| i.kind == K::Bounce && i.outbox == Some(id))
+                .map(|i| i.key.clone()),
+        );
+        self.resolve(&tx, &keys, ActionKind::Resend, audit)?;
         commit(tx)?;
         let sep = self.desk.wording.phrase("separator");
         Ok(Done {

@@ -67,7 +67,7 @@ pub fn items(
         .into_iter()
         .map(|r| (r.key.clone(), r))
         .collect();
-    let mut out: Vec<AttentionItem> = current(desk, reg)?
+    let mut out: Vec<AttentionItem> = current(desk, reg, Scope::All)?
         .into_iter()
         .filter(|i| !resolved.contains_key(&i.key))
         .collect();
@@ -111,8 +111,30 @@ fn about(key: String, kind: K, m: &DeskMessage, actions: Vec<A>) -> AttentionIte
     }
 }
 
-/// The items the registry's state makes now, resolved or not.
-pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskError> {
+/// Which items to compute: all of them (the queue), or only those of one object (what an
+/// action may resolve), or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    All,
+    Message(i64),
+    Entry(&'a str),
+    /// A mail, and the bounces that returned it.
+    Outbox(i64),
+    Nothing,
+}
+
+impl Scope<'_> {
+    fn message(self) -> Option<Option<i64>> {
+        match self {
+            Scope::All => Some(None),
+            Scope::Message(id) => Some(Some(id)),
+            _ => None,
+        }
+    }
+}
+
+/// The items the registry's state makes now, resolved or not, within `scope`.
+pub fn current(desk: &Desk, reg: &Registry, scope: Scope) -> Result<Vec<AttentionItem>, DeskError> {
     let w = &desk.wording;
     let sep = w.phrase("separator").to_string();
     let mut out = Vec::new();
@@ -128,28 +150,15 @@ pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskEr
             .collect::<Vec<_>>()
             .join(&sep))
     };
-    for m in reg.messages_with_codes(&codes(&HELD_PROVINCE_CODES))? {
-        let mut i = about(
-            held_province_key(m.id),
-            K::HeldProvince,
-            &m,
-            vec![A::AssignProvince, A::RejectHeld, A::Reprocess],
-        );
-        i.detail = w.detail(K::HeldProvince, &json!({"receipts": held_receipts(m.id)?}));
-        out.push(i);
-    }
-    for m in reg.messages_with_codes(&[Code::AuthenticationFailed.key()])? {
-        let mut i = about(
-            held_auth_key(m.id),
-            K::HeldAuth,
-            &m,
-            vec![A::ReleaseHeld, A::RejectHeld],
-        );
-        i.detail = w.detail(K::HeldAuth, &json!({"receipts": held_receipts(m.id)?}));
-        out.push(i);
-    }
-
-    for e in reg.undecided_late_entries()? {
+    let late_scope = match scope {
+        Scope::All => Some(None),
+        Scope::Entry(r) => Some(Some(r)),
+        _ => None,
+    };
+    for e in match late_scope {
+        Some(only) => reg.undecided_late_entries(only)?,
+        None => Vec::new(),
+    } {
         let m = reg.desk_message(e.message)?;
         let name = crate::reply::book_title(&e.name);
         out.push(AttentionItem {
@@ -168,26 +177,54 @@ pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskEr
         });
     }
 
-    let message_codes: Vec<&str> = MESSAGE_CODES.iter().map(|(c, _)| c.key()).collect();
-    for m in reg.messages_with_codes(&message_codes)? {
-        for (code, kind) in MESSAGE_CODES {
-            if !m.codes.iter().any(|c| c == code.key()) {
-                continue;
+    if let Some(only) = scope.message() {
+        let mut all_codes = codes(&HELD_PROVINCE_CODES);
+        all_codes.push(Code::AuthenticationFailed.key());
+        all_codes.extend(MESSAGE_CODES.iter().map(|(c, _)| c.key()));
+        for m in reg.messages_with_codes(&all_codes, only)? {
+            let has = |list: &[Code]| m.codes.iter().any(|c| list.iter().any(|k| k.key() == c));
+            if has(&HELD_PROVINCE_CODES) {
+                let mut i = about(
+                    held_province_key(m.id),
+                    K::HeldProvince,
+                    &m,
+                    vec![A::AssignProvince, A::RejectHeld, A::Reprocess],
+                );
+                i.detail = w.detail(K::HeldProvince, &json!({"receipts": held_receipts(m.id)?}));
+                out.push(i);
             }
-            let mut i = about(
-                format!("message:{}:{}", m.id, code.key()),
-                kind,
-                &m,
-                vec![A::MarkHandled, A::Reprocess],
-            );
-            i.detail = w.detail(
-                kind,
-                &json!({"file": "", "code": code.key(), "code_name": desk.wording.file_problem(code.key())}),
-            );
-            out.push(i);
+            if has(&[Code::AuthenticationFailed]) {
+                let mut i = about(
+                    held_auth_key(m.id),
+                    K::HeldAuth,
+                    &m,
+                    vec![A::ReleaseHeld, A::RejectHeld],
+                );
+                i.detail = w.detail(K::HeldAuth, &json!({"receipts": held_receipts(m.id)?}));
+                out.push(i);
+            }
+            for (code, kind) in MESSAGE_CODES {
+                if !m.codes.iter().any(|c| c == code.key()) {
+                    continue;
+                }
+                let mut i = about(
+                    format!("message:{}:{}", m.id, code.key()),
+                    kind,
+                    &m,
+                    vec![A::MarkHandled, A::Reprocess],
+                );
+                i.detail = w.detail(
+                    kind,
+                    &json!({"file": "", "code": code.key(), "code_name": desk.wording.file_problem(code.key())}),
+                );
+                out.push(i);
+            }
         }
     }
-    for f in reg.problem_files(&codes(&FILE_CODES))? {
+    for f in match scope.message() {
+        Some(only) => reg.problem_files(&codes(&FILE_CODES), only)?,
+        None => Vec::new(),
+    } {
         let Some(m) = reg.desk_message(f.message)? else {
             continue;
         };
@@ -205,7 +242,10 @@ pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskEr
         out.push(i);
     }
 
-    for m in reg.desk_messages_where(Some(MessageState::Quarantined), None)? {
+    for m in match scope.message() {
+        Some(only) => reg.desk_messages_where(Some(MessageState::Quarantined), None, only)?,
+        None => Vec::new(),
+    } {
         let mut i = about(
             format!("message:{}:quarantined", m.id),
             K::Quarantined,
@@ -218,7 +258,15 @@ pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskEr
 
     let mut states = vec!["failed", "unknown"];
     states.extend(HELD_MAIL_STATES);
-    for o in reg.mail_in_states(&states)? {
+    let mail_scope = match scope {
+        Scope::All => Some(None),
+        Scope::Outbox(id) => Some(Some(id)),
+        _ => None,
+    };
+    for o in match mail_scope {
+        Some(only) => reg.mail_in_states(&states, only)?,
+        None => Vec::new(),
+    } {
         let (kind, actions) = match o.state.as_str() {
             "failed" => (K::ReplyFailed, vec![A::Resend, A::CloseMail]),
             "unknown" => (K::ReplyUnknown, vec![A::Resend, A::CloseMail]),
@@ -254,7 +302,26 @@ pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskEr
         });
     }
 
-    for m in reg.desk_messages_where(None, Some("bounce"))? {
+    let bounces = match scope {
+        Scope::All | Scope::Outbox(_) => reg.desk_messages_where(None, Some("bounce"), None)?,
+        Scope::Message(id) => reg.desk_messages_where(None, Some("bounce"), Some(id))?,
+        _ => Vec::new(),
+    };
+    for m in bounces {
+        // The mail of ours it returns, when it quotes its Message-ID (as the report does):
+        // then it can be resent to another address.
+        let raw = match reg.raw_message(m.id) {
+            Ok(raw) => raw.unwrap_or_default(),
+            Err(crate::registry::RegistryError::Io { .. }) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let ids = crate::report::attention::quoted_message_ids(&raw);
+        let ours = reg.mail_with_message_ids(&ids)?.into_iter().next();
+        if let Scope::Outbox(id) = scope {
+            if ours.as_ref().map(|o| o.id) != Some(id) {
+                continue;
+            }
+        }
         let mut i = about(
             format!("message:{}:bounce", m.id),
             K::Bounce,
@@ -266,7 +333,20 @@ pub fn current(desk: &Desk, reg: &Registry) -> Result<Vec<AttentionItem>, DeskEr
             .clone()
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| w.phrase("no_subject").to_string());
-        i.detail = w.detail(K::Bounce, &json!({"subject": subject}));
+        let to = ours.as_ref().map(|o| o.recipients.join(&sep));
+        i.detail = w.detail(K::Bounce, &json!({"subject": subject, "to": to}));
+        if let Some(o) = ours {
+            i.outbox = Some(o.id);
+            i.actions.insert(0, A::Resend);
+            if let Some(answered) = o
+                .message
+                .map(|id| reg.desk_message(id))
+                .transpose()?
+                .flatten()
+            {
+                i.province = answered.province;
+            }
+        }
         out.push(i);
     }
     Ok(out)

@@ -226,36 +226,46 @@ fn resolution_by_key(c: &rusqlite::Connection, key: &str) -> Result<Option<Resol
 
 impl Registry {
     /// Filed, not skipped messages whose latest filing has one of the message-level error
-    /// `codes` (e.g. unknown_province, authentication_failed, link_attachment), oldest first.
-    pub fn messages_with_codes(&self, codes: &[&str]) -> Result<Vec<DeskMessage>> {
+    /// `codes` (e.g. unknown_province, authentication_failed, link_attachment), oldest
+    /// first; only message `only` when given.
+    pub fn messages_with_codes(
+        &self,
+        codes: &[&str],
+        only: Option<i64>,
+    ) -> Result<Vec<DeskMessage>> {
+        // A result with a message-level error holds `"errors":[{` (serde's compact form);
+        // one without any error anywhere, most of them, is passed over unparsed.
         let mut st = self.conn.prepare(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m
              WHERE m.state = ?1 AND m.skipped IS NULL AND m.result IS NOT NULL
+               AND (?3 IS NULL OR m.id = ?3)
+               AND instr(m.result, '\"errors\":[{{') > 0
                AND EXISTS (SELECT 1 FROM json_each(m.result, '$.errors') c
                            WHERE json_extract(c.value, '$.code') IN (SELECT value FROM json_each(?2)))
              ORDER BY coalesce(m.arrived_at, m.created_at), m.id"
         ))?;
         let codes = serde_json::to_string(codes).expect("strings serialise");
         let rows = st
-            .query_map(params![MessageState::Filed, codes], desk_message)?
+            .query_map(params![MessageState::Filed, codes, only], desk_message)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// Files of each message's latest filing (a message filed again has a second set of
-    /// file rows, starting at its latest `seq = 0`) answered with one of `codes`.
-    pub fn problem_files(&self, codes: &[&str]) -> Result<Vec<ProblemFile>> {
+    /// file rows, starting at its latest `seq = 0`) answered with one of `codes`; only
+    /// message `only`'s when given.
+    pub fn problem_files(&self, codes: &[&str], only: Option<i64>) -> Result<Vec<ProblemFile>> {
         let mut st = self.conn.prepare(
             "SELECT f.id, f.message, f.filename, json_extract(c.value, '$.code')
              FROM files f JOIN messages m ON m.id = f.message, json_each(f.errors) c
-             WHERE f.errors != '[]' AND m.skipped IS NULL
+             WHERE f.errors != '[]' AND m.skipped IS NULL AND (?2 IS NULL OR f.message = ?2)
                AND json_extract(c.value, '$.code') IN (SELECT value FROM json_each(?1))
                AND f.id >= (SELECT max(g.id) FROM files g WHERE g.message = f.message AND g.seq = 0)
              ORDER BY f.message, f.id",
         )?;
         let codes = serde_json::to_string(codes).expect("strings serialise");
         let rows = st
-            .query_map([codes], |r| {
+            .query_map(params![codes, only], |r| {
                 Ok(ProblemFile {
                     file: r.get(0)?,
                     message: r.get(1)?,
@@ -272,14 +282,16 @@ impl Registry {
         &self,
         state: Option<MessageState>,
         skipped: Option<&str>,
+        only: Option<i64>,
     ) -> Result<Vec<DeskMessage>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m
              WHERE (?1 IS NULL OR m.state = ?1) AND (?2 IS NULL OR m.skipped = ?2)
+               AND (?3 IS NULL OR m.id = ?3)
              ORDER BY coalesce(m.arrived_at, m.created_at), m.id"
         ))?;
         let rows = st
-            .query_map(params![state, skipped], desk_message)?
+            .query_map(params![state, skipped, only], desk_message)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -288,32 +300,38 @@ impl Registry {
         message_by_id(&self.conn, id)
     }
 
-    /// Current, not withdrawn late entries without a staff decision, oldest first.
-    pub fn undecided_late_entries(&self) -> Result<Vec<EntryRow>> {
+    /// Current, not withdrawn late entries without a staff decision, oldest first; only
+    /// the one with receipt `only` when given.
+    pub fn undecided_late_entries(&self, only: Option<&str>) -> Result<Vec<EntryRow>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT {} FROM entries e
              WHERE e.late = 1 AND e.superseded_by IS NULL AND e.withdrawn_at IS NULL
+               AND (?1 IS NULL OR e.receipt = ?1)
                AND e.status != 'held'
                AND NOT EXISTS (SELECT 1 FROM late_decisions d WHERE d.entry = e.id)
              ORDER BY e.id",
             super::entries::ENTRY_COLUMNS
         ))?;
         let rows = st
-            .query_map([], super::entries::entry_row)?
+            .query_map([only], super::entries::entry_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// Queued mail in one of the given states (e.g. failed, unknown, capped; spelled as
     /// stored, so a state a newer schema adds can be named), oldest first.
-    pub fn mail_in_states(&self, states: &[&str]) -> Result<Vec<DeskMail>> {
+    pub fn mail_in_states(&self, states: &[&str], only: Option<i64>) -> Result<Vec<DeskMail>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT {MAIL_COLUMNS} FROM outbox o
-             WHERE o.state IN (SELECT value FROM json_each(?1)) ORDER BY o.created_at, o.id"
+             WHERE o.state IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR o.id = ?2)
+             ORDER BY o.created_at, o.id"
         ))?;
         let rows = st
             .query_map(
-                [serde_json::to_string(&states).expect("strings serialise")],
+                params![
+                    serde_json::to_string(&states).expect("strings serialise"),
+                    only
+                ],
                 desk_mail,
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -322,6 +340,22 @@ impl Registry {
 
     pub fn desk_mail(&self, id: i64) -> Result<Option<DeskMail>> {
         mail_by_id(&self.conn, id)
+    }
+
+    /// Our own queued mails among these Message-IDs (with angle brackets), e.g. the ones
+    /// a bounce quotes; oldest first.
+    pub fn mail_with_message_ids(&self, ids: &[String]) -> Result<Vec<DeskMail>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {MAIL_COLUMNS} FROM outbox o
+             WHERE o.message_id IN (SELECT value FROM json_each(?1)) ORDER BY o.id"
+        ))?;
+        let rows = st
+            .query_map(
+                [serde_json::to_string(ids).expect("strings serialise")],
+                desk_mail,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Every resolution, oldest first.

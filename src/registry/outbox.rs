@@ -248,10 +248,13 @@ impl Registry {
         )?)
     }
 
-    /// Mail that failed for good or whose fate is unknown (staff should look).
+    /// Mail that failed for good or whose fate is unknown and that staff have not settled
+    /// at the desk (a resolution `outbox:ID:STATE`, see `src/desk/attention.rs`).
     pub fn undelivered(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state IN (?1, ?2)",
+            "SELECT count(*) FROM outbox o WHERE o.state IN (?1, ?2)
+               AND NOT EXISTS (SELECT 1 FROM resolutions z
+                               WHERE z.key = 'outbox:' || o.id || ':' || o.state)",
             [OutboxState::Failed, OutboxState::Unknown],
             |r| r.get(0),
         )?)
