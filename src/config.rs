@@ -51,6 +51,29 @@ pub struct Config {
     pub report: ReportConfig,
     #[serde(default)]
     pub http: HttpConfig,
+    #[serde(default)]
+    pub loop_guard: LoopGuardConfig,
+}
+
+/// `[loop_guard]`: when a reply is held because mail bounces back and forth (see
+/// `intake::guard`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoopGuardConfig {
+    /// After this many answered repeats from one sender within the window (the same
+    /// content, or answers to our mail without a file), the next reply is held. 0: off.
+    pub repeats: u32,
+    pub window_minutes: u32,
+}
+
+impl Default for LoopGuardConfig {
+    fn default() -> Self {
+        let g = crate::settings::LoopGuard::default();
+        LoopGuardConfig {
+            repeats: g.repeats,
+            window_minutes: g.window_minutes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,7 +128,9 @@ pub struct LimitsConfig {
     /// The header block of a message: at most this many KiB and this many fields.
     pub header_kb: usize,
     pub header_fields: usize,
-    /// Replies and reports to one recipient per day, the last guard against loops.
+    /// Replies to one recipient per day past which further replies are held (not dropped):
+    /// a last resort behind the loop guard. 0 (the default): no ceiling. A province that
+    /// sends each course in its own mail must get every receipt.
     pub per_recipient_per_day: u32,
 }
 
@@ -121,7 +146,7 @@ impl Default for LimitsConfig {
             nesting: l.nesting,
             header_kb: 1024,
             header_fields: 5000,
-            per_recipient_per_day: 40,
+            per_recipient_per_day: 0,
         }
     }
 }
@@ -302,6 +327,10 @@ impl Config {
             header_bytes: l.header_kb * 1024,
             header_fields: l.header_fields,
             hold_on_auth_failure: self.senders.on_auth_failure == OnAuthFailure::Hold,
+            loop_guard: crate::settings::LoopGuard {
+                repeats: self.loop_guard.repeats,
+                window_minutes: self.loop_guard.window_minutes.max(1),
+            },
         }
     }
 

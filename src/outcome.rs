@@ -35,6 +35,9 @@ pub struct ReplyInfo {
     pub subject: String,
     pub sent: bool,
     pub message_id: String,
+    /// Why the loop guard held the reply back (queued `held`, not sent until released).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub held: Option<String>,
 }
 
 /// One file of the message.

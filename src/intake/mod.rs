@@ -6,6 +6,7 @@
 //! transaction, so a crash leaves either nothing filed or everything filed.
 
 mod analyse;
+pub mod guard;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -188,6 +189,7 @@ impl Intake {
         };
 
         let tx = reg.begin()?;
+        let mut evidence = None;
         if inbound.skip.is_none() {
             self.judge_and_file(
                 &tx,
@@ -197,15 +199,29 @@ impl Intake {
                 oversized.then_some(size),
                 &mut outcome,
             )?;
-            if let Some((mail, subject)) = self.reply_for(&tx, &inbound, &outcome, id)? {
+            let ev = guard::Guard::evidence(&self.settings.loop_guard, &tx, &inbound)?;
+            if let Some((mut mail, subject)) = self.reply_for(&tx, &inbound, &outcome, id)? {
+                let sender = outcome.from.clone().unwrap_or_default();
+                mail.held =
+                    guard::Guard::hold_reason(&self.settings.loop_guard, &tx, id, &sender, &ev)?;
+                if let Some(reason) = &mail.held {
+                    tracing::warn!(
+                        id,
+                        recipient = %mail.recipients.first().map(String::as_str).unwrap_or("-"),
+                        %reason,
+                        "reply held by the loop guard; staff can release it"
+                    );
+                }
                 outcome.reply = Some(ReplyInfo {
                     to: mail.recipients.iter().take(1).cloned().collect(),
                     subject,
                     sent: false,
                     message_id: mail.message_id.clone(),
+                    held: mail.held.clone(),
                 });
                 tx.enqueue(&mail)?;
             }
+            evidence = Some(ev);
         }
         let json = serde_json::to_value(&outcome).expect("outcome serialises");
         tx.finish_message(
@@ -219,6 +235,8 @@ impl Intake {
                 skipped: outcome.skipped.map(str::to_string),
                 result: json.to_string(),
                 arrived_at: outcome.arrived_at.clone(),
+                fingerprint: evidence.as_ref().map(|e| e.fingerprint.clone()),
+                bare_answer: evidence.as_ref().is_some_and(|e| e.bare_answer),
             },
         )?;
         tx.commit()?;
@@ -462,6 +480,7 @@ impl Intake {
             envelope_from: self.settings.own_address.clone(),
             recipients,
             body: rendered.bytes,
+            held: None,
         };
         Ok(Some((mail, rendered.subject)))
     }

@@ -22,7 +22,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::spelling::spelled;
 
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
-pub use outbox::{Delivery, OutboxRow, QueuedMail};
+pub use outbox::{Delivery, LoopEvidence, OutboxRow, QueuedMail};
 pub use raw::Stored;
 
 /// A registry operation that failed; these stop the current message, never the daemon.
@@ -242,7 +242,7 @@ impl Tx<'_> {
         self.tx.execute(
             "UPDATE messages SET state = ?11, message_id = ?2, sender = ?3, subject = ?4,
                 province = ?5, batch = ?6, skipped = ?7, result = ?8, processed_at = ?9,
-                arrived_at = coalesce(arrived_at, ?10)
+                arrived_at = coalesce(arrived_at, ?10), fingerprint = ?12, bare_answer = ?13
              WHERE id = ?1",
             rusqlite::params![
                 id,
@@ -255,7 +255,9 @@ impl Tx<'_> {
                 fin.result,
                 now(),
                 fin.arrived_at,
-                MessageState::Filed
+                MessageState::Filed,
+                fin.fingerprint,
+                fin.bare_answer
             ],
         )?;
         Ok(())
@@ -297,6 +299,10 @@ pub struct Finished {
     pub skipped: Option<String>,
     pub result: String,
     pub arrived_at: Option<String>,
+    /// What the loop guard compares (see `intake::guard`).
+    pub fingerprint: Option<String>,
+    /// The message answers one of our mails and carries no file.
+    pub bare_answer: bool,
 }
 
 /// The current time as stored (RFC 3339, UTC, seconds).

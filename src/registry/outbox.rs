@@ -16,6 +16,8 @@ pub struct QueuedMail {
     pub envelope_from: String,
     pub recipients: Vec<String>,
     pub body: Vec<u8>,
+    /// Queued as `held` with this reason (the loop guard's): kept, not sent until released.
+    pub held: Option<String>,
 }
 
 /// A queued mail as stored.
@@ -54,8 +56,11 @@ pub enum Delivery {
     Unknown {
         error: String,
     },
-    /// Over the per-recipient daily cap: not sent (loop guard).
-    Capped,
+    /// Held back by the loop guard (over the per-recipient ceiling): kept as `held`,
+    /// sent once staff release it.
+    Held {
+        reason: String,
+    },
 }
 
 impl Delivery {
@@ -66,7 +71,7 @@ impl Delivery {
             Delivery::Deferred { .. } => OutboxState::Pending,
             Delivery::Failed { .. } => OutboxState::Failed,
             Delivery::Unknown { .. } => OutboxState::Unknown,
-            Delivery::Capped => OutboxState::Capped,
+            Delivery::Held { .. } => OutboxState::Held,
         }
     }
 
@@ -77,7 +82,7 @@ impl Delivery {
             Delivery::Deferred { .. } => "deferred",
             Delivery::Failed { .. } => "failed",
             Delivery::Unknown { .. } => "unknown",
-            Delivery::Capped => "capped",
+            Delivery::Held { .. } => "held",
         }
     }
 }
@@ -85,10 +90,15 @@ impl Delivery {
 fn queue(tx: &rusqlite::Connection, m: &QueuedMail) -> Result<i64> {
     let purpose = m.purpose;
     let recipients = serde_json::to_string(&m.recipients).expect("strings serialise");
+    let state = if m.held.is_some() {
+        OutboxState::Held
+    } else {
+        OutboxState::Pending
+    };
     tx.execute(
         "INSERT INTO outbox (message, purpose, message_id, envelope_from, recipients, body,
-            next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            next_attempt_at, created_at, state, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
         params![
             m.message,
             purpose,
@@ -96,15 +106,95 @@ fn queue(tx: &rusqlite::Connection, m: &QueuedMail) -> Result<i64> {
             m.envelope_from,
             recipients,
             m.body,
-            now()
+            now(),
+            state,
+            m.held
         ],
     )?;
     Ok(tx.last_insert_rowid())
 }
 
+/// What the loop guard counts for one sender within its window (see `intake::guard`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopEvidence {
+    /// Earlier messages with the same fingerprint that were answered.
+    pub same_content: i64,
+    /// Earlier messages that answered one of our mails without a file, and were answered.
+    pub bare_answers: i64,
+}
+
+/// Flips one `held` mail to `pending`, due now, and logs the release for each recipient.
+/// False when the mail is not held (already released, sent, or no such mail): a release
+/// never sends anything twice. The desk's `ReleaseMail` calls it inside its own
+/// transaction (through [`Tx::release_held_mail`]) so that the audit row and the release
+/// commit together.
+fn release(conn: &rusqlite::Connection, outbox: i64) -> Result<bool> {
+    let at = now();
+    let n = conn.execute(
+        "UPDATE outbox SET state = ?2, next_attempt_at = ?3, last_error = NULL
+         WHERE id = ?1 AND state = ?4",
+        params![outbox, OutboxState::Pending, at, OutboxState::Held],
+    )?;
+    if n == 1 {
+        conn.execute(
+            "INSERT INTO deliveries (outbox, recipient, outcome, detail, at)
+             SELECT ?1, j.value, 'released', 'released by staff', ?2
+             FROM outbox o, json_each(o.recipients) j WHERE o.id = ?1",
+            params![outbox, at],
+        )?;
+    }
+    Ok(n == 1)
+}
+
 impl Tx<'_> {
     pub fn enqueue(&self, m: &QueuedMail) -> Result<i64> {
         queue(&self.tx, m)
+    }
+
+    /// See [`Registry::release_held_mail`]; inside the caller's transaction.
+    pub fn release_held_mail(&self, outbox: i64) -> Result<bool> {
+        release(&self.tx, outbox)
+    }
+
+    /// Whether any of these Message-IDs is one of the mails we queued.
+    pub fn answers_ours(&self, ids: &[String]) -> Result<bool> {
+        for id in ids {
+            let found: Option<i64> = self
+                .tx
+                .query_row("SELECT id FROM outbox WHERE message_id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if found.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The loop guard's evidence about `sender` since `since` (RFC 3339), not counting
+    /// message `this`: answered messages with the same fingerprint, and answered bare
+    /// answers to our mail.
+    pub fn loop_evidence(
+        &self,
+        this: i64,
+        sender: &str,
+        fingerprint: &str,
+        since: &str,
+    ) -> Result<LoopEvidence> {
+        Ok(self.tx.query_row(
+            "SELECT coalesce(sum(m.fingerprint = ?3), 0), coalesce(sum(m.bare_answer), 0)
+             FROM messages m
+             WHERE m.sender = ?2 COLLATE NOCASE AND m.created_at >= ?4 AND m.id <> ?1
+               AND EXISTS (SELECT 1 FROM outbox o WHERE o.message = m.id AND o.purpose = ?5)",
+            params![this, sender, fingerprint, since, Purpose::Reply],
+            |r| {
+                Ok(LoopEvidence {
+                    same_content: r.get(0)?,
+                    bare_answers: r.get(1)?,
+                })
+            },
+        )?)
     }
 
     /// Records a report slot as taken; false when it already was (never queued twice).
@@ -214,7 +304,7 @@ impl Registry {
             Delivery::Sent => (None, None),
             Delivery::Deferred { error, retry_at } => (Some(error), Some(retry_at)),
             Delivery::Failed { error } | Delivery::Unknown { error } => (Some(error), None),
-            Delivery::Capped => (Some("daily cap per recipient reached"), None),
+            Delivery::Held { reason } => (Some(reason.as_str()), None),
         };
         let state = outcome.state();
         let sent_at = (state == OutboxState::Sent).then_some(at.as_str());
@@ -241,6 +331,24 @@ impl Registry {
         Ok(self.conn.query_row(
             "SELECT count(*) FROM deliveries WHERE recipient = ?1 AND outcome IN ('sent', 'unknown') AND at >= ?2",
             params![recipient, since],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Releases mail the loop guard held: `held` → `pending`, due now (see [`release`]).
+    /// True when it was held; false otherwise (nothing changes).
+    pub fn release_held_mail(&self, outbox: i64) -> Result<bool> {
+        let tx = self.conn.unchecked_transaction()?;
+        let done = release(&tx, outbox)?;
+        tx.commit()?;
+        Ok(done)
+    }
+
+    /// Mail held back by the loop guard, waiting for staff.
+    pub fn held_mail(&self) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = ?1",
+            [OutboxState::Held],
             |r| r.get(0),
         )?)
     }

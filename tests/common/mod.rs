@@ -480,7 +480,7 @@ impl Default for Opts {
     fn default() -> Self {
         Opts {
             tls: true,
-            cap: 40,
+            cap: 0,
             poll_secs: 5,
             message_mb: 50,
             report: None,
