@@ -53,6 +53,44 @@ pub struct Config {
     pub http: HttpConfig,
     #[serde(default)]
     pub loop_guard: LoopGuardConfig,
+    #[serde(default)]
+    pub health: HealthConfig,
+}
+
+/// `[health]`: when /healthz turns `degraded` (see `health::Thresholds`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// The mailbox may be disconnected this many seconds.
+    pub disconnected_secs: u64,
+    /// The last fetch or poll may be this many seconds old.
+    pub fetch_stale_secs: u64,
+    /// This many errors within `errors_window_secs` mean errors climb (0: not checked).
+    pub errors: u64,
+    pub errors_window_secs: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        let t = crate::health::Thresholds::default();
+        HealthConfig {
+            disconnected_secs: t.disconnected_secs,
+            fetch_stale_secs: t.fetch_stale_secs,
+            errors: t.errors,
+            errors_window_secs: t.errors_window_secs,
+        }
+    }
+}
+
+impl HealthConfig {
+    pub fn thresholds(&self) -> crate::health::Thresholds {
+        crate::health::Thresholds {
+            disconnected_secs: self.disconnected_secs,
+            fetch_stale_secs: self.fetch_stale_secs,
+            errors: self.errors,
+            errors_window_secs: self.errors_window_secs.max(1),
+        }
+    }
 }
 
 /// `[loop_guard]`: when a reply is held because mail bounces back and forth (see
@@ -238,6 +276,40 @@ pub struct HttpConfig {
     pub listen: Option<String>,
 }
 
+/// A secret written as a plain string (`password = "secret"`): the line, the key and the
+/// three ways to give it, never the value itself.
+fn plain_secret(text: &str) -> Option<String> {
+    let mut section = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            section = l.trim_matches(['[', ']', ' ']).to_string();
+            continue;
+        }
+        let Some((key, value)) = l.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        let value = value.trim_start();
+        if key == "password" && (value.starts_with('"') || value.starts_with('\'')) {
+            let name = if section.is_empty() {
+                key.to_string()
+            } else {
+                format!("{section}.{key}")
+            };
+            let var = format!("LNDX_{}_PASSWORD", section.to_ascii_uppercase());
+            return Some(format!(
+                "line {}: {name} is written as a plain string; give it as \
+                 {key} = {{ env = \"{var}\" }} (from the environment), \
+                 {key} = {{ file = \"/etc/lndx/{section}.password\" }} (from a file, mode 0600) \
+                 or {key} = {{ value = \"…\" }} (inline, for tests)",
+                i + 1
+            ));
+        }
+    }
+    None
+}
+
 impl Config {
     /// Reads a config file; `None` gives the built-in default.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
@@ -250,7 +322,9 @@ impl Config {
         })?;
         let cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            // toml points at the section for a wrong secret (the sections are tagged
+            // enums, which lose the key's position): name the key and the fix instead.
+            message: plain_secret(&text).unwrap_or_else(|| e.to_string().trim_end().to_string()),
         })?;
         cfg.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -385,6 +459,21 @@ mod tests {
             e.contains("line 2") && e.contains("`infer` or `registered`"),
             "{e}"
         );
+        std::fs::write(
+            &p,
+            "[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 25\n\
+             username = \"u\"\npassword = \"hunter2\"\n",
+        )
+        .unwrap();
+        let e = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(
+            e.contains("line 6: outbox.password is written as a plain string")
+                && e.contains("password = { env = \"LNDX_OUTBOX_PASSWORD\" }")
+                && e.contains("{ file =")
+                && e.contains("{ value ="),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "the value is never shown: {e}");
         std::fs::write(&p, "[senders]\non_auth_failure = \"drop\"\n").unwrap();
         let e = Config::load(Some(&p)).unwrap_err().to_string();
         assert!(e.contains("`hold` or `ignore`"), "{e}");

@@ -51,6 +51,8 @@ pub struct Daemon {
     /// Loopback address for /healthz and /metrics (checked by
     /// [`crate::health::listen_address`]); None: not served.
     pub listen: Option<std::net::SocketAddr>,
+    /// When /healthz turns degraded (`[health]`).
+    pub thresholds: crate::health::Thresholds,
 }
 
 /// Why `lndx run` could not start.
@@ -92,6 +94,7 @@ pub fn run(d: Daemon) -> Result<(), DaemonError> {
         cap,
         scheduler,
         listen,
+        thresholds,
     } = d;
     // Opened here first so that database problems stop start-up.
     let mut reg = open(&data_dir)?;
@@ -100,7 +103,7 @@ pub fn run(d: Daemon) -> Result<(), DaemonError> {
     let (trigger, shutdown) = Shutdown::channel();
     let shared = Shared {
         shutdown,
-        health: Arc::new(Health::default()),
+        health: Arc::new(Health::new(thresholds)),
         outbox_wake: Arc::new(Notify::new()),
         sent_wake: Arc::new(Notify::new()),
     };

@@ -24,6 +24,10 @@ pub enum Transport {
     Smtp(Box<smtp::SmtpSender>),
 }
 
+/// How long a claimed mail stays out of other processes' passes: longer than an attempt
+/// can take (connect, STARTTLS, login and data, each under the SMTP timeouts).
+const CLAIM: Duration = Duration::from_secs(600);
+
 /// What one delivery pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
@@ -88,6 +92,10 @@ async fn deliver_loop(
         for row in &due {
             if stop() {
                 return Ok(pass);
+            }
+            if !reg.claim_due(row.id, CLAIM)? {
+                // Another process (lndx run, a command) is delivering it.
+                continue;
             }
             let outcome = attempt(reg, transport, row, cap).await?;
             pass.count(row, &outcome);

@@ -249,6 +249,48 @@ impl Registry {
         Ok(rows)
     }
 
+    /// Claims a due mail for one delivery attempt by this connection: its next attempt is
+    /// moved `lease` ahead, so another process delivering the same outbox (`lndx run` and
+    /// `report send-now` at once) no longer sees it due. False when it is no longer pending
+    /// and due (another process took it): the caller must not send it. A crash before the
+    /// attempt is recorded leaves it pending, tried again once the lease has passed (nothing
+    /// was handed over yet; from the handover on it is `sending`, see [`Self::mark_sending`]).
+    pub fn claim_due(&self, id: i64, lease: std::time::Duration) -> Result<bool> {
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+        let stamp = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        let n = self.conn.execute(
+            "UPDATE outbox SET next_attempt_at = ?2
+             WHERE id = ?1 AND state = ?3 AND next_attempt_at <= ?4",
+            params![id, stamp(until), OutboxState::Pending, stamp(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The state of one queued mail (None: no such mail).
+    pub fn outbox_state(&self, id: i64) -> Result<Option<(OutboxState, Option<String>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT state, last_error FROM outbox WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// When the last report was queued and when the last one was sent (RFC 3339): what
+    /// /healthz shows, whichever process queued it (the scheduler or `report send-now`).
+    pub fn last_report(&self) -> Result<(Option<String>, Option<String>)> {
+        Ok(self.conn.query_row(
+            "SELECT max(created_at), max(sent_at) FROM outbox WHERE purpose = ?1",
+            [Purpose::Report],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     /// Marks a mail as being handed to the server: from here a crash must not lead to a
     /// blind resend (see [`Registry::recover_in_flight`]).
     pub fn mark_sending(&self, id: i64) -> Result<()> {

@@ -1,0 +1,289 @@
+//! Deadline day on the real mail stack (tests/mailstack): what an operator meets around
+//! filing — `report send-now` beside a running daemon, /healthz that tells the truth,
+//! `doctor` and error messages that say what to change.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET /healthz.
+fn healthz(port: u16) -> Option<Value> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let body = text.split_once("\r\n\r\n")?.1;
+    serde_json::from_str(body).ok()
+}
+
+fn append_config(l: &Lndx, extra: &str) {
+    let mut text = std::fs::read_to_string(&l.config).unwrap();
+    text.push('\n');
+    text.push_str(extra);
+    std::fs::write(&l.config, text).unwrap();
+}
+
+/// Replaces one `[section]` of the test's config (up to the next section).
+fn replace_section(l: &Lndx, section: &str, body: &str) {
+    let text = std::fs::read_to_string(&l.config).unwrap();
+    let start = text.find(&format!("[{section}]\n")).expect("section");
+    let end = text[start + 1..]
+        .find("\n[")
+        .map(|i| start + 1 + i + 1)
+        .unwrap_or(text.len());
+    let new = format!("{}[{section}]\n{body}\n\n{}", &text[..start], &text[end..]);
+    std::fs::write(&l.config, new).unwrap();
+}
+
+/// `report send-now` while `lndx run` runs: exit 0, the report arrives once (each mail is
+/// claimed by one process), and /healthz shows when the last report was queued and sent.
+#[test]
+fn live_report_send_now_beside_the_daemon() {
+    let stack = Stack::shared();
+    let ministry = format!("moe-{}@moe.test", token());
+    let mut l = Lndx::new(
+        stack,
+        Opts {
+            // A slot far away: only send-now sends.
+            report: Some(("0 0 9 1 1 *".into(), ministry.clone())),
+            ..Opts::default()
+        },
+    );
+    let port = free_port();
+    append_config(&l, &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"));
+    l.start();
+    let h = wait_for(Duration::from_secs(20), "/healthz", || healthz(port));
+    assert!(h["last_report"].is_null(), "{h}");
+    for round in 0..3 {
+        let (ok, out, err) = l.cmd(&["report", "send-now"]);
+        assert!(ok, "send-now round {round} failed:\n{out}{err}");
+        assert!(err.contains("report sent"), "{err}");
+    }
+    let rt = rt();
+    // Every report queued arrives once: three, never more.
+    let got = wait_for(Duration::from_secs(20), "three reports", || {
+        let n = rt
+            .block_on(headers(stack, &ministry, "INBOX"))
+            .into_iter()
+            .filter(|s| s.subject.contains("工作进度周报"))
+            .count();
+        (n >= 3).then_some(n)
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let again = rt
+        .block_on(headers(stack, &ministry, "INBOX"))
+        .into_iter()
+        .filter(|s| s.subject.contains("工作进度周报"))
+        .count();
+    assert_eq!((got, again), (3, 3), "each report sent once");
+    let sent_twice: i64 = l
+        .db()
+        .query_row(
+            "SELECT count(*) FROM (SELECT outbox FROM deliveries WHERE outcome = 'sent'
+             GROUP BY outbox HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sent_twice, 0);
+    let h = healthz(port).expect("/healthz");
+    assert!(h["last_report"].is_string(), "{h}");
+    assert!(h["last_report_sent"].is_string(), "{h}");
+    l.stop();
+}
+
+/// /healthz turns degraded with the reason when the mailbox stays disconnected past the
+/// configured threshold, and /metrics carries it for alert rules.
+#[test]
+fn live_health_degrades_when_the_mailbox_stays_down() {
+    let stack = Stack::shared();
+    let mut l = Lndx::new(stack, Opts::default());
+    let port = free_port();
+    // Nothing listens on this port: the session never opens.
+    let dead = free_port();
+    let text = std::fs::read_to_string(&l.config).unwrap().replacen(
+        &format!("port = {}", stack.port("MAILSTACK_IMAPS_PORT")),
+        &format!("port = {dead}"),
+        1,
+    );
+    std::fs::write(&l.config, text).unwrap();
+    append_config(
+        &l,
+        &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n\n[health]\ndisconnected_secs = 2\n"),
+    );
+    l.start();
+    let h = wait_for(Duration::from_secs(20), "degraded", || {
+        healthz(port).filter(|h| h["status"] == "degraded")
+    });
+    let codes: Vec<&str> = h["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"mailbox_disconnected"), "{h}");
+    assert_eq!(h["mailbox_connected"], false);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut metrics = String::new();
+    s.read_to_string(&mut metrics).unwrap();
+    assert!(metrics.contains("\nlndx_degraded 1\n"), "{metrics}");
+    l.stop();
+}
+
+/// What `doctor` says is true, and each error says what to change: plain SMTP without
+/// credentials is neither TLS nor a login; a private CA names `ca_file`; a wrong password
+/// and a non-IMAP port read as sentences; a taken `listen` port fails as `run` would; a
+/// plain-string password names its key and the three ways to give it.
+#[test]
+fn live_doctor_says_what_to_change() {
+    let stack = Stack::shared();
+    let l = Lndx::new(stack, Opts::default());
+    let original = std::fs::read_to_string(&l.config).unwrap();
+
+    // Plain SMTP on the MX-like port, no credentials.
+    replace_section(
+        &l,
+        "outbox",
+        &format!(
+            "kind = \"smtp\"\nhost = \"{}\"\nport = {}\nsecurity = \"plain\"",
+            stack.host(),
+            stack.port("MAILSTACK_SMTP_PORT")
+        ),
+    );
+    let (ok, out, err) = l.cmd(&["doctor"]);
+    assert!(ok, "{out}{err}");
+    let smtp = out
+        .lines()
+        .find(|l| l.contains("smtp:"))
+        .unwrap_or_default();
+    assert!(
+        smtp.starts_with("ok") && smtp.contains("plain, no TLS") && smtp.contains("no login"),
+        "{smtp}"
+    );
+    assert!(!smtp.contains("TLS and login accepted"), "{smtp}");
+
+    // STARTTLS with the stack's private CA, without ca_file.
+    std::fs::write(&l.config, &original).unwrap();
+    let text = std::fs::read_to_string(&l.config).unwrap();
+    let at = text.find("[outbox]").unwrap();
+    let (head, tail) = text.split_at(at);
+    let tail: String = tail
+        .lines()
+        .filter(|line| !line.starts_with("ca_file"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&l.config, format!("{head}{tail}")).unwrap();
+    let (ok, out, _) = l.cmd(&["doctor"]);
+    assert!(!ok);
+    let smtp = out
+        .lines()
+        .find(|l| l.contains("smtp:"))
+        .unwrap_or_default();
+    assert!(
+        smtp.starts_with("FAIL") && smtp.contains("set ca_file"),
+        "{smtp}"
+    );
+    assert_eq!(smtp.matches("Connection error").count(), 1, "{smtp}");
+
+    // A wrong password: the server's words, no library structures.
+    std::fs::write(
+        &l.config,
+        original.replacen("value = \"secret\"", "value = \"wrong\"", 1),
+    )
+    .unwrap();
+    let (_, out, _) = l.cmd(&["doctor"]);
+    let imap = out
+        .lines()
+        .find(|l| l.contains("imap:"))
+        .unwrap_or_default();
+    assert!(
+        imap.contains("the server answered NO: [AUTHENTICATIONFAILED]"),
+        "{imap}"
+    );
+    assert!(
+        !imap.contains("code: None") && !imap.contains("Some("),
+        "{imap}"
+    );
+
+    // The IMAP side pointed at the SMTP port: Postfix's banner is not IMAP.
+    std::fs::write(
+        &l.config,
+        original
+            .replacen(
+                &format!("port = {}", stack.port("MAILSTACK_IMAPS_PORT")),
+                &format!("port = {}", stack.port("MAILSTACK_SMTP_PORT")),
+                1,
+            )
+            .replacen("security = \"tls\"", "security = \"plain\"", 1),
+    )
+    .unwrap();
+    let (ok, out, _) = l.cmd(&["doctor"]);
+    assert!(!ok);
+    let imap = out
+        .lines()
+        .find(|l| l.contains("imap:"))
+        .unwrap_or_default();
+    assert!(
+        imap.contains("not IMAP") && imap.contains("ESMTP") && !imap.contains("input: ["),
+        "{imap}"
+    );
+
+    // A listen port another program holds: doctor fails, as run refuses to start.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    std::fs::write(
+        &l.config,
+        format!("{original}\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let (ok, out, _) = l.cmd(&["doctor"]);
+    assert!(!ok);
+    let http = out
+        .lines()
+        .find(|l| l.contains("http:"))
+        .unwrap_or_default();
+    assert!(
+        http.starts_with("FAIL") && http.contains("another program uses the port"),
+        "{http}"
+    );
+    let (ok, _, err) = l.cmd(&["run"]);
+    assert!(
+        !ok && err.contains("another program uses the port"),
+        "{err}"
+    );
+    drop(taken);
+
+    // A password written as a plain string.
+    std::fs::write(
+        &l.config,
+        original.replacen(
+            "password = { value = \"secret\" }",
+            "password = \"secret\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let (ok, _, err) = l.cmd(&["doctor"]);
+    assert!(!ok);
+    assert!(
+        err.contains("mailbox.password is written as a plain string")
+            && err.contains("{ env = \"LNDX_MAILBOX_PASSWORD\" }"),
+        "{err}"
+    );
+}
