@@ -287,3 +287,124 @@ fn live_doctor_says_what_to_change() {
         "{err}"
     );
 }
+
+/// APPENDs a message to `user`'s INBOX with the given flags.
+async fn append_flagged(stack: &Stack, user: &str, raw: &[u8], flags: Option<&str>) {
+    let mut s = imap_login(stack, user).await;
+    s.append("INBOX", flags, None, raw).await.expect("APPEND");
+    let _ = s.logout().await;
+}
+
+/// Replies from `robot` in `user`'s INBOX.
+fn replies_from(stack: &Stack, rt: &tokio::runtime::Runtime, user: &str, robot: &str) -> usize {
+    rt.block_on(headers(stack, user, "INBOX"))
+        .iter()
+        .filter(|h| h.from == robot)
+        .count()
+}
+
+/// A first run on a mailbox with history: the mail already there is filed without a reply
+/// (`existing_mail = "file"`, the default), mail marked done by an earlier lndx is never
+/// answered, and new mail is answered. A fresh data folder on the same mailbox (a restore
+/// from an old backup), even told to answer existing mail, answers nothing already marked.
+#[test]
+fn live_first_run_on_a_mailbox_with_history() {
+    let stack = Stack::shared();
+    let rt = rt();
+    let mut l = Lndx::new(
+        stack,
+        Opts {
+            existing_mail: "file",
+            ..Opts::default()
+        },
+    );
+    let base = sample("P08a-cq-course.eml");
+    let sender = |i: usize| format!("hist{i}-{}@cq.test", token());
+    let senders: Vec<String> = (0..6).map(sender).collect();
+    for (i, who) in senders.iter().enumerate().take(5) {
+        let raw = variant(&base, &format!("<hist-{i}-{}@cq.test>", token()), Some(who));
+        // Two of them were answered by an earlier lndx: they carry its done keyword.
+        let flags = (i >= 3).then_some("($LndxFiled)");
+        rt.block_on(append_flagged(stack, &l.robot, &raw, flags));
+    }
+    l.start();
+    l.wait_filed(5, Duration::from_secs(30));
+    // New mail after the start is answered.
+    let raw = variant(
+        &base,
+        &format!("<hist-new-{}@cq.test>", token()),
+        Some(&senders[5]),
+    );
+    rt.block_on(smtp_send(stack, &senders[5], &l.robot, &raw));
+    l.wait_filed(6, Duration::from_secs(30));
+    wait_for(Duration::from_secs(20), "the new mail's reply", || {
+        (replies_from(stack, &rt, &senders[5], &l.robot) == 1).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    for who in &senders[..5] {
+        assert_eq!(replies_from(stack, &rt, who, &l.robot), 0, "{who} answered");
+    }
+    let unanswered: Vec<String> = {
+        let db = l.db();
+        let mut st = db
+            .prepare("SELECT coalesce(json_extract(result, '$.unanswered'), '') FROM messages ORDER BY id")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(
+        unanswered,
+        [
+            "existing_mail",
+            "existing_mail",
+            "existing_mail",
+            "done_keyword",
+            "done_keyword",
+            ""
+        ]
+    );
+    // Old mail is filed like any other: its files are read and its form's entry is in
+    // the registry (the same form each time: one entry, six messages).
+    let (files, entries): (i64, i64) = l
+        .db()
+        .query_row(
+            "SELECT (SELECT count(DISTINCT message) FROM files), (SELECT count(*) FROM entries)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((files, entries), (6, 1));
+    l.stop();
+
+    // A fresh data folder on the same mailbox, told to answer existing mail: everything
+    // there now carries the done keyword, so nothing is answered again.
+    let mut fresh = Lndx::new(stack, Opts::default());
+    for file in [
+        fresh.config.clone(),
+        fresh.dir.path().join("rules/senders.toml"),
+    ] {
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace(&fresh.robot, &l.robot);
+        std::fs::write(&file, text).unwrap();
+    }
+    fresh.start();
+    fresh.wait_filed(6, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    for who in &senders {
+        let want = usize::from(who == &senders[5]);
+        assert_eq!(
+            replies_from(stack, &rt, who, &l.robot),
+            want,
+            "{who}: answered again after a fresh start"
+        );
+    }
+    let outbox: i64 = fresh
+        .db()
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(outbox, 0, "no reply queued");
+    fresh.stop();
+}

@@ -101,12 +101,13 @@ impl Intake {
                 });
             }
         }
-        self.process_stored_sized(
+        self.process_stored_with(
             reg,
             stored.id,
             raw,
             source.arrived_at.as_deref(),
             source.declared_size,
+            source.no_reply,
         )
     }
 
@@ -131,6 +132,21 @@ impl Intake {
         raw: &[u8],
         arrived_at: Option<&str>,
         declared_size: Option<u64>,
+    ) -> Result<Filed, IntakeError> {
+        self.process_stored_with(reg, id, raw, arrived_at, declared_size, None)
+    }
+
+    /// As [`Intake::process_stored_sized`]; with `no_reply`, the message is filed like
+    /// any other but not answered (the reason is recorded as `unanswered`): old mail on a
+    /// first run, or mail an earlier lndx marked done.
+    pub fn process_stored_with(
+        &self,
+        reg: &mut Registry,
+        id: i64,
+        raw: &[u8],
+        arrived_at: Option<&str>,
+        declared_size: Option<u64>,
+        no_reply: Option<&'static str>,
     ) -> Result<Filed, IntakeError> {
         let opts = self.parse_options();
         let size = declared_size.unwrap_or(0).max(raw.len() as u64);
@@ -179,6 +195,7 @@ impl Intake {
             batch: None,
             reply: None,
             skipped: inbound.skip.map(|s| s.key()),
+            unanswered: None,
             errors: Vec::new(),
             warnings: Vec::new(),
             attachments: Vec::new(),
@@ -200,7 +217,12 @@ impl Intake {
                 &mut outcome,
             )?;
             let ev = guard::Guard::evidence(&self.settings.loop_guard, &tx, &inbound)?;
-            if let Some((mut mail, subject)) = self.reply_for(&tx, &inbound, &outcome, id)? {
+            outcome.unanswered = no_reply;
+            let reply = match no_reply {
+                Some(_) => None,
+                None => self.reply_for(&tx, &inbound, &outcome, id)?,
+            };
+            if let Some((mut mail, subject)) = reply {
                 let sender = outcome.from.clone().unwrap_or_default();
                 mail.held =
                     guard::Guard::hold_reason(&self.settings.loop_guard, &tx, id, &sender, &ev)?;

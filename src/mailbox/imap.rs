@@ -48,6 +48,23 @@ pub struct ImapConfig {
     pub timeout_secs: u64,
     /// Copy every sent reply into this folder (e.g. "Sent"); none when unset.
     pub sent_folder: Option<String>,
+    /// What the first run with a fresh data folder does with the mail already in the
+    /// folder: `file` (default) files it without replying; `answer` answers it too.
+    /// Mail carrying `done_keyword` (marked by an earlier lndx) is never answered again.
+    #[serde(default)]
+    pub existing_mail: ExistingMail,
+}
+
+/// `[mailbox] existing_mail`: see [`ImapConfig::existing_mail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExistingMail {
+    /// Filed, not answered: a first install on a mailbox with history, or a fresh data
+    /// folder, does not answer months-old mail again.
+    #[default]
+    File,
+    /// Answered like new mail.
+    Answer,
 }
 
 fn default_security() -> Security {
@@ -104,6 +121,7 @@ impl Source for Imap {
             shutdown: feed.shutdown,
             sent: feed.sent,
             health: feed.health,
+            history_uid: None,
         };
         crate::runtime::block_on(w.run());
     }

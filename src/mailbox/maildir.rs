@@ -102,6 +102,7 @@ impl Maildir {
                 key: Some(w.key.clone()),
                 arrived_at: Some(w.arrived_at.clone()),
                 declared_size: None,
+                no_reply: None,
             },
             done: tx,
         };

@@ -75,6 +75,9 @@ pub struct SourceRef {
     /// The message's size on the server when only its header was fetched (it is over the
     /// size limit): the filing answers `too_large` from the header alone.
     pub declared_size: Option<u64>,
+    /// Filed without a reply, for this reason: `done_keyword` (an earlier lndx marked it
+    /// done) or `existing_mail` (it was in the mailbox before lndx first watched it).
+    pub no_reply: Option<&'static str>,
 }
 
 /// The registry: one SQLite connection plus the data directory.

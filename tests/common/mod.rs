@@ -474,6 +474,9 @@ pub struct Opts {
     pub message_mb: u64,
     /// The weekly report: (cron expression in Asia/Shanghai, recipient); off when None.
     pub report: Option<(String, String)>,
+    /// `[mailbox] existing_mail`: the tests' backlogs are appended before the first start
+    /// and must be answered, so `answer` unless a test says otherwise.
+    pub existing_mail: &'static str,
 }
 
 impl Default for Opts {
@@ -484,6 +487,7 @@ impl Default for Opts {
             poll_secs: 5,
             message_mb: 50,
             report: None,
+            existing_mail: "answer",
         }
     }
 }
@@ -572,6 +576,7 @@ poll_secs = {poll}
 idle_secs = 60
 timeout_secs = 10
 sent_folder = "Sent"
+existing_mail = "{existing}"
 
 [outbox]
 kind = "smtp"
@@ -609,6 +614,7 @@ enabled = false
             sub = stack.port("MAILSTACK_SUBMISSION_PORT"),
             cap = opts.cap,
             mb = opts.message_mb,
+            existing = opts.existing_mail,
         );
         std::fs::write(&config, text).unwrap();
         Lndx {

@@ -12,3 +12,8 @@ UPDATE outbox SET state = 'held' WHERE state = 'capped';
 ALTER TABLE messages ADD COLUMN fingerprint TEXT;
 ALTER TABLE messages ADD COLUMN bare_answer INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX messages_sender_created ON messages(sender COLLATE NOCASE, created_at);
+
+-- A first run on a mailbox that already holds mail: the highest UID present when this data
+-- folder first opened the folder. Messages up to it are old mail (filed without a reply
+-- unless `[mailbox] existing_mail = "answer"`); NULL for folders watched before 0006.
+ALTER TABLE imap_folders ADD COLUMN history_uid INTEGER;
