@@ -64,6 +64,24 @@ with the list of those that are (exit 2)."
 }
 
 #[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// Mail that needs a decision — unknown (a send cut off by a crash), failed, held by
+    /// the loop guard — and whether a copy with its Message-ID is in the Sent folder.
+    /// Read-only.
+    List {
+        /// Only this state: pending, sending, sent, failed, unknown or held [default:
+        /// unknown, failed and held].
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+        /// One JSON object per mail and line (id, message, purpose, message_id,
+        /// recipients, state, attempts, last_error, created_at, sent_at, answered_from,
+        /// answered_subject, in_sent_folder: true, false or null when not checked).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum ReportCommand {
     /// Write report.html, report.txt, the .xlsx workbook and report.eml into a folder;
     /// queues and sends nothing.
@@ -190,6 +208,12 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
         RegistryCommand::Export { out, all_versions } => {
             commands::registry::export(app, &out, all_versions)
         }
+    }
+}
+
+pub fn outbox(app: &App, cmd: OutboxCommand) -> Result<ExitCode> {
+    match cmd {
+        OutboxCommand::List { state, json } => commands::outbox::list(app, state.as_deref(), json),
     }
 }
 

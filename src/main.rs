@@ -125,6 +125,12 @@ with what to fix. It changes nothing: no folder, database or file is created.\n\
 Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the config cannot be read."
     )]
     Doctor,
+    /// Queued mail that needs a decision: list unknown, failed and held mail, and whether
+    /// a copy is in the Sent folder.
+    Outbox {
+        #[command(subcommand)]
+        command: cli::OutboxCommand,
+    },
     /// The weekly progress report: preview it as files, or send one now.
     Report {
         #[command(subcommand)]
@@ -145,6 +151,7 @@ fn main() -> ExitCode {
             Command::Reprocess { id } => commands::ingest::reprocess(&app, id),
             Command::Doctor => commands::doctor::doctor(&app),
             Command::Report { command } => cli::report(&app, command),
+            Command::Outbox { command } => cli::outbox(&app, command),
         }
     })();
     match result {

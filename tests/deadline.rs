@@ -408,3 +408,85 @@ fn live_first_run_on_a_mailbox_with_history() {
     assert_eq!(outbox, 0, "no reply queued");
     fresh.stop();
 }
+
+/// `lndx outbox list`: unknown, failed and held mail, each with whether a copy with its
+/// Message-ID is in the Sent folder (looked up over IMAP), as text and as JSON.
+#[test]
+fn live_outbox_list_checks_the_sent_folder() {
+    let stack = Stack::shared();
+    let rt = rt();
+    let mut l = Lndx::new(stack, Opts::default());
+    l.start();
+    let senders: Vec<String> = (0..2)
+        .map(|i| format!("ob{i}-{}@cq.test", token()))
+        .collect();
+    let base = sample("P08a-cq-course.eml");
+    for (i, who) in senders.iter().enumerate() {
+        let raw = variant(&base, &format!("<ob-{i}-{}@cq.test>", token()), Some(who));
+        rt.block_on(smtp_send(stack, who, &l.robot, &raw));
+    }
+    l.wait_filed(2, Duration::from_secs(30));
+    // Both replies are sent and copied into the robot's Sent folder.
+    wait_for(Duration::from_secs(30), "two copies in Sent", || {
+        let n = rt
+            .block_on(headers(stack, &l.robot, "Sent"))
+            .iter()
+            .filter(|h| h.from == l.robot)
+            .count();
+        (n >= 2).then_some(())
+    });
+    l.stop();
+    // As a crash leaves them: the first reply's fate unknown (it did arrive: its copy is
+    // in Sent), and a reply that never reached the server.
+    let db = l.db();
+    let first: (i64, String) = db
+        .query_row(
+            "SELECT id, message_id FROM outbox WHERE purpose = 'reply' ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    db.execute(
+        "UPDATE outbox SET state = 'unknown', last_error = 'lndx stopped while handing this mail to the server' WHERE id = ?1",
+        [first.0],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO outbox (message, purpose, message_id, envelope_from, recipients, body,
+            state, next_attempt_at, created_at)
+         SELECT message, purpose, '<never-sent-' || id || '@ouchn.test>', envelope_from,
+            recipients, body, 'unknown', created_at, created_at FROM outbox WHERE id = ?1",
+        [first.0],
+    )
+    .unwrap();
+    drop(db);
+
+    let (ok, out, err) = l.cmd(&["outbox", "list", "--json"]);
+    assert!(ok, "{out}{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!(rows[0]["message_id"], first.1.as_str());
+    assert_eq!(rows[0]["state"], "unknown");
+    assert_eq!(rows[0]["in_sent_folder"], true, "{out}");
+    assert_eq!(rows[1]["in_sent_folder"], false, "{out}");
+    assert!(rows[0]["answered_from"].as_str().unwrap().starts_with("ob"));
+
+    let (ok, out, _) = l.cmd(&["outbox", "list"]);
+    assert!(ok);
+    assert!(
+        out.contains("\tunknown\treply\t") && out.contains("\tyes\t") && out.contains("\tno\t"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("2 mails"), "{out}");
+    let (ok, out, _) = l.cmd(&["outbox", "list", "--state", "sent", "--json"]);
+    assert!(ok);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let (ok, _, err) = l.cmd(&["outbox", "list", "--state", "lost"]);
+    assert!(
+        !ok && err.contains("--state \"lost\"") && err.contains("held"),
+        "{err}"
+    );
+}

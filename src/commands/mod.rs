@@ -10,6 +10,7 @@
 pub mod check;
 pub mod doctor;
 pub mod ingest;
+pub mod outbox;
 pub mod progress;
 pub mod registry;
 pub mod report;

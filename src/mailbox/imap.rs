@@ -132,6 +132,41 @@ pub fn account(cfg: &ImapConfig) -> String {
     format!("{}@{}", cfg.username, cfg.host)
 }
 
+/// Which of these Message-IDs have a copy in the Sent folder (`sent_folder`): one read-only
+/// session (EXAMINE), one `UID SEARCH HEADER Message-ID` per id. For `lndx outbox list`: a
+/// reply whose fate is unknown has reached the server when its copy is there.
+pub async fn in_sent(cfg: &ImapConfig, ids: &[String]) -> Result<Vec<bool>, String> {
+    let Some(sent) = cfg.sent_folder.as_deref().filter(|f| !f.is_empty()) else {
+        return Err("no sent_folder is configured in [mailbox]".into());
+    };
+    let t = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
+    let explain = |f: conn::Fail| format!("{f} — {}", f.hint());
+    let mut o = conn::open(cfg).await.map_err(explain)?;
+    conn::step(t, "EXAMINE", o.session.examine(conn::mailbox_name(sent)))
+        .await
+        .map_err(explain)?;
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        // The id as a quoted string; a Message-ID holds no quote or backslash worth
+        // keeping, so they are dropped rather than escaped.
+        let clean: String = id
+            .chars()
+            .filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n'))
+            .collect();
+        let hits = conn::step(
+            t,
+            "UID SEARCH",
+            o.session
+                .uid_search(format!("HEADER Message-ID \"{clean}\"")),
+        )
+        .await
+        .map_err(explain)?;
+        found.push(!hits.is_empty());
+    }
+    let _ = tokio::time::timeout(t, o.session.logout()).await;
+    Ok(found)
+}
+
 /// `doctor`: connects, secures, logs in, identifies, selects the folder and reports the
 /// capabilities; on failure says what to fix.
 pub async fn check(cfg: &ImapConfig) -> Result<String, String> {

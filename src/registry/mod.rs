@@ -22,7 +22,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::spelling::spelled;
 
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
-pub use outbox::{Delivery, LoopEvidence, OutboxRow, QueuedMail};
+pub use outbox::{Delivery, LoopEvidence, OutboxListed, OutboxRow, QueuedMail};
 pub use raw::Stored;
 
 /// A registry operation that failed; these stop the current message, never the daemon.

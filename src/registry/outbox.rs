@@ -38,6 +38,24 @@ pub struct OutboxRow {
 /// (id, purpose, state, last error) of a queued mail.
 pub type OutboxSummary = (i64, String, String, Option<String>);
 
+/// A queued mail as `lndx outbox list` shows it (no body).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxListed {
+    pub id: i64,
+    pub message: Option<i64>,
+    pub purpose: Purpose,
+    pub message_id: String,
+    pub recipients: Vec<String>,
+    pub state: OutboxState,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    /// The sender and subject of the message answered, when it is a reply.
+    pub answered_from: Option<String>,
+    pub answered_subject: Option<String>,
+}
+
 /// The outcome of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -384,6 +402,39 @@ impl Registry {
         let done = release(&tx, outbox)?;
         tx.commit()?;
         Ok(done)
+    }
+
+    /// Queued mail in any of `states`, oldest first (for `lndx outbox list`).
+    pub fn outbox_list(&self, states: &[OutboxState]) -> Result<Vec<OutboxListed>> {
+        let spelled: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+        let states = serde_json::to_string(&spelled).expect("strings serialise");
+        let mut st = self.conn.prepare(
+            "SELECT o.id, o.message, o.purpose, o.message_id, o.recipients, o.state, o.attempts,
+                    o.last_error, o.created_at, o.sent_at, m.sender, m.subject
+             FROM outbox o LEFT JOIN messages m ON m.id = o.message
+             WHERE o.state IN (SELECT value FROM json_each(?1))
+             ORDER BY o.id",
+        )?;
+        let rows = st
+            .query_map([states], |r| {
+                let rcpts: String = r.get(4)?;
+                Ok(OutboxListed {
+                    id: r.get(0)?,
+                    message: r.get(1)?,
+                    purpose: r.get(2)?,
+                    message_id: r.get(3)?,
+                    recipients: serde_json::from_str(&rcpts).unwrap_or_default(),
+                    state: r.get(5)?,
+                    attempts: r.get(6)?,
+                    last_error: r.get(7)?,
+                    created_at: r.get(8)?,
+                    sent_at: r.get(9)?,
+                    answered_from: r.get(10)?,
+                    answered_subject: r.get(11)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Mail held back by the loop guard, waiting for staff.
