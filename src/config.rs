@@ -197,6 +197,9 @@ pub struct ConverterConfig {
     /// Path to soffice; default: `soffice` or `libreoffice` on PATH.
     pub program: Option<PathBuf>,
     pub timeout_secs: u64,
+    /// Converter workers: LibreOffice conversions run beside the intake worker, which
+    /// files other messages meanwhile (0: convert in the intake worker).
+    pub workers: usize,
 }
 
 impl Default for ConverterConfig {
@@ -205,6 +208,7 @@ impl Default for ConverterConfig {
             enabled: true,
             program: None,
             timeout_secs: 120,
+            workers: 2,
         }
     }
 }

@@ -490,3 +490,99 @@ fn live_outbox_list_checks_the_sent_folder() {
         "{err}"
     );
 }
+
+/// A message whose files need LibreOffice does not hold up the others: while it converts
+/// (in a converter worker), the messages of other senders are filed and answered; a later
+/// message of the same sender waits for it, so replies to one sender keep arrival order.
+/// Every message is answered once.
+#[test]
+fn live_legacy_files_do_not_block_the_queue() {
+    let stack = Stack::shared();
+    let rt = rt();
+    let mut l = Lndx::new(
+        stack,
+        Opts {
+            converter: true,
+            ..Opts::default()
+        },
+    );
+    l.start();
+    std::thread::sleep(Duration::from_secs(1));
+    let slow = format!("legacy-{}@gd.test", token());
+    let legacy =
+        std::fs::read(std::path::Path::new(REPO).join("tests/fixtures/office/documents.eml"))
+            .unwrap();
+    let legacy = variant(
+        &legacy,
+        &format!("<legacy-{}@gd.test>", token()),
+        Some(&slow),
+    );
+    let base = sample("P08a-cq-course.eml");
+    let others: Vec<String> = (0..4)
+        .map(|i| format!("quick{i}-{}@cq.test", token()))
+        .collect();
+    rt.block_on(async {
+        smtp_send(stack, &slow, &l.robot, &legacy).await;
+        for (i, who) in others.iter().enumerate() {
+            let raw = variant(
+                &base,
+                &format!("<quick-{i}-{}@cq.test>", token()),
+                Some(who),
+            );
+            smtp_send(stack, who, &l.robot, &raw).await;
+        }
+        // The slow sender's next message, without legacy files.
+        let raw = variant(
+            &base,
+            &format!("<legacy-next-{}@gd.test>", token()),
+            Some(&slow),
+        );
+        smtp_send(stack, &slow, &l.robot, &raw).await;
+    });
+    l.wait_filed(6, Duration::from_secs(120));
+    // Filing order: (sender, message-id) by processed_at.
+    let order: Vec<(String, String)> = {
+        let db = l.db();
+        let mut st = db
+            .prepare("SELECT lower(sender), message_id FROM messages ORDER BY processed_at, id")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let pos = |pred: &dyn Fn(&(String, String)) -> bool| order.iter().position(pred).unwrap();
+    let legacy_at = pos(&|(_, m)| m.contains("<legacy-") && !m.contains("next"));
+    let next_at = pos(&|(_, m)| m.contains("legacy-next"));
+    let quick_last = others.iter().map(|o| pos(&|(s, _)| s == o)).max().unwrap();
+    assert!(
+        quick_last < legacy_at,
+        "the other senders were held up by the conversion: {order:?}"
+    );
+    assert!(
+        legacy_at < next_at,
+        "the same sender's replies left arrival order: {order:?}"
+    );
+    // The legacy files were converted and read (not answered unsupported_format).
+    let result: String = l
+        .db()
+        .query_row(
+            "SELECT result FROM messages WHERE message_id LIKE '<legacy-%' AND message_id NOT LIKE '%next%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!result.contains("unsupported_format"), "{result}");
+    for who in others.iter().chain([&slow]) {
+        let want = if who == &slow { 2 } else { 1 };
+        wait_for(Duration::from_secs(30), "replies", || {
+            let n = rt
+                .block_on(headers(stack, who, "INBOX"))
+                .iter()
+                .filter(|h| h.from == l.robot)
+                .count();
+            (n == want).then_some(())
+        });
+    }
+    l.stop();
+}

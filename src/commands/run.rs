@@ -42,6 +42,7 @@ pub fn run(app: &App) -> Result<ExitCode> {
         scheduler,
         listen,
         thresholds: config.health.thresholds(),
+        converter_workers: config.converter.workers,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -46,6 +46,22 @@ struct Filing<'a> {
     seen: HashMap<String, registry::EntryRow>,
 }
 
+/// What [`Intake::admit`] did with a message.
+#[derive(Debug)]
+pub enum Admitted {
+    /// Filed before (the same source message): nothing more to do.
+    Done(Filed),
+    /// Stored raw, to be filed.
+    Stored { id: i64 },
+}
+
+/// What [`Intake::prepare`] found.
+#[derive(Debug, Default)]
+pub struct Preparation {
+    pub sender: Option<String>,
+    pub conversions: Vec<crate::convert::Conversion>,
+}
+
 /// A message after intake.
 #[derive(Debug, Clone)]
 pub struct Filed {
@@ -86,7 +102,21 @@ impl Intake {
         raw: &[u8],
         source: SourceRef,
     ) -> Result<Filed, IntakeError> {
-        let stored = reg.store_raw(raw, &source)?;
+        match self.admit(reg, raw, &source)? {
+            Admitted::Done(filed) => Ok(filed),
+            Admitted::Stored { id } => self.file_stored(reg, id, raw, &source),
+        }
+    }
+
+    /// The first step of [`Intake::file`]: the message is stored raw (and committed).
+    /// `Done` when the same source message had been filed before.
+    pub fn admit(
+        &self,
+        reg: &mut Registry,
+        raw: &[u8],
+        source: &SourceRef,
+    ) -> Result<Admitted, IntakeError> {
+        let stored = reg.store_raw(raw, source)?;
         if let Some(state) = &stored.earlier_state {
             if *state != MessageState::Received {
                 let json = reg
@@ -94,21 +124,55 @@ impl Intake {
                     .and_then(|(_, r)| r)
                     .and_then(|r| serde_json::from_str(&r).ok())
                     .unwrap_or(Value::Null);
-                return Ok(Filed {
+                return Ok(Admitted::Done(Filed {
                     id: stored.id,
                     json,
                     fresh: false,
-                });
+                }));
             }
         }
+        Ok(Admitted::Stored { id: stored.id })
+    }
+
+    /// The rest of [`Intake::file`] for a message [`Intake::admit`] stored.
+    pub fn file_stored(
+        &self,
+        reg: &mut Registry,
+        id: i64,
+        raw: &[u8],
+        source: &SourceRef,
+    ) -> Result<Filed, IntakeError> {
         self.process_stored_with(
             reg,
-            stored.id,
+            id,
             raw,
             source.arrived_at.as_deref(),
             source.declared_size,
             source.no_reply,
         )
+    }
+
+    /// What a stored message needs before it is filed: its sender (lower-case; replies
+    /// to one sender follow filing order) and the conversions its files need (empty
+    /// without a converter, for mail that is not answered, and over the size limit).
+    pub fn prepare(&self, raw: &[u8], source: &SourceRef) -> Preparation {
+        let opts = self.parse_options();
+        let size = source.declared_size.unwrap_or(0).max(raw.len() as u64);
+        if size > opts.limits.message_bytes || find_header_end(raw) > self.settings.header_bytes {
+            return Preparation::default();
+        }
+        let Ok(inbound) = catch_unwind(AssertUnwindSafe(|| message::parse(raw, &opts))) else {
+            return Preparation::default();
+        };
+        let conversions = if self.converter.is_some() && inbound.skip.is_none() {
+            analyse::conversions(&inbound)
+        } else {
+            Vec::new()
+        };
+        Preparation {
+            sender: inbound.from.map(|a| a.address.to_lowercase()),
+            conversions,
+        }
     }
 
     /// Processes a message already stored raw (a fresh one, or one left unfinished by a

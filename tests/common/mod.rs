@@ -477,6 +477,8 @@ pub struct Opts {
     /// `[mailbox] existing_mail`: the tests' backlogs are appended before the first start
     /// and must be answered, so `answer` unless a test says otherwise.
     pub existing_mail: &'static str,
+    /// Convert legacy files with LibreOffice (with converter workers).
+    pub converter: bool,
 }
 
 impl Default for Opts {
@@ -488,6 +490,7 @@ impl Default for Opts {
             message_mb: 50,
             report: None,
             existing_mail: "answer",
+            converter: false,
         }
     }
 }
@@ -594,7 +597,7 @@ per_recipient_per_day = {cap}
 message_mb = {mb}
 
 [converter]
-enabled = false
+enabled = {converter}
 
 [report]
 {report}
@@ -615,6 +618,7 @@ enabled = false
             cap = opts.cap,
             mb = opts.message_mb,
             existing = opts.existing_mail,
+            converter = opts.converter,
         );
         std::fs::write(&config, text).unwrap();
         Lndx {
