@@ -586,3 +586,241 @@ fn live_legacy_files_do_not_block_the_queue() {
     }
     l.stop();
 }
+
+/// A message with one legacy attachment (a real Word 97 .doc or Excel 97 .xls) and a text
+/// that differs per message.
+fn legacy_message(from: &str, to: &str, id: &str, n: usize) -> Vec<u8> {
+    use base64::Engine;
+    let (file, name, ctype) = if n.is_multiple_of(2) {
+        ("P10-sh-case-doc.doc", "上海-案例.doc", "application/msword")
+    } else {
+        (
+            "P03-sd-summary.xls",
+            "山东-汇总表.xls",
+            "application/vnd.ms-excel",
+        )
+    };
+    let bytes = std::fs::read(
+        std::path::Path::new(REPO)
+            .join("tests/fixtures/files")
+            .join(file),
+    )
+    .unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let wrapped: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    let name_b64 = base64::engine::general_purpose::STANDARD.encode(name);
+    format!(
+        "From: <{from}>\r\nTo: <{to}>\r\nSubject: =?UTF-8?B?{subj}?=\r\nMessage-ID: {id}\r\n\
+         Date: {date}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n第 {n} 份材料，请查收。\r\n\
+         --b\r\nContent-Type: {ctype}; name=\"=?UTF-8?B?{name_b64}?=\"\r\n\
+         Content-Disposition: attachment; filename=\"=?UTF-8?B?{name_b64}?=\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n",
+        subj = base64::engine::general_purpose::STANDARD.encode(format!("申报材料 {n}")),
+        date = chrono::Utc::now().to_rfc2822(),
+        body = wrapped.join("\r\n"),
+    )
+    .into_bytes()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The deadline-day burst on the real mail stack: BURST_MESSAGES (default 500) from
+/// BURST_SENDERS (33) within BURST_SECS (60) s over SMTP, every tenth with a legacy .doc or
+/// .xls. Prints receipt latency (SMTP accept → the reply delivered into the sender's
+/// maildir) for messages with and without legacy files, the time until the whole burst
+/// was filed, and whether every message was answered exactly once. Run by
+/// scripts/bench-deadline.sh (release build).
+#[test]
+#[ignore]
+fn deadline_burst() {
+    let env_num = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let n = env_num("BURST_MESSAGES", 500);
+    let n_senders = env_num("BURST_SENDERS", 33);
+    let secs = env_num("BURST_SECS", 60) as f64;
+    let stack = Stack::shared();
+    let rt = rt();
+    let mut l = Lndx::new(
+        stack,
+        Opts {
+            converter: true,
+            tls: false,
+            poll_secs: 60,
+            ..Opts::default()
+        },
+    );
+    let names: Vec<String> = sample_names()
+        .into_iter()
+        .filter(|n| !n.starts_with("P13") && !n.starts_with("P14"))
+        .collect();
+    let samples: Vec<Vec<u8>> = names.iter().map(|n| sample(n)).collect();
+    let domains = [
+        "gd.test", "bj.test", "sh.test", "js.test", "zj.test", "cq.test", "sd.test",
+    ];
+    let tag = token();
+    let senders: Vec<String> = (0..n_senders)
+        .map(|i| format!("p{i}-{tag}@{}", domains[i % domains.len()]))
+        .collect();
+    // (raw, message-id, sender, legacy)
+    let msgs: Vec<(Vec<u8>, String, usize, bool)> = (0..n)
+        .map(|i| {
+            let s = i % n_senders;
+            let id = format!("<burst-{tag}-{i}@live.test>");
+            if i.is_multiple_of(10) {
+                (legacy_message(&senders[s], &l.robot, &id, i), id, s, true)
+            } else {
+                let k = (i / n_senders) % samples.len();
+                (variant(&samples[k], &id, Some(&senders[s])), id, s, false)
+            }
+        })
+        .collect();
+    // Make every mailbox exist before watching it.
+    rt.block_on(async {
+        for s in &senders {
+            let _ = imap_login(stack, s).await.logout().await;
+        }
+    });
+    l.start();
+    std::thread::sleep(Duration::from_secs(2));
+    let mail_dir = std::path::PathBuf::from(stack.get("MAILSTACK_MAIL_DIR"));
+    let maildirs: Vec<std::path::PathBuf> = senders
+        .iter()
+        .map(|s| {
+            let (user, domain) = s.split_once('@').unwrap();
+            mail_dir.join(domain).join(user).join("Maildir")
+        })
+        .collect();
+    let robot = l.robot.clone();
+    let t0 = std::time::Instant::now();
+    let watcher = {
+        let maildirs = maildirs.clone();
+        let robot = robot.clone();
+        std::thread::spawn(move || {
+            // In-Reply-To → (times seen, first seen)
+            let mut seen: std::collections::HashMap<String, (usize, std::time::Instant)> =
+                Default::default();
+            let mut files: std::collections::HashSet<std::path::PathBuf> = Default::default();
+            let deadline = std::time::Instant::now() + Duration::from_secs(240);
+            let mut quiet_since = std::time::Instant::now();
+            while std::time::Instant::now() < deadline {
+                let mut new = false;
+                for d in &maildirs {
+                    for sub in ["new", "cur"] {
+                        let Ok(rd) = std::fs::read_dir(d.join(sub)) else {
+                            continue;
+                        };
+                        for e in rd.flatten() {
+                            // Dovecot renames new/ → cur/ with flags: key by the unique part.
+                            let name = e.file_name().to_string_lossy().to_string();
+                            let key = d.join(name.split(':').next().unwrap_or(&name));
+                            if !files.insert(key) {
+                                continue;
+                            }
+                            let Ok(text) = std::fs::read(e.path()) else {
+                                continue;
+                            };
+                            let h = parse_seen(0, &text);
+                            if h.from == robot && !h.in_reply_to.is_empty() {
+                                let entry = seen
+                                    .entry(h.in_reply_to.clone())
+                                    .or_insert((0, std::time::Instant::now()));
+                                entry.0 += 1;
+                                new = true;
+                            }
+                        }
+                    }
+                }
+                if new {
+                    quiet_since = std::time::Instant::now();
+                }
+                if seen.len() >= n && quiet_since.elapsed() > Duration::from_secs(5) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            seen
+        })
+    };
+    let gap = Duration::from_secs_f64(secs / n as f64);
+    let accepted: Vec<std::time::Instant> = rt.block_on(async {
+        let mut v = Vec::with_capacity(n);
+        for (i, (raw, _, s, _)) in msgs.iter().enumerate() {
+            let due = t0 + gap * i as u32;
+            tokio::time::sleep_until(due.into()).await;
+            smtp_send(stack, &senders[*s], &robot, raw).await;
+            v.push(std::time::Instant::now());
+        }
+        v
+    });
+    let sent_in = t0.elapsed().as_secs_f64();
+    l.wait_filed(n as i64, Duration::from_secs(300));
+    let filed_in = t0.elapsed().as_secs_f64();
+    let seen = watcher.join().unwrap();
+    let mut plain = Vec::new();
+    let mut legacy = Vec::new();
+    let mut missing = 0;
+    let mut twice = 0;
+    for ((_, id, _, is_legacy), t) in msgs.iter().zip(&accepted) {
+        match seen.get(id) {
+            Some((count, at)) => {
+                if *count > 1 {
+                    twice += 1;
+                }
+                let d = at.saturating_duration_since(*t).as_secs_f64();
+                if *is_legacy {
+                    legacy.push(d)
+                } else {
+                    plain.push(d)
+                }
+            }
+            None => missing += 1,
+        }
+    }
+    plain.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    legacy.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let held: i64 = l
+        .db()
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'held'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    l.stop();
+    println!(
+        "deadline burst: {n} messages from {n_senders} senders sent over SMTP in {sent_in:.1} s, {} with a legacy .doc/.xls",
+        legacy.len()
+    );
+    println!(
+        "receipt latency without legacy files ({}): p50 {:.2} s, p95 {:.2} s, max {:.2} s",
+        plain.len(),
+        percentile(&plain, 0.5),
+        percentile(&plain, 0.95),
+        plain.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "receipt latency with legacy files ({}): p50 {:.2} s, p95 {:.2} s, max {:.2} s",
+        legacy.len(),
+        percentile(&legacy, 0.5),
+        percentile(&legacy, 0.95),
+        legacy.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "whole burst filed {filed_in:.1} s after the first send; answered exactly once: {} of {n} (missing {missing}, twice {twice}, held {held})",
+        n - missing - twice
+    );
+}
