@@ -114,27 +114,41 @@ fn held_rows(s: &Scratch) -> Vec<(i64, String)> {
         .unwrap()
 }
 
-/// The same content from the same sender again and again is a loop: after two answered
-/// repeats the reply is held (kept, not sent), and a release sends it, once.
+/// A robot that answers each receipt with the same text (threaded to our reply, no
+/// Auto-Submitted) is a loop: after two answered repeats the reply is held (kept, not
+/// sent), and a release sends it, once. The same form sent again without answering us is
+/// answered every time.
 #[test]
-fn the_loop_guard_holds_repeated_content_and_a_release_sends_it() {
+fn the_loop_guard_holds_a_robot_answering_our_replies_and_a_release_sends_it() {
     let s = Scratch::new("guard");
     let cfg = s.config("[loop_guard]\nrepeats = 2\n");
-    let files: Vec<_> = (0..5)
+    // The same mail five times, not answering us: five replies.
+    let again: Vec<_> = (0..5)
         .map(|_| fixture("eml/P12-tj-no-attachment.eml"))
         .collect();
-    let r = s.ingest(Some(&cfg), &files);
-    assert_eq!(r.len(), 5);
-    let held: Vec<bool> = r.iter().map(|m| m["reply"]["held"].is_string()).collect();
+    let r = s.ingest(Some(&cfg), &again);
+    assert!(r.iter().all(|m| m["reply"]["held"].is_null()));
+    assert_eq!(s.outbox_files().len(), 5);
+    // A robot answers our last reply, then each of ours in turn.
+    let mut last = r[4]["reply"]["message_id"].as_str().unwrap().to_string();
+    let mut held = Vec::new();
+    for i in 0..5 {
+        let raw = format!(
+            "From: <robot@tj.test>\r\nTo: <lndx@ouchn.test>\r\nSubject: Re: receipt\r\n\
+             Message-ID: <robot-{i}@tj.test>\r\nIn-Reply-To: {last}\r\nReferences: {last}\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nI am away.\r\n> 回执 {i}\r\n"
+        );
+        let p = s.dir.join(format!("robot{i}.eml"));
+        std::fs::write(&p, raw).unwrap();
+        let m = s.ingest(Some(&cfg), &[p]).remove(0);
+        held.push(m["reply"]["held"].is_string());
+        last = m["reply"]["message_id"].as_str().unwrap().to_string();
+    }
     assert_eq!(held, [false, false, true, true, true]);
-    assert_eq!(
-        s.outbox_files().len(),
-        2,
-        "two replies leave, three are held"
-    );
+    assert_eq!(s.outbox_files().len(), 7, "two answers to the robot leave");
     let rows = held_rows(&s);
     assert_eq!(rows.len(), 3);
-    assert!(rows[0].1.contains("liqiang@tj.test"), "{rows:?}");
+    assert!(rows[0].1.contains("robot@tj.test"), "{rows:?}");
 
     let reg = lndx::registry::Registry::open(&s.data()).unwrap();
     assert!(reg.release_held_mail(rows[0].0).unwrap());
@@ -147,7 +161,7 @@ fn the_loop_guard_holds_repeated_content_and_a_release_sends_it() {
     );
     assert_eq!(
         s.outbox_files().len(),
-        4,
+        9,
         "the released reply and the new one"
     );
     assert_eq!(held_rows(&s).len(), 2);

@@ -8,18 +8,19 @@
 //! - the mail says it is automatic (`Auto-Submitted`, `X-Autoreply`, `Precedence`, a
 //!   bounce) or carries our own loop header: intake already files it without a reply
 //!   (`message::Skip`), so no guard is needed for it;
-//! - a robot that does not say so answers every receipt with the same text: the same
-//!   sender sends mail with the same content again and again. The content's
-//!   [`fingerprint`] (the text without quoted lines or the quoted original, plus the files'
-//!   hashes) repeats;
-//! - a robot that quotes our receipt (so its text differs each time) answers one of our
-//!   mails (In-Reply-To/References names a Message-ID we sent) with no file: a
-//!   [`Evidence::bare_answer`].
+//! - a robot that does not say so answers our mail (In-Reply-To/References names a
+//!   Message-ID we sent), and does so again and again: with the same content (its
+//!   [`fingerprint`]: the text without quoted lines or the quoted original, plus the files'
+//!   hashes), or, when it quotes our receipt so that its text differs each time, without
+//!   a file (a [`Evidence::bare_answer`]).
 //!
-//! When the same sender has, within the window, already been answered `repeats` times for
-//! the same content, or for bare answers to our mail, the reply is queued `held`: filed,
-//! kept, shown in /healthz and to staff, and sent if staff release it. A province sending
-//! different forms never trips it: each mail's files differ.
+//! When a message answers our mail and the same sender has, within the window, already
+//! been answered `repeats` times for the same content, or for bare answers to our mail,
+//! the reply is queued `held`: filed, kept, shown in /healthz and to staff, and sent if
+//! staff release it. Mail that does not answer ours is never held: a province sending
+//! many forms, or the same form again, gets every receipt. A robot that neither says it
+//! is automatic nor threads its answers is left to the optional per-recipient ceiling
+//! (`limits.per_recipient_per_day`), which holds too.
 
 use chrono::{SecondsFormat, Utc};
 
@@ -31,7 +32,9 @@ pub use crate::settings::LoopGuard;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     pub fingerprint: String,
-    /// The message answers one of our mails and carries no file.
+    /// The message answers one of our mails (In-Reply-To/References names one).
+    pub answers_us: bool,
+    /// It answers one of our mails and carries no file.
     pub bare_answer: bool,
 }
 
@@ -101,10 +104,11 @@ impl Guard for LoopGuard {
     ) -> Result<Evidence, registry::RegistryError> {
         let mut ids: Vec<String> = inbound.references.clone();
         ids.extend(inbound.in_reply_to.iter().cloned());
-        let bare_answer = inbound.files.is_empty() && !ids.is_empty() && tx.answers_ours(&ids)?;
+        let answers_us = !ids.is_empty() && tx.answers_ours(&ids)?;
         Ok(Evidence {
             fingerprint: fingerprint(inbound),
-            bare_answer,
+            answers_us,
+            bare_answer: answers_us && inbound.files.is_empty(),
         })
     }
 
@@ -117,7 +121,9 @@ impl Guard for LoopGuard {
         sender: &str,
         ev: &Evidence,
     ) -> Result<Option<String>, registry::RegistryError> {
-        if self.repeats == 0 {
+        // Only mail that answers ours can bounce back and forth: a province sending the
+        // same form again (a retry, a resend) is answered every time.
+        if self.repeats == 0 || !ev.answers_us {
             return Ok(None);
         }
         let since = (Utc::now() - chrono::Duration::minutes(self.window_minutes as i64))
