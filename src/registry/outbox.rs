@@ -245,6 +245,7 @@ impl Registry {
             "SELECT id, message, purpose, message_id, envelope_from, recipients, body, state,
                     attempts, last_error
              FROM outbox WHERE state = ?3 AND next_attempt_at <= ?1
+               AND (claimed_until IS NULL OR claimed_until < ?1)
              ORDER BY id LIMIT ?2",
         )?;
         let rows = st
@@ -267,12 +268,13 @@ impl Registry {
         Ok(rows)
     }
 
-    /// Claims a due mail for one delivery attempt by this connection: its next attempt is
-    /// moved `lease` ahead, so another process delivering the same outbox (`lndx run` and
-    /// `report send-now` at once) no longer sees it due. False when it is no longer pending
-    /// and due (another process took it): the caller must not send it. A crash before the
-    /// attempt is recorded leaves it pending, tried again once the lease has passed (nothing
-    /// was handed over yet; from the handover on it is `sending`, see [`Self::mark_sending`]).
+    /// Claims a due mail for one delivery attempt by this connection for `lease`, so that
+    /// another process delivering the same outbox (`lndx run` and `report send-now` at
+    /// once) does not attempt it too. False when it is no longer pending and due, or another
+    /// process holds the claim: the caller must not send it. Recording the attempt ends the
+    /// claim; a claim left by a crash is cleared when `lndx run` starts
+    /// ([`Self::recover_in_flight`]): nothing was handed over yet (from the handover on the
+    /// mail is `sending`, see [`Self::mark_sending`]).
     pub fn claim_due(&self, id: i64, lease: std::time::Duration) -> Result<bool> {
         let now = chrono::Utc::now();
         let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
@@ -280,8 +282,9 @@ impl Registry {
             t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         };
         let n = self.conn.execute(
-            "UPDATE outbox SET next_attempt_at = ?2
-             WHERE id = ?1 AND state = ?3 AND next_attempt_at <= ?4",
+            "UPDATE outbox SET claimed_until = ?2
+             WHERE id = ?1 AND state = ?3 AND next_attempt_at <= ?4
+               AND (claimed_until IS NULL OR claimed_until < ?4)",
             params![id, stamp(until), OutboxState::Pending, stamp(now)],
         )?;
         Ok(n == 1)
@@ -336,8 +339,13 @@ impl Registry {
             params![error, at, lost.logged(), OutboxState::Sending],
         )?;
         let n = tx.execute(
-            "UPDATE outbox SET state = ?2, last_error = ?1 WHERE state = ?3",
+            "UPDATE outbox SET state = ?2, last_error = ?1, claimed_until = NULL WHERE state = ?3",
             params![error, lost.state(), OutboxState::Sending],
+        )?;
+        // Claims of attempts a crash cut off before the handover: attempted again.
+        tx.execute(
+            "UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
+            [],
         )?;
         tx.commit()?;
         Ok(n)
@@ -371,7 +379,7 @@ impl Registry {
         tx.execute(
             "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_error = ?3,
                 next_attempt_at = coalesce(?4, next_attempt_at),
-                sent_at = coalesce(?5, sent_at)
+                sent_at = coalesce(?5, sent_at), claimed_until = NULL
              WHERE id = ?1",
             params![row.id, state, detail, next, sent_at],
         )?;

@@ -17,3 +17,9 @@ CREATE INDEX messages_sender_created ON messages(sender COLLATE NOCASE, created_
 -- folder first opened the folder. Messages up to it are old mail (filed without a reply
 -- unless `[mailbox] existing_mail = "answer"`); NULL for folders watched before 0006.
 ALTER TABLE imap_folders ADD COLUMN history_uid INTEGER;
+
+-- A delivery attempt claims its mail first (`lndx run` and a command such as
+-- `report send-now` may deliver the same outbox at once; each mail is attempted by one).
+-- A claim left by a process killed before its attempt was recorded is cleared when
+-- `lndx run` starts.
+ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
