@@ -91,6 +91,7 @@ fn main() {
                         key: None,
                         arrived_at: None,
                         declared_size: None,
+                        no_reply: None,
                     },
                 )
                 .expect("filed");

@@ -304,9 +304,23 @@ pub enum EntryCommand {
     },
 }
 
-/// `lndx outbox …`: actions on queued mail, by its outbox id.
+/// `lndx outbox …`: queued mail that needs a decision, and the actions on it, by its outbox id.
 #[derive(Subcommand)]
 pub enum OutboxCommand {
+    /// Mail that needs a decision — unknown (a send cut off by a crash), failed, held by
+    /// the loop guard — and whether a copy with its Message-ID is in the Sent folder.
+    /// Read-only.
+    List {
+        /// Only this state: pending, sending, sent, failed, unknown or held [default:
+        /// unknown, failed and held].
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+        /// One JSON object per mail and line (id, message, purpose, message_id,
+        /// recipients, state, attempts, last_error, created_at, sent_at, answered_from,
+        /// answered_subject, in_sent_folder: true, false or null when not checked).
+        #[arg(long)]
+        json: bool,
+    },
     /// Queue a failed, unknown or sent mail again under a new Message-ID, to its
     /// recipients or to another address.
     Resend {
@@ -429,6 +443,9 @@ pub fn entry(app: &App, actor: &str, cmd: EntryCommand) -> Result<ExitCode> {
 pub fn outbox(app: &App, actor: &str, cmd: OutboxCommand) -> Result<ExitCode> {
     use lndx::desk::Action;
     let (action, json) = match cmd {
+        OutboxCommand::List { state, json } => {
+            return commands::outbox::list(app, state.as_deref(), json)
+        }
         OutboxCommand::Resend { id, to, json } => (Action::Resend { outbox: id, to }, json),
         OutboxCommand::Close { id, note, json } => (Action::CloseMail { outbox: id, note }, json),
         OutboxCommand::Release { id, json } => (Action::ReleaseMail { outbox: id }, json),

@@ -51,6 +51,67 @@ pub struct Config {
     pub report: ReportConfig,
     #[serde(default)]
     pub http: HttpConfig,
+    #[serde(default)]
+    pub loop_guard: LoopGuardConfig,
+    #[serde(default)]
+    pub health: HealthConfig,
+}
+
+/// `[health]`: when /healthz turns `degraded` (see `health::Thresholds`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// The mailbox may be disconnected this many seconds.
+    pub disconnected_secs: u64,
+    /// The last fetch or poll may be this many seconds old.
+    pub fetch_stale_secs: u64,
+    /// This many errors within `errors_window_secs` mean errors climb (0: not checked).
+    pub errors: u64,
+    pub errors_window_secs: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        let t = crate::health::Thresholds::default();
+        HealthConfig {
+            disconnected_secs: t.disconnected_secs,
+            fetch_stale_secs: t.fetch_stale_secs,
+            errors: t.errors,
+            errors_window_secs: t.errors_window_secs,
+        }
+    }
+}
+
+impl HealthConfig {
+    pub fn thresholds(&self) -> crate::health::Thresholds {
+        crate::health::Thresholds {
+            disconnected_secs: self.disconnected_secs,
+            fetch_stale_secs: self.fetch_stale_secs,
+            errors: self.errors,
+            errors_window_secs: self.errors_window_secs.max(1),
+        }
+    }
+}
+
+/// `[loop_guard]`: when a reply is held because mail bounces back and forth (see
+/// `intake::guard`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoopGuardConfig {
+    /// After this many answered repeats from one sender within the window (the same
+    /// content, or answers to our mail without a file), the next reply is held. 0: off.
+    pub repeats: u32,
+    pub window_minutes: u32,
+}
+
+impl Default for LoopGuardConfig {
+    fn default() -> Self {
+        let g = crate::settings::LoopGuard::default();
+        LoopGuardConfig {
+            repeats: g.repeats,
+            window_minutes: g.window_minutes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,7 +166,9 @@ pub struct LimitsConfig {
     /// The header block of a message: at most this many KiB and this many fields.
     pub header_kb: usize,
     pub header_fields: usize,
-    /// Replies and reports to one recipient per day, the last guard against loops.
+    /// Replies to one recipient per day past which further replies are held (not dropped):
+    /// a last resort behind the loop guard. 0 (the default): no ceiling. A province that
+    /// sends each course in its own mail must get every receipt.
     pub per_recipient_per_day: u32,
 }
 
@@ -121,7 +184,7 @@ impl Default for LimitsConfig {
             nesting: l.nesting,
             header_kb: 1024,
             header_fields: 5000,
-            per_recipient_per_day: 40,
+            per_recipient_per_day: 0,
         }
     }
 }
@@ -134,6 +197,9 @@ pub struct ConverterConfig {
     /// Path to soffice; default: `soffice` or `libreoffice` on PATH.
     pub program: Option<PathBuf>,
     pub timeout_secs: u64,
+    /// Converter workers: LibreOffice conversions run beside the intake worker, which
+    /// files other messages meanwhile (0: convert in the intake worker).
+    pub workers: usize,
 }
 
 impl Default for ConverterConfig {
@@ -142,6 +208,7 @@ impl Default for ConverterConfig {
             enabled: true,
             program: None,
             timeout_secs: 120,
+            workers: 2,
         }
     }
 }
@@ -213,6 +280,40 @@ pub struct HttpConfig {
     pub listen: Option<String>,
 }
 
+/// A secret written as a plain string (`password = "secret"`): the line, the key and the
+/// three ways to give it, never the value itself.
+fn plain_secret(text: &str) -> Option<String> {
+    let mut section = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            section = l.trim_matches(['[', ']', ' ']).to_string();
+            continue;
+        }
+        let Some((key, value)) = l.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        let value = value.trim_start();
+        if key == "password" && (value.starts_with('"') || value.starts_with('\'')) {
+            let name = if section.is_empty() {
+                key.to_string()
+            } else {
+                format!("{section}.{key}")
+            };
+            let var = format!("LNDX_{}_PASSWORD", section.to_ascii_uppercase());
+            return Some(format!(
+                "line {}: {name} is written as a plain string; give it as \
+                 {key} = {{ env = \"{var}\" }} (from the environment), \
+                 {key} = {{ file = \"/etc/lndx/{section}.password\" }} (from a file, mode 0600) \
+                 or {key} = {{ value = \"…\" }} (inline, for tests)",
+                i + 1
+            ));
+        }
+    }
+    None
+}
+
 impl Config {
     /// Reads a config file; `None` gives the built-in default.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
@@ -225,7 +326,9 @@ impl Config {
         })?;
         let cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            // toml points at the section for a wrong secret (the sections are tagged
+            // enums, which lose the key's position): name the key and the fix instead.
+            message: plain_secret(&text).unwrap_or_else(|| e.to_string().trim_end().to_string()),
         })?;
         cfg.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -302,6 +405,10 @@ impl Config {
             header_bytes: l.header_kb * 1024,
             header_fields: l.header_fields,
             hold_on_auth_failure: self.senders.on_auth_failure == OnAuthFailure::Hold,
+            loop_guard: crate::settings::LoopGuard {
+                repeats: self.loop_guard.repeats,
+                window_minutes: self.loop_guard.window_minutes.max(1),
+            },
         }
     }
 
@@ -356,6 +463,21 @@ mod tests {
             e.contains("line 2") && e.contains("`infer` or `registered`"),
             "{e}"
         );
+        std::fs::write(
+            &p,
+            "[outbox]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 25\n\
+             username = \"u\"\npassword = \"hunter2\"\n",
+        )
+        .unwrap();
+        let e = Config::load(Some(&p)).unwrap_err().to_string();
+        assert!(
+            e.contains("line 6: outbox.password is written as a plain string")
+                && e.contains("password = { env = \"LNDX_OUTBOX_PASSWORD\" }")
+                && e.contains("{ file =")
+                && e.contains("{ value ="),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "the value is never shown: {e}");
         std::fs::write(&p, "[senders]\non_auth_failure = \"drop\"\n").unwrap();
         let e = Config::load(Some(&p)).unwrap_err().to_string();
         assert!(e.contains("`hold` or `ignore`"), "{e}");

@@ -19,16 +19,50 @@
 //! it names, or tell its sender when the file was read. With it, no request is made
 //! (tests/office.rs listens for one).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sha2::Digest;
 use wait_timeout::ChildExt;
 
 #[derive(Debug, Clone)]
 pub struct Converter {
     pub program: PathBuf,
     pub timeout: Duration,
+    /// Conversions made ahead of filing by converter workers ([`Converter::prepare`]),
+    /// shared by every clone; a conversion is taken out when filing asks for it.
+    prepared: Prepared,
+}
+
+/// Conversions made ahead, by input (SHA-256 of the bytes, extension, filter, target).
+#[derive(Debug, Clone, Default)]
+struct Prepared(Arc<Mutex<HashMap<String, Made>>>);
+
+/// A conversion made ahead: the output, or the error as text.
+type Made = Result<Vec<u8>, String>;
+
+/// At most this many prepared conversions are kept (each is taken when its message is
+/// filed; the bound only guards against a message that is never filed).
+const PREPARED_MAX: usize = 2000;
+
+/// One file to convert: what [`Converter::convert_with`] takes.
+#[derive(Debug, Clone)]
+pub struct Conversion {
+    pub bytes: Vec<u8>,
+    pub input_ext: &'static str,
+    pub import_filter: Option<&'static str>,
+    pub target: &'static str,
+}
+
+fn prepared_key(bytes: &[u8], input_ext: &str, filter: Option<&str>, target: &str) -> String {
+    format!(
+        "{}:{input_ext}:{}:{target}",
+        hex::encode(sha2::Sha256::digest(bytes)),
+        filter.unwrap_or("")
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +79,9 @@ pub enum ConvertError {
     NoOutput(String),
     #[error("temporary files: {0}")]
     Io(#[from] std::io::Error),
+    /// A conversion made ahead by a converter worker failed (its error, as text).
+    #[error("{0}")]
+    Prepared(String),
 }
 
 impl Converter {
@@ -61,7 +98,11 @@ impl Converter {
             } else {
                 which::which(&c).ok()
             };
-            resolved.map(|program| Converter { program, timeout })
+            resolved.map(|program| Converter {
+                program,
+                timeout,
+                prepared: Prepared::default(),
+            })
         })
     }
 
@@ -78,7 +119,45 @@ impl Converter {
 
     /// Like [`Converter::convert`], opening the input with the named LibreOffice import
     /// filter (e.g. "HTML (StarCalc)": HTML opens in Writer unless told otherwise).
+    /// A conversion made ahead by [`Converter::prepare`] is taken instead of running
+    /// LibreOffice again.
     pub fn convert_with(
+        &self,
+        bytes: &[u8],
+        input_ext: &str,
+        import_filter: Option<&str>,
+        target: &str,
+    ) -> Result<Vec<u8>, ConvertError> {
+        let key = prepared_key(bytes, input_ext, import_filter, target);
+        let ready = self
+            .prepared
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        match ready {
+            Some(Ok(out)) => Ok(out),
+            Some(Err(e)) => Err(ConvertError::Prepared(e)),
+            None => self.run(bytes, input_ext, import_filter, target),
+        }
+    }
+
+    /// Converts ahead of filing (a converter worker): the result is kept for the
+    /// [`Converter::convert_with`] call that filing makes with the same input.
+    pub fn prepare(&self, c: &Conversion) {
+        let key = prepared_key(&c.bytes, c.input_ext, c.import_filter, c.target);
+        let out = self
+            .run(&c.bytes, c.input_ext, c.import_filter, c.target)
+            .map_err(|e| e.to_string());
+        let mut map = self.prepared.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= PREPARED_MAX {
+            map.clear();
+        }
+        map.insert(key, out);
+    }
+
+    /// Runs LibreOffice on one file.
+    fn run(
         &self,
         bytes: &[u8],
         input_ext: &str,

@@ -51,6 +51,11 @@ pub struct Daemon {
     /// Loopback address for /healthz and /metrics (checked by
     /// [`crate::health::listen_address`]); None: not served.
     pub listen: Option<std::net::SocketAddr>,
+    /// When /healthz turns degraded (`[health]`).
+    pub thresholds: crate::health::Thresholds,
+    /// Converter workers making LibreOffice conversions ahead of filing (0: the intake
+    /// worker converts itself, holding up the queue).
+    pub converter_workers: usize,
 }
 
 /// Why `lndx run` could not start.
@@ -92,6 +97,8 @@ pub fn run(d: Daemon) -> Result<(), DaemonError> {
         cap,
         scheduler,
         listen,
+        thresholds,
+        converter_workers,
     } = d;
     // Opened here first so that database problems stop start-up.
     let mut reg = open(&data_dir)?;
@@ -100,12 +107,18 @@ pub fn run(d: Daemon) -> Result<(), DaemonError> {
     let (trigger, shutdown) = Shutdown::channel();
     let shared = Shared {
         shutdown,
-        health: Arc::new(Health::default()),
+        health: Arc::new(Health::new(thresholds)),
         outbox_wake: Arc::new(Notify::new()),
         sent_wake: Arc::new(Notify::new()),
     };
     let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE);
-    let mut threads = vec![start_intake(intake, reg, queue, &shared)?];
+    let mut threads = vec![start_intake(
+        intake,
+        reg,
+        queue,
+        converter_workers,
+        &shared,
+    )?];
     threads.push(start_outbox(transport, open(&data_dir)?, cap, &shared)?);
     if let Some(scheduler) = scheduler {
         threads.push(start_scheduler(scheduler, &shared)?);
@@ -252,34 +265,207 @@ pub fn log_outcome(filed: &Filed) {
     );
 }
 
-/// Starts the intake worker, the only writer of filings: it files each job in turn,
-/// answers the source, and wakes the outbox. It ends when every job sender is gone.
+/// A stored message waiting to be filed: behind its own conversions, or behind an
+/// earlier message of the same sender.
+struct Waiting {
+    id: i64,
+    raw: Vec<u8>,
+    source: crate::registry::SourceRef,
+    /// Its conversions are done (or it needs none).
+    ready: bool,
+}
+
+/// The intake worker's queue of messages waiting to be filed, one FIFO per sender:
+/// replies to one sender follow the order their messages arrived, while messages of other
+/// senders are filed as they come (a legacy file converting does not hold them up).
+#[derive(Default)]
+struct Order {
+    senders: std::collections::HashMap<String, std::collections::VecDeque<Waiting>>,
+}
+
+impl Order {
+    fn busy(&self, sender: &str) -> bool {
+        self.senders.get(sender).is_some_and(|q| !q.is_empty())
+    }
+
+    fn push(&mut self, sender: String, w: Waiting) {
+        self.senders.entry(sender).or_default().push_back(w);
+    }
+
+    /// Marks message `id` converted; returns its sender.
+    fn converted(&mut self, id: i64) -> Option<String> {
+        for (sender, q) in self.senders.iter_mut() {
+            if let Some(w) = q.iter_mut().find(|w| w.id == id) {
+                w.ready = true;
+                return Some(sender.clone());
+            }
+        }
+        None
+    }
+
+    /// The messages of `sender` that can be filed now, in order.
+    fn take_ready(&mut self, sender: &str) -> Vec<Waiting> {
+        let mut out = Vec::new();
+        if let Some(q) = self.senders.get_mut(sender) {
+            while q.front().is_some_and(|w| w.ready) {
+                out.extend(q.pop_front());
+            }
+            if q.is_empty() {
+                self.senders.remove(sender);
+            }
+        }
+        out
+    }
+
+    /// Everything still waiting, each sender's in order (at shutdown).
+    fn drain(&mut self) -> Vec<Waiting> {
+        self.senders.drain().flat_map(|(_, q)| q).collect()
+    }
+}
+
+/// Where the intake worker hands a message's conversions to the converter workers.
+type ConvertQueue = mpsc::Sender<(i64, Vec<crate::convert::Conversion>)>;
+
+/// Starts `n` converter workers: each takes a message's conversions, makes them ahead
+/// ([`crate::convert::Converter::prepare`]: LibreOffice runs outside the intake worker),
+/// and says the message is ready. They end when the intake worker drops its sender.
+fn start_converters(
+    n: usize,
+    converter: crate::convert::Converter,
+    ready: mpsc::Sender<i64>,
+) -> Result<(ConvertQueue, Vec<JoinHandle<()>>), DaemonError> {
+    let (tx, rx) = mpsc::channel::<(i64, Vec<crate::convert::Conversion>)>();
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    let mut handles = Vec::new();
+    for _ in 0..n.max(1) {
+        let rx = rx.clone();
+        let ready = ready.clone();
+        let converter = converter.clone();
+        handles.push(spawn("converter", move || loop {
+            let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            let Ok((id, conversions)) = next else { return };
+            for c in &conversions {
+                converter.prepare(c);
+            }
+            if ready.send(id).is_err() {
+                return;
+            }
+        })?);
+    }
+    Ok((tx, handles))
+}
+
+/// Starts the intake worker, the only writer of filings. Each message is stored raw first
+/// (and the source answered: from then on it is safe, a crash leaves it to be filed at the
+/// next start). A message whose files need LibreOffice waits for converter workers while
+/// the queue moves on; a message from a sender with a message still waiting waits behind
+/// it, so replies to one sender follow arrival order. It ends when every job sender is
+/// gone, after filing what still waits.
 fn start_intake(
     intake: Intake,
     mut reg: Registry,
     queue: mpsc::Receiver<Job>,
+    converter_workers: usize,
     shared: &Shared,
 ) -> Result<JoinHandle<()>, DaemonError> {
     let health = shared.health.clone();
     let wake = shared.outbox_wake.clone();
+    let (ready_tx, ready_rx) = mpsc::channel::<i64>();
+    let pool = match intake.converter.clone() {
+        Some(c) if converter_workers > 0 => Some(start_converters(converter_workers, c, ready_tx)?),
+        _ => None,
+    };
     spawn("intake", move || {
-        for job in queue {
+        let (convert, workers) = match pool {
+            Some((tx, handles)) => (Some(tx), handles),
+            None => (None, Vec::new()),
+        };
+        let mut order = Order::default();
+        let file = |reg: &mut Registry, w: &Waiting| {
             let span =
-                tracing::info_span!("message", source = %job.source.key.as_deref().unwrap_or("-"));
+                tracing::info_span!("message", source = %w.source.key.as_deref().unwrap_or("-"));
             let _g = span.enter();
-            let res = intake.file(&mut reg, &job.raw, job.source);
-            match &res {
+            match intake.file_stored(reg, w.id, &w.raw, &w.source) {
                 Ok(f) => {
                     health.filed();
-                    log_outcome(f);
+                    log_outcome(&f);
                 }
                 Err(e) => {
                     health.error();
-                    tracing::error!(error = %e, "cannot file a message");
+                    tracing::error!(id = w.id, error = %e, "cannot file a message");
                 }
             }
             wake.notify_one();
-            let _ = job.done.send(res.map(|f| f.id).map_err(|e| e.to_string()));
+        };
+        loop {
+            while let Ok(id) = ready_rx.try_recv() {
+                if let Some(sender) = order.converted(id) {
+                    for w in order.take_ready(&sender) {
+                        file(&mut reg, &w);
+                    }
+                }
+            }
+            let job = match queue.recv_timeout(Duration::from_millis(20)) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            let span =
+                tracing::info_span!("message", source = %job.source.key.as_deref().unwrap_or("-"));
+            let admitted = {
+                let _g = span.enter();
+                intake.admit(&mut reg, &job.raw, &job.source)
+            };
+            let id = match admitted {
+                Ok(crate::intake::Admitted::Done(f)) => {
+                    log_outcome(&f);
+                    let _ = job.done.send(Ok(f.id));
+                    continue;
+                }
+                Ok(crate::intake::Admitted::Stored { id }) => id,
+                Err(e) => {
+                    health.error();
+                    tracing::error!(error = %e, "cannot store a message");
+                    let _ = job.done.send(Err(e.to_string()));
+                    continue;
+                }
+            };
+            let prep = intake.prepare(&job.raw, &job.source);
+            // Mail without a sender is ordered behind nothing.
+            let sender = prep.sender.unwrap_or_else(|| format!("#{id}"));
+            let w = Waiting {
+                id,
+                raw: job.raw,
+                source: job.source,
+                ready: true,
+            };
+            match &convert {
+                Some(tx) if !prep.conversions.is_empty() => {
+                    // Stored raw: the source may settle it now; it is filed once converted.
+                    let _ = job.done.send(Ok(id));
+                    order.push(sender, Waiting { ready: false, ..w });
+                    if tx.send((id, prep.conversions)).is_err() {
+                        tracing::error!(id, "the converter workers are gone");
+                    }
+                }
+                _ if order.busy(&sender) => {
+                    let _ = job.done.send(Ok(id));
+                    order.push(sender, w);
+                }
+                _ => {
+                    file(&mut reg, &w);
+                    let _ = job.done.send(Ok(id));
+                }
+            }
+        }
+        // The sources are gone: wait for the conversions under way, then file what waits
+        // (what is not ready converts here).
+        drop(convert);
+        for h in workers {
+            let _ = h.join();
+        }
+        for w in order.drain() {
+            file(&mut reg, &w);
         }
     })
 }

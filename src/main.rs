@@ -166,7 +166,8 @@ Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the conf
         #[command(subcommand)]
         command: cli::EntryCommand,
     },
-    /// Staff actions on queued mail (resend, close, release).
+    /// Queued mail that needs a decision: list unknown, failed and held mail (and whether
+    /// a copy is in the Sent folder); resend, close or release it.
     Outbox {
         #[command(subcommand)]
         command: cli::OutboxCommand,

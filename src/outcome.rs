@@ -18,6 +18,10 @@ pub struct Outcome {
     pub batch: Option<u8>,
     pub reply: Option<ReplyInfo>,
     pub skipped: Option<&'static str>,
+    /// Filed but deliberately not answered: `done_keyword` (an earlier lndx marked it
+    /// done) or `existing_mail` (old mail on a first run). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unanswered: Option<&'static str>,
     pub errors: Vec<Finding>,
     pub warnings: Vec<Finding>,
     pub attachments: Vec<AttachmentOutcome>,
@@ -35,6 +39,9 @@ pub struct ReplyInfo {
     pub subject: String,
     pub sent: bool,
     pub message_id: String,
+    /// Why the loop guard held the reply back (queued `held`, not sent until released).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub held: Option<String>,
 }
 
 /// One file of the message.

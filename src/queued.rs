@@ -38,8 +38,10 @@ pub enum OutboxState {
     Failed,
     /// The server may have it (connection lost after the data): never resent blindly.
     Unknown,
-    /// Over the per-recipient daily cap (loop guard): not sent.
-    Capped,
+    /// Held back by the loop guard (mail bouncing back and forth, or over the optional
+    /// per-recipient ceiling): kept, not sent until staff release it (→ `Pending`).
+    /// Databases written before 0006 called it `capped`; the migration renames the rows.
+    Held,
 }
 
 impl Purpose {
@@ -61,7 +63,7 @@ impl OutboxState {
         OutboxState::Sent,
         OutboxState::Failed,
         OutboxState::Unknown,
-        OutboxState::Capped,
+        OutboxState::Held,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,7 +73,7 @@ impl OutboxState {
             OutboxState::Sent => "sent",
             OutboxState::Failed => "failed",
             OutboxState::Unknown => "unknown",
-            OutboxState::Capped => "capped",
+            OutboxState::Held => "held",
         }
     }
 
@@ -189,11 +191,11 @@ mod tests {
         let (p, s): (Purpose, OutboxState) = db
             .query_row(
                 "SELECT ?1, ?2",
-                rusqlite::params![Purpose::Report, OutboxState::Capped],
+                rusqlite::params![Purpose::Report, OutboxState::Held],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        assert_eq!((p, s), (Purpose::Report, OutboxState::Capped));
+        assert_eq!((p, s), (Purpose::Report, OutboxState::Held));
         let bad = db.query_row("SELECT 'queued'", [], |r| r.get::<_, OutboxState>(0));
         assert!(bad.unwrap_err().to_string().contains("not an outbox state"));
     }

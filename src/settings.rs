@@ -25,6 +25,27 @@ pub struct Settings {
     /// Hold entries of a message whose sender failed SPF/DKIM/DMARC (top-most
     /// Authentication-Results) for staff.
     pub hold_on_auth_failure: bool,
+    /// The loop guard (`intake::guard`).
+    pub loop_guard: LoopGuard,
+}
+
+/// The loop guard's settings (`[loop_guard]` in the config; see `intake::guard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopGuard {
+    /// Answered repeats from one sender within the window after which the next reply is
+    /// held (0: the guard is off).
+    pub repeats: u32,
+    /// The window, in minutes.
+    pub window_minutes: u32,
+}
+
+impl Default for LoopGuard {
+    fn default() -> Self {
+        LoopGuard {
+            repeats: 2,
+            window_minutes: 60,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -41,6 +62,7 @@ impl Default for Settings {
             header_bytes: 1024 * 1024,
             header_fields: 5000,
             hold_on_auth_failure: true,
+            loop_guard: LoopGuard::default(),
         }
     }
 }

@@ -606,7 +606,7 @@ fn mail_held_by_the_loop_guard_is_released_or_closed() {
     assert_eq!(s.outbox_files().len(), files + 1, "closed mail is not sent");
     assert!(attention(&s, &[]).iter().all(|i| i["kind"] != "mail_held"));
     let rows = audit(&s, Some(&format!("outbox:{first}")));
-    assert_eq!(rows[0]["before"]["state"], "capped");
+    assert_eq!(rows[0]["before"]["state"], "held");
     assert_eq!(rows[0]["after"]["state"], "pending");
     assert_eq!(
         audit(&s, Some(&format!("outbox:{second}")))[0]["note"],

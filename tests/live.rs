@@ -788,18 +788,14 @@ fn live_weekly_report_arrives_once() {
 }
 
 /// An auto-responder answers every receipt: with Auto-Submitted lndx answers the first
-/// message only; without it the per-recipient cap ends the exchange.
+/// message only; without it the loop guard recognises the repeated answers and holds the
+/// reply (kept, releasable), which ends the exchange.
 #[test]
 fn live_auto_responder_no_loop() {
     let stack = Stack::shared();
-    let cap = 3;
-    let mut l = Lndx::new(
-        stack,
-        Opts {
-            cap,
-            ..Opts::default()
-        },
-    );
+    // The loop guard's default: two answered repeats, then held.
+    let most = 3;
+    let mut l = Lndx::new(stack, Opts::default());
     l.start();
     let rt = rt();
     let polite = format!("ar-{}@bj.test", token());
@@ -857,18 +853,18 @@ fn live_auto_responder_no_loop() {
     );
     let rude_got = answered.get(&rude).copied().unwrap_or(0);
     assert!(
-        (1..=cap as usize).contains(&rude_got),
-        "a responder without Auto-Submitted got {rude_got} replies (cap {cap})"
+        (1..=most).contains(&rude_got),
+        "a responder without Auto-Submitted got {rude_got} replies (at most {most})"
     );
     // Quiet for the last seconds: the exchange is over.
     assert!(
         last_new.elapsed() > Duration::from_secs(5),
         "still replying"
     );
-    let capped: i64 = l
+    let held: i64 = l
         .db()
         .query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'capped'",
+            "SELECT count(*) FROM outbox WHERE state = 'held'",
             [],
             |r| r.get(0),
         )
@@ -882,7 +878,12 @@ fn live_auto_responder_no_loop() {
         )
         .unwrap();
     assert!(skipped >= 1, "the polite auto-reply was not skipped");
-    assert!(capped >= 1, "the cap never acted");
+    assert!(held >= 1, "the loop guard never acted");
+    assert!(
+        l.log().contains("reply held by the loop guard") && l.log().contains(&rude),
+        "the log names the recipient:\n{}",
+        l.log()
+    );
     l.stop();
 }
 

@@ -1,5 +1,5 @@
 //! The registry's promises: raw first, receipts stable and never reused, versions kept,
-//! duplicates, reprocessing, private files, the per-recipient cap, and `lndx run` on the
+//! duplicates, reprocessing, private files, the loop guard (held, not dropped), and `lndx run` on the
 //! default Maildir.
 
 mod util;
@@ -102,20 +102,93 @@ fn versions_supersede_and_receipts_are_never_reused() {
     assert_eq!(receipts.len(), n, "receipts are unique");
 }
 
+/// Held replies as the outbox records them: (id, last_error).
+fn held_rows(s: &Scratch) -> Vec<(i64, String)> {
+    let db = rusqlite::Connection::open(s.data().join("lndx.db")).unwrap();
+    let mut st = db
+        .prepare("SELECT id, coalesce(last_error, '') FROM outbox WHERE state = 'held' ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// A robot that answers each receipt with the same text (threaded to our reply, no
+/// Auto-Submitted) is a loop: after two answered repeats the reply is held (kept, not
+/// sent), and a release sends it, once. The same form sent again without answering us is
+/// answered every time.
 #[test]
-fn replies_to_one_recipient_are_capped_per_day() {
-    let s = Scratch::new("cap");
-    let cfg = s.config("[limits]\nper_recipient_per_day = 3\n");
-    let files: Vec<_> = (0..5)
+fn the_loop_guard_holds_a_robot_answering_our_replies_and_a_release_sends_it() {
+    let s = Scratch::new("guard");
+    let cfg = s.config("[loop_guard]\nrepeats = 2\n");
+    // The same mail five times, not answering us: five replies.
+    let again: Vec<_> = (0..5)
         .map(|_| fixture("eml/P12-tj-no-attachment.eml"))
         .collect();
-    let r = s.ingest(Some(&cfg), &files);
-    assert_eq!(r.len(), 5);
-    assert!(
-        r.iter().all(|m| m["reply"].is_object()),
-        "each is answered in the registry"
+    let r = s.ingest(Some(&cfg), &again);
+    assert!(r.iter().all(|m| m["reply"]["held"].is_null()));
+    assert_eq!(s.outbox_files().len(), 5);
+    // A robot answers our last reply, then each of ours in turn.
+    let mut last = r[4]["reply"]["message_id"].as_str().unwrap().to_string();
+    let mut held = Vec::new();
+    for i in 0..5 {
+        let raw = format!(
+            "From: <robot@tj.test>\r\nTo: <lndx@ouchn.test>\r\nSubject: Re: receipt\r\n\
+             Message-ID: <robot-{i}@tj.test>\r\nIn-Reply-To: {last}\r\nReferences: {last}\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nI am away.\r\n> 回执 {i}\r\n"
+        );
+        let p = s.dir.join(format!("robot{i}.eml"));
+        std::fs::write(&p, raw).unwrap();
+        let m = s.ingest(Some(&cfg), &[p]).remove(0);
+        held.push(m["reply"]["held"].is_string());
+        last = m["reply"]["message_id"].as_str().unwrap().to_string();
+    }
+    assert_eq!(held, [false, false, true, true, true]);
+    assert_eq!(s.outbox_files().len(), 7, "two answers to the robot leave");
+    let rows = held_rows(&s);
+    assert_eq!(rows.len(), 3);
+    assert!(rows[0].1.contains("robot@tj.test"), "{rows:?}");
+
+    let reg = lndx::registry::Registry::open(&s.data()).unwrap();
+    assert!(reg.release_held_mail(rows[0].0).unwrap());
+    assert!(!reg.release_held_mail(rows[0].0).unwrap(), "released once");
+    drop(reg);
+    // Any later command that sends flushes the released reply.
+    s.ingest(
+        Some(&cfg),
+        &[fixture("eml/P01-gd-valid-case-with-scan.eml")],
     );
-    assert_eq!(s.outbox_files().len(), 3, "only three replies leave");
+    assert_eq!(
+        s.outbox_files().len(),
+        9,
+        "the released reply and the new one"
+    );
+    assert_eq!(held_rows(&s).len(), 2);
+}
+
+/// A province that sends each course in its own mail gets every receipt: 50 different
+/// mails from one sender on one day are all answered (the old daily cap of 40 dropped ten).
+#[test]
+fn fifty_different_mails_from_one_sender_are_all_answered() {
+    let s = Scratch::new("fifty");
+    let raw = std::fs::read(fixture("eml/P12-tj-no-attachment.eml")).unwrap();
+    let files: Vec<_> = (0..50)
+        .map(|i| {
+            let text = String::from_utf8_lossy(&raw).replace(
+                "Message-ID: <4f0d2c1e",
+                &format!("Message-ID: <n{i}-4f0d2c1e"),
+            );
+            let p = s.dir.join(format!("m{i}.eml"));
+            std::fs::write(&p, format!("{text}\ncourse {i}\n")).unwrap();
+            p
+        })
+        .collect();
+    let r = s.ingest(None, &files);
+    assert_eq!(r.len(), 50);
+    assert!(r.iter().all(|m| m["reply"]["held"].is_null()));
+    assert_eq!(s.outbox_files().len(), 50);
+    assert!(held_rows(&s).is_empty());
 }
 
 #[test]

@@ -145,10 +145,7 @@ fn check_all(app: &App) -> bool {
                 Ok(()) => line(
                     Verdict::Ok,
                     "smtp",
-                    format!(
-                        "{}: connected, TLS and login accepted",
-                        setup::outbox(app).0
-                    ),
+                    format!("{}: {}", setup::outbox(app).0, s.describe()),
                 ),
                 Err(e) => line(Verdict::Fail, "smtp", e),
             }
@@ -299,11 +296,21 @@ fn http(app: &App) -> (Verdict, String) {
             "off: /healthz and /metrics are not served (set [http] listen = \"127.0.0.1:9925\")"
                 .into(),
         ),
-        Some(l) => match crate::health::listen_address(l) {
+        // The very check `lndx run` makes before it starts.
+        Some(l) => match crate::health::check_listen(l) {
             Ok(a) => (
                 Verdict::Ok,
                 format!("http://{a}/healthz and http://{a}/metrics"),
             ),
+            Err(e @ crate::health::ListenError::InUse { .. }) => {
+                match crate::health::listen_address(l) {
+                    Ok(a) if crate::health::lndx_answers(a) => (
+                        Verdict::Ok,
+                        format!("http://{a}/healthz is served by a running lndx"),
+                    ),
+                    _ => (Verdict::Fail, e.to_string()),
+                }
+            }
             Err(e) => (Verdict::Fail, e.to_string()),
         },
     }

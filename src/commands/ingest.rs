@@ -32,6 +32,7 @@ pub fn ingest(app: &App, files: &[PathBuf], json: bool) -> Result<ExitCode> {
                     key: None,
                     arrived_at: None,
                     declared_size: None,
+                    no_reply: None,
                 },
             )
             .with_context(|| format!("cannot file {}", path.display()))?;

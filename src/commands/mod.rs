@@ -11,6 +11,7 @@ pub mod check;
 pub mod desk;
 pub mod doctor;
 pub mod ingest;
+pub mod outbox;
 pub mod progress;
 pub mod registry;
 pub mod report;
@@ -27,9 +28,11 @@ use crate::registry::Registry;
 /// How long a command waits for the outbox before leaving the rest to `lndx run`.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Delivers what is due in the outbox once (folder, or SMTP with timeouts).
+/// Delivers what is due in the outbox once (folder, or SMTP with timeouts). Mail another
+/// process is delivering is left to it; mail left `sending` by a crash is recovered by
+/// `lndx run` at start, not here (a running daemon's mail in hand is not lost, it is in
+/// flight).
 pub fn flush_outbox(app: &App, reg: &Registry) -> Result<()> {
-    reg.recover_in_flight()?;
     let transport = app.transport()?;
     let pass = block_on(async {
         tokio::time::timeout(

@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use super::flush_outbox;
 use super::progress::Progress;
 use crate::app::App;
+use crate::queued::OutboxState;
 
 /// `lndx report preview [--at TIME] --out DIR`: writes report.html, report.txt, the .xlsx
 /// and report.eml to a folder; queues nothing.
@@ -51,7 +52,8 @@ pub fn preview(app: &App, at: Option<&str>, out: &Path) -> Result<()> {
 }
 
 /// Queues a report as of now to the configured recipients; claims no schedule slot.
-pub fn queue_now(app: &App) -> Result<()> {
+/// Returns its outbox id.
+pub fn queue_now(app: &App) -> Result<i64> {
     let reporter = app.reporter()?;
     let mut reg = app.registry()?;
     let r = reporter.build(&reg, Utc::now(), None)?;
@@ -62,15 +64,41 @@ pub fn queue_now(app: &App) -> Result<()> {
         id.unwrap_or_default(),
         reporter.sender.recipients().join(", ")
     );
-    Ok(())
+    id.context("the report was not queued")
 }
 
 /// `lndx report send-now`: queues a report as of now and delivers it at once.
+/// When `lndx run` is running it may take the report first (each mail is claimed by one
+/// process, never sent twice); the command then waits for its outcome. Exit 0 once it is
+/// sent, 1 when it failed, is held or its fate is unknown, or it is still queued after
+/// the send timeout (it stays queued for `lndx run`).
 pub fn send_now(app: &App) -> Result<ExitCode> {
-    queue_now(app)?;
+    let id = queue_now(app)?;
     let reg = app.registry()?;
     flush_outbox(app, &reg)?;
-    Ok(ExitCode::SUCCESS)
+    let deadline = std::time::Instant::now() + super::SEND_TIMEOUT;
+    loop {
+        let (state, error) = reg
+            .outbox_state(id)?
+            .with_context(|| format!("outbox {id} is gone"))?;
+        if state == OutboxState::Sent {
+            eprintln!("report sent (outbox {id})");
+            return Ok(ExitCode::SUCCESS);
+        }
+        // A pending mail with an error was deferred (a temporary failure): it waits for
+        // its next attempt.
+        let deferred = state == OutboxState::Pending && error.is_some();
+        if !state.in_flight() || deferred || std::time::Instant::now() > deadline {
+            eprintln!(
+                "report not sent (outbox {id}): {state}{}",
+                error.map(|e| format!(": {e}")).unwrap_or_default()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // Claimed by `lndx run` or deferred: the daemon or the next pass sends it.
+        flush_outbox(app, &reg)?;
+    }
 }
 
 /// Parses `--at`: RFC 3339, or "YYYY-MM-DD HH:MM[:SS]" / "YYYY-MM-DD" in `tz`.

@@ -22,7 +22,7 @@ pub fn run(app: &App) -> Result<ExitCode> {
         .http
         .listen
         .as_deref()
-        .map(crate::health::listen_address)
+        .map(crate::health::check_listen)
         .transpose()?;
     let source = config
         .mailbox
@@ -41,6 +41,8 @@ pub fn run(app: &App) -> Result<ExitCode> {
         cap: app.cap(),
         scheduler,
         listen,
+        thresholds: config.health.thresholds(),
+        converter_workers: config.converter.workers,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -280,6 +280,7 @@ impl Ctx<'_> {
             envelope_from: settings.own_address.clone(),
             recipients,
             body: bytes,
+            held: None,
         })?)
     }
 
@@ -646,6 +647,7 @@ impl Ctx<'_> {
             envelope_from: row.envelope_from.clone(),
             recipients: recipients.clone(),
             body,
+            held: None,
         })?;
         tx.set_resends(new, id)?;
         let before = mail_json(&mail);

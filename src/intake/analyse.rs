@@ -191,6 +191,44 @@ fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     }
 }
 
+/// The conversions filing `inbound` will ask for (its files in formats LibreOffice
+/// converts), so that converter workers can make them ahead.
+pub fn conversions(inbound: &Inbound) -> Vec<crate::convert::Conversion> {
+    inbound
+        .files
+        .iter()
+        .filter(|f| f.problem.is_none() && needs_converter(f.file_type))
+        .filter_map(|f| {
+            let s = Source::of(f)?;
+            let (target, input_ext, import_filter) = s.route;
+            Some(crate::convert::Conversion {
+                bytes: s.bytes.into_owned(),
+                input_ext,
+                import_filter,
+                target,
+            })
+        })
+        .collect()
+}
+
+/// The file types [`analyse`] sends to the converter.
+fn needs_converter(t: FileType) -> bool {
+    matches!(
+        t,
+        FileType::Doc
+            | FileType::Xls
+            | FileType::Odt
+            | FileType::Ods
+            | FileType::Rtf
+            | FileType::WordXml
+            | FileType::ExcelXml
+            | FileType::HtmlDoc
+            | FileType::HtmlSheet
+            | FileType::MhtmlDoc
+            | FileType::MhtmlSheet
+    )
+}
+
 /// What LibreOffice is given for a file it converts.
 struct Source<'f> {
     /// The bytes to convert: the file's own, or the HTML inside an MHTML file.

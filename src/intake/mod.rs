@@ -6,6 +6,7 @@
 //! transaction, so a crash leaves either nothing filed or everything filed.
 
 mod analyse;
+pub mod guard;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -85,6 +86,22 @@ struct Filing<'a> {
     seen: HashMap<String, registry::EntryRow>,
 }
 
+/// What [`Intake::admit`] did with a message.
+#[derive(Debug)]
+pub enum Admitted {
+    /// Filed before (the same source message): nothing more to do.
+    Done(Filed),
+    /// Stored raw, to be filed.
+    Stored { id: i64 },
+}
+
+/// What [`Intake::prepare`] found.
+#[derive(Debug, Default)]
+pub struct Preparation {
+    pub sender: Option<String>,
+    pub conversions: Vec<crate::convert::Conversion>,
+}
+
 /// A message after intake.
 #[derive(Debug, Clone)]
 pub struct Filed {
@@ -125,7 +142,21 @@ impl Intake {
         raw: &[u8],
         source: SourceRef,
     ) -> Result<Filed, IntakeError> {
-        let stored = reg.store_raw(raw, &source)?;
+        match self.admit(reg, raw, &source)? {
+            Admitted::Done(filed) => Ok(filed),
+            Admitted::Stored { id } => self.file_stored(reg, id, raw, &source),
+        }
+    }
+
+    /// The first step of [`Intake::file`]: the message is stored raw (and committed).
+    /// `Done` when the same source message had been filed before.
+    pub fn admit(
+        &self,
+        reg: &mut Registry,
+        raw: &[u8],
+        source: &SourceRef,
+    ) -> Result<Admitted, IntakeError> {
+        let stored = reg.store_raw(raw, source)?;
         if let Some(state) = &stored.earlier_state {
             if *state != MessageState::Received {
                 let json = reg
@@ -133,20 +164,55 @@ impl Intake {
                     .and_then(|(_, r)| r)
                     .and_then(|r| serde_json::from_str(&r).ok())
                     .unwrap_or(Value::Null);
-                return Ok(Filed {
+                return Ok(Admitted::Done(Filed {
                     id: stored.id,
                     json,
                     fresh: false,
-                });
+                }));
             }
         }
-        self.process_stored_sized(
+        Ok(Admitted::Stored { id: stored.id })
+    }
+
+    /// The rest of [`Intake::file`] for a message [`Intake::admit`] stored.
+    pub fn file_stored(
+        &self,
+        reg: &mut Registry,
+        id: i64,
+        raw: &[u8],
+        source: &SourceRef,
+    ) -> Result<Filed, IntakeError> {
+        self.process_stored_with(
             reg,
-            stored.id,
+            id,
             raw,
             source.arrived_at.as_deref(),
             source.declared_size,
+            source.no_reply,
         )
+    }
+
+    /// What a stored message needs before it is filed: its sender (lower-case; replies
+    /// to one sender follow filing order) and the conversions its files need (empty
+    /// without a converter, for mail that is not answered, and over the size limit).
+    pub fn prepare(&self, raw: &[u8], source: &SourceRef) -> Preparation {
+        let opts = self.parse_options();
+        let size = source.declared_size.unwrap_or(0).max(raw.len() as u64);
+        if size > opts.limits.message_bytes || find_header_end(raw) > self.settings.header_bytes {
+            return Preparation::default();
+        }
+        let Ok(inbound) = catch_unwind(AssertUnwindSafe(|| message::parse(raw, &opts))) else {
+            return Preparation::default();
+        };
+        let conversions = if self.converter.is_some() && inbound.skip.is_none() {
+            analyse::conversions(&inbound)
+        } else {
+            Vec::new()
+        };
+        Preparation {
+            sender: inbound.from.map(|a| a.address.to_lowercase()),
+            conversions,
+        }
     }
 
     /// Processes a message already stored raw (a fresh one, or one left unfinished by a
@@ -171,6 +237,21 @@ impl Intake {
         arrived_at: Option<&str>,
         declared_size: Option<u64>,
     ) -> Result<Filed, IntakeError> {
+        self.process_stored_with(reg, id, raw, arrived_at, declared_size, None)
+    }
+
+    /// As [`Intake::process_stored_sized`]; with `no_reply`, the message is filed like
+    /// any other but not answered (the reason is recorded as `unanswered`): old mail on a
+    /// first run, or mail an earlier lndx marked done.
+    pub fn process_stored_with(
+        &self,
+        reg: &mut Registry,
+        id: i64,
+        raw: &[u8],
+        arrived_at: Option<&str>,
+        declared_size: Option<u64>,
+        no_reply: Option<&'static str>,
+    ) -> Result<Filed, IntakeError> {
         let Some(parsed) = self.parse(raw, declared_size) else {
             reg.quarantine(id, "the message parser panicked")?;
             tracing::error!(id, "message parser panicked; message quarantined");
@@ -181,7 +262,8 @@ impl Intake {
             });
         };
         let tx = reg.begin()?;
-        let filed = self.file_parsed(&tx, id, &parsed, arrived_at, &Decision::default())?;
+        let filed =
+            self.file_parsed(&tx, id, &parsed, arrived_at, &Decision::default(), no_reply)?;
         tx.commit()?;
         Ok(filed)
     }
@@ -200,7 +282,7 @@ impl Intake {
         decision: &Decision,
     ) -> Result<Filed, IntakeError> {
         let parsed = self.parse(raw, None).ok_or(IntakeError::Unparsable)?;
-        self.file_parsed(tx, id, &parsed, arrived_at, decision)
+        self.file_parsed(tx, id, &parsed, arrived_at, decision, None)
     }
 
     /// Parses a raw message within the limits (headers only past them); None when the
@@ -242,6 +324,7 @@ impl Intake {
         parsed: &Parsed,
         arrived_at: Option<&str>,
         decision: &Decision,
+        no_reply: Option<&'static str>,
     ) -> Result<Filed, IntakeError> {
         let inbound = &parsed.inbound;
         let arrival = arrived_at
@@ -258,6 +341,7 @@ impl Intake {
             batch: None,
             reply: None,
             skipped: inbound.skip.map(|s| s.key()),
+            unanswered: None,
             errors: Vec::new(),
             warnings: Vec::new(),
             attachments: Vec::new(),
@@ -267,17 +351,37 @@ impl Intake {
             stored_id: id,
         };
 
+        let mut evidence = None;
         if inbound.skip.is_none() {
             self.judge_and_file(tx, id, parsed, arrival, decision, &mut outcome)?;
-            if let Some((mail, subject)) = self.reply_for(tx, inbound, &outcome, id)? {
+            let ev = guard::Guard::evidence(&self.settings.loop_guard, tx, inbound)?;
+            outcome.unanswered = no_reply;
+            let reply = match no_reply {
+                Some(_) => None,
+                None => self.reply_for(tx, inbound, &outcome, id)?,
+            };
+            if let Some((mut mail, subject)) = reply {
+                let sender = outcome.from.clone().unwrap_or_default();
+                mail.held =
+                    guard::Guard::hold_reason(&self.settings.loop_guard, tx, id, &sender, &ev)?;
+                if let Some(reason) = &mail.held {
+                    tracing::warn!(
+                        id,
+                        recipient = %mail.recipients.first().map(String::as_str).unwrap_or("-"),
+                        %reason,
+                        "reply held by the loop guard; staff can release it"
+                    );
+                }
                 outcome.reply = Some(ReplyInfo {
                     to: mail.recipients.iter().take(1).cloned().collect(),
                     subject,
                     sent: false,
                     message_id: mail.message_id.clone(),
+                    held: mail.held.clone(),
                 });
                 tx.enqueue(&mail)?;
             }
+            evidence = Some(ev);
         }
         let json = serde_json::to_value(&outcome).expect("outcome serialises");
         tx.finish_message(
@@ -291,6 +395,8 @@ impl Intake {
                 skipped: outcome.skipped.map(str::to_string),
                 result: json.to_string(),
                 arrived_at: outcome.arrived_at.clone(),
+                fingerprint: evidence.as_ref().map(|e| e.fingerprint.clone()),
+                bare_answer: evidence.as_ref().is_some_and(|e| e.bare_answer),
             },
         )?;
         Ok(Filed {
@@ -536,6 +642,7 @@ impl Intake {
             envelope_from: self.settings.own_address.clone(),
             recipients,
             body: rendered.bytes,
+            held: None,
         };
         Ok(Some((mail, rendered.subject)))
     }

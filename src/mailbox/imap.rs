@@ -48,6 +48,23 @@ pub struct ImapConfig {
     pub timeout_secs: u64,
     /// Copy every sent reply into this folder (e.g. "Sent"); none when unset.
     pub sent_folder: Option<String>,
+    /// What the first run with a fresh data folder does with the mail already in the
+    /// folder: `file` (default) files it without replying; `answer` answers it too.
+    /// Mail carrying `done_keyword` (marked by an earlier lndx) is never answered again.
+    #[serde(default)]
+    pub existing_mail: ExistingMail,
+}
+
+/// `[mailbox] existing_mail`: see [`ImapConfig::existing_mail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExistingMail {
+    /// Filed, not answered: a first install on a mailbox with history, or a fresh data
+    /// folder, does not answer months-old mail again.
+    #[default]
+    File,
+    /// Answered like new mail.
+    Answer,
 }
 
 fn default_security() -> Security {
@@ -104,6 +121,7 @@ impl Source for Imap {
             shutdown: feed.shutdown,
             sent: feed.sent,
             health: feed.health,
+            history_uid: None,
         };
         crate::runtime::block_on(w.run());
     }
@@ -112,6 +130,41 @@ impl Source for Imap {
 /// The account part of source keys and folder state: who logs in where.
 pub fn account(cfg: &ImapConfig) -> String {
     format!("{}@{}", cfg.username, cfg.host)
+}
+
+/// Which of these Message-IDs have a copy in the Sent folder (`sent_folder`): one read-only
+/// session (EXAMINE), one `UID SEARCH HEADER Message-ID` per id. For `lndx outbox list`: a
+/// reply whose fate is unknown has reached the server when its copy is there.
+pub async fn in_sent(cfg: &ImapConfig, ids: &[String]) -> Result<Vec<bool>, String> {
+    let Some(sent) = cfg.sent_folder.as_deref().filter(|f| !f.is_empty()) else {
+        return Err("no sent_folder is configured in [mailbox]".into());
+    };
+    let t = std::time::Duration::from_secs(cfg.timeout_secs.max(1));
+    let explain = |f: conn::Fail| format!("{f} — {}", f.hint());
+    let mut o = conn::open(cfg).await.map_err(explain)?;
+    conn::step(t, "EXAMINE", o.session.examine(conn::mailbox_name(sent)))
+        .await
+        .map_err(explain)?;
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        // The id as a quoted string; a Message-ID holds no quote or backslash worth
+        // keeping, so they are dropped rather than escaped.
+        let clean: String = id
+            .chars()
+            .filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n'))
+            .collect();
+        let hits = conn::step(
+            t,
+            "UID SEARCH",
+            o.session
+                .uid_search(format!("HEADER Message-ID \"{clean}\"")),
+        )
+        .await
+        .map_err(explain)?;
+        found.push(!hits.is_empty());
+    }
+    let _ = tokio::time::timeout(t, o.session.logout()).await;
+    Ok(found)
 }
 
 /// `doctor`: connects, secures, logs in, identifies, selects the folder and reports the

@@ -62,13 +62,19 @@ impl Source for Maildir {
         loop {
             match waiting(&self.dir) {
                 Ok(list) => {
+                    feed.health.set_connected(true);
+                    feed.health.polled();
                     for w in list {
                         if feed.shutdown.is_set() || !self.hand_over(&w, &feed) {
                             return;
                         }
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "cannot read the maildir"),
+                Err(e) => {
+                    feed.health.set_connected(false);
+                    feed.health.error();
+                    tracing::error!(error = %e, "cannot read the maildir")
+                }
             }
             if feed.shutdown.sleep(POLL) {
                 return;
@@ -96,6 +102,7 @@ impl Maildir {
                 key: Some(w.key.clone()),
                 arrived_at: Some(w.arrived_at.clone()),
                 declared_size: None,
+                no_reply: None,
             },
             done: tx,
         };

@@ -102,6 +102,18 @@ impl MailboxConfig {
         })
     }
 
+    /// Whether each Message-ID has a copy in the mailbox's Sent folder: None when the
+    /// mailbox keeps none (a Maildir, or IMAP without `sent_folder`).
+    pub fn in_sent(&self, ids: &[String]) -> Option<Result<Vec<bool>, String>> {
+        match self {
+            MailboxConfig::Maildir(_) => None,
+            MailboxConfig::Imap(cfg) => {
+                cfg.sent_folder.as_deref().filter(|f| !f.is_empty())?;
+                Some(crate::runtime::block_on(imap::in_sent(cfg, ids)))
+            }
+        }
+    }
+
     /// `lndx doctor`'s look at the source: the line's label and what was found, or what to
     /// fix. Connects when the source is remote.
     pub fn check(&self, data_dir: &Path) -> (&'static str, Result<String, String>) {

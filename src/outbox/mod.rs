@@ -1,5 +1,6 @@
 //! Outbox: delivers the mail queued in the registry — replies, staff copies, reports —
-//! to a folder of .eml files or through SMTP, with retries and a per-recipient daily cap.
+//! to a folder of .eml files or through SMTP, with retries and an optional per-recipient
+//! daily ceiling past which mail is held (kept as `held` for staff to release, never dropped).
 //!
 //! Owns transports and retry policy: 4xx and connection failures are retried with
 //! backoff; 5xx is recorded and not retried; a connection lost after the data was handed
@@ -23,12 +24,18 @@ pub enum Transport {
     Smtp(Box<smtp::SmtpSender>),
 }
 
+/// How long a claimed mail stays out of other processes' passes: longer than an attempt
+/// can take (connect, STARTTLS, login and data, each under the SMTP timeouts).
+const CLAIM: Duration = Duration::from_secs(600);
+
 /// What one delivery pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
     pub sent: usize,
     pub deferred: usize,
     pub failed: usize,
+    /// Held by the per-recipient ceiling.
+    pub held: usize,
 }
 
 /// The delay before the next attempt after `attempts` attempts (≥ 1) failed: 10 s, 20 s,
@@ -43,8 +50,10 @@ pub fn backoff(attempts: i64) -> Duration {
     jitter(DELAYS.delay(n), 0.2)
 }
 
-/// Delivers every due mail once. `cap` is the per-recipient daily limit (0 = none); it
-/// applies to the first recipient (the person answered), not to staff copies.
+/// Delivers every due mail once. `cap` is the optional per-recipient daily ceiling (0 =
+/// none, the default): past it a reply is held, not sent and not dropped. It applies to the
+/// first recipient (the person answered), not to staff copies nor reports. Loops are
+/// recognised earlier, by the intake's loop guard; the ceiling is a last resort.
 pub async fn deliver_due(
     reg: &Registry,
     transport: &Transport,
@@ -84,6 +93,10 @@ async fn deliver_loop(
             if stop() {
                 return Ok(pass);
             }
+            if !reg.claim_due(row.id, CLAIM)? {
+                // Another process (lndx run, a command) is delivering it.
+                continue;
+            }
             let outcome = attempt(reg, transport, row, cap).await?;
             pass.count(row, &outcome);
             reg.record_delivery(row, &outcome)?;
@@ -95,7 +108,7 @@ async fn deliver_loop(
     }
 }
 
-/// One delivery attempt of one due mail, unless the recipient's daily cap is reached.
+/// One delivery attempt of one due mail, unless the recipient's daily ceiling is reached.
 async fn attempt(
     reg: &Registry,
     transport: &Transport,
@@ -103,7 +116,9 @@ async fn attempt(
     cap: u32,
 ) -> Result<Delivery, RegistryError> {
     if over_cap(reg, row, cap)? {
-        return Ok(Delivery::Capped);
+        return Ok(Delivery::Held {
+            reason: format!("per-recipient ceiling of {cap} mails a day reached"),
+        });
     }
     Ok(match transport {
         Transport::Folder(dir) => folder::deliver(dir, row),
@@ -131,9 +146,14 @@ impl Pass {
                 tracing::error!(outbox = row.id, %error, "delivery failed");
                 self.failed += 1
             }
-            Delivery::Capped => {
-                tracing::warn!(outbox = row.id, "per-recipient daily cap reached; not sent");
-                self.failed += 1
+            Delivery::Held { reason } => {
+                tracing::warn!(
+                    outbox = row.id,
+                    recipient = %row.recipients.first().map(String::as_str).unwrap_or("-"),
+                    %reason,
+                    "mail held; staff can release it"
+                );
+                self.held += 1
             }
         }
     }

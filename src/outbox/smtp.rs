@@ -124,7 +124,10 @@ impl SmtpSender {
             ),
         )
         .await
-        .map_err(|e| format!("connect {}:{}: {e}", self.cfg.host, self.cfg.port))?;
+        .map_err(|e| {
+            let what = format!("connect {}:{}", self.cfg.host, self.cfg.port);
+            self.explain(&what, &e.to_string())
+        })?;
         if self.cfg.security == Security::Starttls {
             if !conn.can_starttls() {
                 return Err(format!("{} does not offer STARTTLS", self.cfg.host));
@@ -132,7 +135,7 @@ impl SmtpSender {
             let tls = self.tls.clone().expect("starttls has parameters");
             step(self.timeout, conn.starttls(tls, &self.hello))
                 .await
-                .map_err(|e| format!("STARTTLS: {e}"))?;
+                .map_err(|e| self.explain("STARTTLS", &e.to_string()))?;
         }
         if let Some(c) = &self.credentials {
             step(
@@ -143,6 +146,47 @@ impl SmtpSender {
             .map_err(|e| format!("AUTH: {e}"))?;
         }
         Ok(conn)
+    }
+
+    /// What `doctor` says after [`Self::connect`] succeeded: how the connection is secured
+    /// and whether a login was made (a plain connection without credentials is neither TLS
+    /// nor a login).
+    pub fn describe(&self) -> String {
+        let tls = match self.cfg.security {
+            Security::Starttls => "STARTTLS, certificate checked",
+            Security::Tls => "TLS, certificate checked",
+            Security::Plain => "plain, no TLS (loopback)",
+        };
+        let login = match &self.cfg.username {
+            Some(u) if self.credentials.is_some() => format!("login as {u} accepted"),
+            _ => "no login (no username configured)".to_string(),
+        };
+        format!("connected ({tls}), {login}")
+    }
+
+    /// A connection error as a sentence that says what to change: the server's
+    /// certificate not trusted → set `ca_file` (or `tls_name`); lettre's doubled
+    /// "Connection error: Connection error:" said once.
+    fn explain(&self, what: &str, error: &str) -> String {
+        let mut e = error.to_string();
+        while let Some(i) = e.find("Connection error: Connection error: ") {
+            e.replace_range(i..i + "Connection error: ".len(), "");
+        }
+        let lower = e.to_ascii_lowercase();
+        let hint = if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+            if self.cfg.ca_file.is_some() {
+                " — the server's certificate is not signed by the CA in [outbox] ca_file: check that ca_file holds the CA that signed it"
+            } else {
+                " — the server's certificate is not signed by a CA this machine trusts: if the mail server uses a private CA, set ca_file = \"/path/to/ca.pem\" (PEM) in [outbox]"
+            }
+        } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+            " — the certificate does not name this host: set tls_name in [outbox] to a name it holds"
+        } else if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+            " — the server did not answer with TLS: check security (starttls for port 587, tls for 465) and the port"
+        } else {
+            ""
+        };
+        format!("{what}: {e}{hint}")
     }
 
     /// One delivery attempt of one queued mail, on the open connection when there is one.

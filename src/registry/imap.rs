@@ -59,6 +59,31 @@ impl Registry {
         Ok(())
     }
 
+    /// The highest UID that was already in the folder when this data folder first watched
+    /// it (None: watched before this was recorded, or never).
+    pub fn imap_history(&self, account: &str, folder: &str) -> Result<Option<u32>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT history_uid FROM imap_folders WHERE account = ?1 AND folder = ?2",
+                [account, folder],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()?
+            .flatten()
+            .map(|u| u as u32))
+    }
+
+    /// Records the folder's old mail boundary (see [`Self::imap_history`]); the folder's row
+    /// must exist ([`Self::set_imap_folder`]).
+    pub fn set_imap_history(&self, account: &str, folder: &str, uid: u32) -> Result<()> {
+        self.conn.execute(
+            "UPDATE imap_folders SET history_uid = ?3 WHERE account = ?1 AND folder = ?2",
+            rusqlite::params![account, folder, uid as i64],
+        )?;
+        Ok(())
+    }
+
     /// The state of the message stored under any of `keys` (e.g. the plain key and its
     /// oversize variant): `received`, `filed` or `quarantined`.
     pub fn source_state(&self, keys: &[&str]) -> Result<Option<MessageState>> {

@@ -26,7 +26,7 @@ pub use desk::{
     AuditEntry, DeskMail, DeskMessage, LateDecision, NewAudit, NoteRow, ProblemFile, ResolutionRow,
 };
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
-pub use outbox::{Delivery, OutboxRow, QueuedMail};
+pub use outbox::{Delivery, LoopEvidence, OutboxListed, OutboxRow, QueuedMail};
 pub use raw::Stored;
 
 /// A registry operation that failed; these stop the current message, never the daemon.
@@ -79,6 +79,9 @@ pub struct SourceRef {
     /// The message's size on the server when only its header was fetched (it is over the
     /// size limit): the filing answers `too_large` from the header alone.
     pub declared_size: Option<u64>,
+    /// Filed without a reply, for this reason: `done_keyword` (an earlier lndx marked it
+    /// done) or `existing_mail` (it was in the mailbox before lndx first watched it).
+    pub no_reply: Option<&'static str>,
 }
 
 /// The registry: one SQLite connection plus the data directory.
@@ -246,7 +249,7 @@ impl Tx<'_> {
         self.tx.execute(
             "UPDATE messages SET state = ?11, message_id = ?2, sender = ?3, subject = ?4,
                 province = ?5, batch = ?6, skipped = ?7, result = ?8, processed_at = ?9,
-                arrived_at = coalesce(arrived_at, ?10)
+                arrived_at = coalesce(arrived_at, ?10), fingerprint = ?12, bare_answer = ?13
              WHERE id = ?1",
             rusqlite::params![
                 id,
@@ -259,7 +262,9 @@ impl Tx<'_> {
                 fin.result,
                 now(),
                 fin.arrived_at,
-                MessageState::Filed
+                MessageState::Filed,
+                fin.fingerprint,
+                fin.bare_answer
             ],
         )?;
         Ok(())
@@ -301,6 +306,10 @@ pub struct Finished {
     pub skipped: Option<String>,
     pub result: String,
     pub arrived_at: Option<String>,
+    /// What the loop guard compares (see `intake::guard`).
+    pub fingerprint: Option<String>,
+    /// The message answers one of our mails and carries no file.
+    pub bare_answer: bool,
 }
 
 /// The current time as stored (RFC 3339, UTC, seconds).

@@ -234,6 +234,7 @@ impl Reporter {
             envelope_from: self.sender.address.clone(),
             recipients,
             body,
+            held: None,
         };
         match slot {
             None => Ok(Some(reg.enqueue(&m)?)),

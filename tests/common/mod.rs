@@ -474,16 +474,23 @@ pub struct Opts {
     pub message_mb: u64,
     /// The weekly report: (cron expression in Asia/Shanghai, recipient); off when None.
     pub report: Option<(String, String)>,
+    /// `[mailbox] existing_mail`: the tests' backlogs are appended before the first start
+    /// and must be answered, so `answer` unless a test says otherwise.
+    pub existing_mail: &'static str,
+    /// Convert legacy files with LibreOffice (with converter workers).
+    pub converter: bool,
 }
 
 impl Default for Opts {
     fn default() -> Self {
         Opts {
             tls: true,
-            cap: 40,
+            cap: 0,
             poll_secs: 5,
             message_mb: 50,
             report: None,
+            existing_mail: "answer",
+            converter: false,
         }
     }
 }
@@ -572,6 +579,7 @@ poll_secs = {poll}
 idle_secs = 60
 timeout_secs = 10
 sent_folder = "Sent"
+existing_mail = "{existing}"
 
 [outbox]
 kind = "smtp"
@@ -589,7 +597,7 @@ per_recipient_per_day = {cap}
 message_mb = {mb}
 
 [converter]
-enabled = false
+enabled = {converter}
 
 [report]
 {report}
@@ -609,6 +617,8 @@ enabled = false
             sub = stack.port("MAILSTACK_SUBMISSION_PORT"),
             cap = opts.cap,
             mb = opts.message_mb,
+            existing = opts.existing_mail,
+            converter = opts.converter,
         );
         std::fs::write(&config, text).unwrap();
         Lndx {

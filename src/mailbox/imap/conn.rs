@@ -90,10 +90,11 @@ pub struct Fail {
 }
 
 impl Fail {
+    /// A failure at `stage`; the detail is made readable first ([`readable`]).
     pub fn new(stage: Stage, detail: impl Into<String>) -> Fail {
         Fail {
             stage,
-            detail: detail.into(),
+            detail: readable(&detail.into()),
         }
     }
 
@@ -136,6 +137,67 @@ impl std::fmt::Display for Fail {
         };
         write!(f, "{stage}: {}", self.detail)
     }
+}
+
+/// The text inside `key: Some("…")` of a Debug-printed structure, unescaped.
+fn some_text<'a>(text: &'a str, key: &str) -> Option<std::borrow::Cow<'a, str>> {
+    let start = text.find(&format!("{key}: Some(\""))? + key.len() + 8;
+    let rest = &text[start..];
+    let end = rest.find("\")")?;
+    let inner = &rest[..end];
+    Some(if inner.contains('\\') {
+        std::borrow::Cow::Owned(inner.replace("\\\"", "\"").replace("\\\\", "\\"))
+    } else {
+        std::borrow::Cow::Borrowed(inner)
+    })
+}
+
+/// The bytes of `input: [109, 97, …]` in a Debug-printed parser error, as text.
+fn parser_input(text: &str) -> Option<String> {
+    let start = text.find("input: [")? + 8;
+    let rest = &text[start..];
+    let end = rest.find(']')?;
+    let bytes: Vec<u8> = rest[..end]
+        .split(',')
+        .filter_map(|b| b.trim().parse::<u8>().ok())
+        .collect();
+    let shown: String = String::from_utf8_lossy(&bytes)
+        .chars()
+        .take(80)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    Some(shown.trim().to_string())
+}
+
+/// What the IMAP library's errors print, as an operator reads it: the server's own words
+/// for a NO or BAD answer (`no response: code: None, info: Some("[AUTHENTICATIONFAILED]
+/// …")` → `the server answered NO: [AUTHENTICATIONFAILED] …`), and the text a parser
+/// choked on (`Error(Error { input: [109, 97, …] })` → `the server's answer is not
+/// IMAP: "ma…"`) instead of Debug-printed structures.
+pub fn readable(detail: &str) -> String {
+    let lower = detail.to_ascii_lowercase();
+    for (marker, said) in [
+        ("no response", "the server answered NO"),
+        ("bad response", "the server answered BAD"),
+    ] {
+        if let Some(at) = lower.find(marker) {
+            let words = some_text(detail, "info").unwrap_or_default();
+            return format!("{}{said}: {}", &detail[..at], words.trim());
+        }
+    }
+    if detail.contains("Outcome {") {
+        let at = detail.find("Outcome {").unwrap_or(0);
+        let words = some_text(detail, "information").unwrap_or_default();
+        return format!("{}the server refused: {}", &detail[..at], words.trim());
+    }
+    if let Some(input) = parser_input(detail) {
+        let at = detail.find("Error(").unwrap_or(0);
+        return format!(
+            "{}the server's answer is not IMAP: {input:?} (is this an IMAP port?)",
+            &detail[..at]
+        );
+    }
+    detail.to_string()
 }
 
 /// Runs one IMAP step under the timeout.
@@ -499,6 +561,37 @@ gSP+esaDEr0Z\n\
     fn hints_name_the_fix() {
         let f = Fail::new(Stage::Tls, "invalid peer certificate: UnknownIssuer");
         assert!(f.hint().contains("ca_file"));
+    }
+
+    /// The IMAP library's Debug-printed errors become sentences with the server's words.
+    #[test]
+    fn library_errors_read_as_sentences() {
+        let f = Fail::new(
+            Stage::Login,
+            "u@x refused: no response: code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")",
+        );
+        assert_eq!(
+            f.to_string(),
+            "login: u@x refused: the server answered NO: [AUTHENTICATIONFAILED] Authentication failed."
+        );
+        let f = Fail::new(
+            Stage::Protocol,
+            "MOVE: Outcome { code: None, information: Some(\"[CANNOT] Mailbox is read-only\") }",
+        );
+        assert_eq!(
+            f.to_string(),
+            "IMAP: MOVE: the server refused: [CANNOT] Mailbox is read-only"
+        );
+        // An SMTP server's banner on the IMAP port.
+        let f = Fail::new(
+            Stage::Greeting,
+            "Error(Error { input: [50, 50, 48, 32, 109, 97, 105, 108, 13, 10], code: Tag })",
+        );
+        assert_eq!(
+            f.to_string(),
+            "greeting: the server's answer is not IMAP: \"220 mail\" (is this an IMAP port?)"
+        );
+        assert!(!f.to_string().contains("input"));
         assert!(Fail::new(Stage::Login, "x").hint().contains("password"));
     }
 }

@@ -50,6 +50,9 @@ pub(super) struct Watcher {
     /// Rung by the outbox after it sent mail: wakes the session from IDLE to copy the
     /// replies into the Sent folder.
     pub sent: Arc<tokio::sync::Notify>,
+    /// The highest UID that was old mail when this data folder first watched the folder
+    /// (read at each session start).
+    pub history_uid: Option<u32>,
 }
 
 /// How a session ended.
@@ -66,6 +69,8 @@ struct Meta {
     uid: u32,
     size: u64,
     arrived_at: Option<String>,
+    /// The message carries the done keyword (an earlier lndx filed it).
+    done: bool,
 }
 
 /// A message handed to the intake worker, waiting for its answer.
@@ -81,6 +86,19 @@ impl Watcher {
 
     fn key_prefix(&self) -> String {
         format!("imap:{}:{}:", self.account, self.folder)
+    }
+
+    /// Why a message is filed without a reply, if it is: it carries the done keyword (an
+    /// earlier lndx answered it: a fresh data folder or an old backup must not answer it
+    /// again), or it was in the folder before this data folder first watched it and
+    /// `existing_mail = "file"`.
+    fn no_reply(&self, m: &Meta) -> Option<&'static str> {
+        if m.done {
+            return Some("done_keyword");
+        }
+        let old = self.history_uid.is_some_and(|h| m.uid <= h);
+        (old && self.cfg.existing_mail == crate::mailbox::imap::ExistingMail::File)
+            .then_some("existing_mail")
     }
 
     fn key(&self, uidvalidity: u32, uid: u32) -> String {
@@ -159,7 +177,7 @@ impl Watcher {
                 "the server gives no UIDVALIDITY; UIDs cannot be trusted",
             ));
         };
-        let mut state = self.reconcile(uidvalidity)?;
+        let mut state = self.reconcile(uidvalidity, mbox.uid_next)?;
         self.health.set_connected(true);
         tracing::info!(
             host = %self.cfg.host,
@@ -251,12 +269,13 @@ impl Watcher {
 
     /// Compares the server's UIDVALIDITY with the stored one. A change means the UIDs were
     /// renumbered: start again from the first UID and re-match by content.
-    fn reconcile(&mut self, uidvalidity: u32) -> Result<FolderState, Fail> {
+    fn reconcile(&mut self, uidvalidity: u32, uid_next: Option<u32>) -> Result<FolderState, Fail> {
         let db = |e: crate::registry::RegistryError| Fail::new(Stage::Protocol, e.to_string());
         let stored = self
             .reg
             .imap_folder(&self.account, &self.folder)
             .map_err(db)?;
+        let first = stored.is_none();
         let state = match stored {
             Some(s) if s.uidvalidity == uidvalidity => s,
             Some(s) => {
@@ -281,6 +300,25 @@ impl Watcher {
         };
         self.reg
             .set_imap_folder(&self.account, &self.folder, state)
+            .map_err(db)?;
+        if first {
+            // What is in the folder now is old mail (UIDs below UIDNEXT).
+            let old = uid_next.unwrap_or(1).saturating_sub(1);
+            self.reg
+                .set_imap_history(&self.account, &self.folder, old)
+                .map_err(db)?;
+            if old > 0 {
+                tracing::info!(
+                    folder = %self.cfg.folder,
+                    up_to_uid = old,
+                    existing_mail = ?self.cfg.existing_mail,
+                    "first run on this folder: the mail already in it is old mail"
+                );
+            }
+        }
+        self.history_uid = self
+            .reg
+            .imap_history(&self.account, &self.folder)
             .map_err(db)?;
         Ok(state)
     }
@@ -324,19 +362,26 @@ impl Watcher {
         let t = self.timeout();
         let set = uid_set(uids);
         let fetches: Vec<Fetch> = step(t, "UID FETCH (meta)", async {
-            s.uid_fetch(&set, "(UID RFC822.SIZE INTERNALDATE)")
+            s.uid_fetch(&set, "(UID RFC822.SIZE INTERNALDATE FLAGS)")
                 .await?
                 .try_collect::<Vec<_>>()
                 .await
         })
         .await?;
         let mut by_uid: HashMap<u32, Meta> = HashMap::new();
+        let kw = self.cfg.done_keyword.trim();
         for f in fetches {
             let Some(uid) = f.uid else { continue };
+            let done = !kw.is_empty()
+                && f.flags().any(|flag| match flag {
+                    async_imap::types::Flag::Custom(c) => c.eq_ignore_ascii_case(kw),
+                    _ => false,
+                });
             by_uid.insert(
                 uid,
                 Meta {
                     uid,
+                    done,
                     size: f.size.map(u64::from).unwrap_or(0),
                     arrived_at: f.internal_date().map(|d| {
                         d.with_timezone(&Utc)
@@ -539,6 +584,7 @@ impl Watcher {
                 key: Some(key),
                 arrived_at: m.arrived_at.clone(),
                 declared_size: oversize.then_some(m.size),
+                no_reply: self.no_reply(m),
             },
             done: tx,
         };
