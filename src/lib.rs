@@ -12,6 +12,7 @@
 //! - [`reply`]: renders the answer to a message from `templates/` (pure).
 //! - [`outbox`]: delivers queued mail (a folder of .eml files, or SMTP).
 //! - [`report`]: the weekly progress report.
+//! - [`review`]: 专家评议: rounds, experts, the assignment, scores, ranking, decisions.
 //! - [`intake`]: wires one message through the stages above.
 //! - [`daemon`]: the long-running `lndx run`.
 //! - [`commands`], with [`app`]: the command layer, which builds the parts above from the
@@ -42,6 +43,7 @@ pub mod queued;
 pub mod registry;
 pub mod reply;
 pub mod report;
+pub mod review;
 pub mod rules;
 pub mod runtime;
 pub mod secret;

@@ -7,6 +7,7 @@
 mod entries;
 pub mod imap;
 mod report;
+mod review;
 
 pub use report::{AnsweredProblem, ListedMessage, ReportEntry, SentMail, Undelivered};
 mod migrate;
@@ -24,6 +25,10 @@ use crate::spelling::spelled;
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
 pub use outbox::{Delivery, OutboxRow, QueuedMail};
 pub use raw::Stored;
+pub use review::{
+    AssignmentRow, DecisionRow, ExpertRow, NewExpert, NewReview, NewRound, ReviewEntry, ReviewRow,
+    RoundRow,
+};
 
 /// A registry operation that failed; these stop the current message, never the daemon.
 #[derive(Debug, thiserror::Error)]
