@@ -202,3 +202,273 @@ pub fn report(app: &App, cmd: ReportCommand) -> Result<ExitCode> {
         ReportCommand::SendNow => commands::report::send_now(app),
     }
 }
+
+#[derive(Subcommand)]
+pub enum ReviewCommand {
+    /// Review rounds: create one (its id is the last line printed), list them.
+    Round {
+        #[command(subcommand)]
+        command: RoundCommand,
+    },
+    /// Experts: add one, import an .xlsx, declare a conflict, list them.
+    Expert {
+        #[command(subcommand)]
+        command: ExpertCommand,
+    },
+    /// Compute the round's draft assignment (an exact min-cost flow: no conflict of
+    /// interest, k experts per entry, the cap, balanced load, matched expertise). Exits 2
+    /// naming the entries that cannot get k experts and why.
+    Assign {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// One JSON document: {"round": …, "assignments": [{"receipt", "expert"}, …]}; on
+        /// failure {"error": {"code", "message", "unservable": […]}}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The assignments in force in a round.
+    Assignments {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one entry's experts: take one off, put one on (checked against conflicts).
+    Adjust {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        #[arg(long, value_name = "EMAIL")]
+        remove: Option<String>,
+        #[arg(long, value_name = "EMAIL")]
+        add: Option<String>,
+    },
+    /// An expert recuses from an entry: recorded as a declared conflict, replaced by the
+    /// next-best feasible expert (the last line printed).
+    Recuse {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        #[arg(value_name = "EMAIL")]
+        expert: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Publish the round's draft assignment.
+    Publish {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+    /// Record a review version for an expert (a paper review entered by staff).
+    Score {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        #[arg(long, value_name = "EMAIL")]
+        expert: String,
+        /// KEY=POINTS, the criterion by key or name (repeat per criterion).
+        #[arg(long = "score", value_name = "KEY=POINTS")]
+        scores: Vec<String>,
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// One of review.toml's recommendations (推荐, 可推荐, 不推荐).
+        #[arg(long)]
+        recommendation: Option<String>,
+        /// Save without submitting.
+        #[arg(long)]
+        draft: bool,
+    },
+    /// Close a round: reviews can no longer change.
+    Close {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+    /// The round's ranking per kind by mean z-score (ties: raw mean, then receipt).
+    Ranking {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// {"round": …, "entries": [{"receipt", "rank", "mean", "median", "mean_z",
+        /// "spread", "flagged", "reviews"}, …]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decide an entry: 推介 or 不推介 (recommend/decline), with a note; changeable until
+    /// the decisions are published.
+    Decide {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        #[arg(value_name = "DECISION")]
+        decision: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Publish the round's decisions.
+    PublishDecisions {
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RoundCommand {
+    /// Create a round over a batch's current valid entries of one or several kinds.
+    Create {
+        /// The batch: its number or name.
+        #[arg(long, value_name = "N")]
+        batch: String,
+        /// A kind (key or name); repeat for several; none: every kind.
+        #[arg(long = "kind", value_name = "KIND")]
+        kinds: Vec<String>,
+        /// Experts per entry [default: review.toml's per_entry].
+        #[arg(long, value_name = "K")]
+        per_entry: Option<u32>,
+        /// The due date, YYYY-MM-DD [default: 14 days after the batch's deadline].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        due: Option<String>,
+        /// Most reviews per expert [default: an even share plus review.toml's cap_extra].
+        #[arg(long, value_name = "N")]
+        cap: Option<u32>,
+    },
+    /// The rounds, one tab-separated line each.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum ExpertCommand {
+    /// Add (or update) one expert.
+    Add {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Province code or name (entries of it are never assigned to the expert).
+        #[arg(long, default_value = "")]
+        province: String,
+        /// Unit (entries of the same unit, normalised, are never assigned to the expert).
+        #[arg(long, default_value = "")]
+        unit: String,
+        /// Kinds and themes the expert knows, separated by 、 or commas.
+        #[arg(long, default_value = "")]
+        expertise: String,
+    },
+    /// Import experts from an .xlsx with the columns 姓名, 单位, 省份, 邮箱, 擅长类型; exits 1
+    /// when some row was not imported (each such row is said, with its code).
+    Import {
+        #[arg(value_name = "FILE.xlsx")]
+        file: PathBuf,
+        /// {"added", "updated", "problems": [{"row", "code", "message"}]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Declare a conflict of interest between an expert and an entry.
+    Conflict {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The experts, one tab-separated line each.
+    List,
+}
+
+pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
+    use commands::review as r;
+    match cmd {
+        ReviewCommand::Round { command } => match command {
+            RoundCommand::Create {
+                batch,
+                kinds,
+                per_entry,
+                due,
+                cap,
+            } => r::round_create(
+                app,
+                &lndx::review::RoundRequest {
+                    batch,
+                    kinds,
+                    per_entry,
+                    cap,
+                    due,
+                },
+            ),
+            RoundCommand::List => r::round_list(app),
+        },
+        ReviewCommand::Expert { command } => match command {
+            ExpertCommand::Add {
+                email,
+                name,
+                province,
+                unit,
+                expertise,
+            } => r::expert_add(
+                app,
+                &lndx::review::experts::ExpertInput {
+                    email,
+                    name,
+                    province,
+                    unit,
+                    expertise,
+                },
+            ),
+            ExpertCommand::Import { file, json } => r::expert_import(app, &file, json),
+            ExpertCommand::Conflict {
+                email,
+                receipt,
+                note,
+            } => r::expert_conflict(app, &email, &receipt, &note),
+            ExpertCommand::List => r::expert_list(app),
+        },
+        ReviewCommand::Assign { round, json } => r::assign(app, round, json),
+        ReviewCommand::Assignments { round, json } => r::assignments(app, round, json),
+        ReviewCommand::Adjust {
+            round,
+            receipt,
+            remove,
+            add,
+        } => r::adjust(app, round, &receipt, remove.as_deref(), add.as_deref()),
+        ReviewCommand::Recuse {
+            round,
+            receipt,
+            expert,
+            note,
+        } => r::recuse(app, round, &receipt, &expert, &note),
+        ReviewCommand::Publish { round } => r::publish(app, round),
+        ReviewCommand::Score {
+            round,
+            receipt,
+            expert,
+            scores,
+            comment,
+            recommendation,
+            draft,
+        } => r::score(
+            app,
+            round,
+            &receipt,
+            &expert,
+            &scores,
+            lndx::review::ScoreInput {
+                scores: Default::default(),
+                comment,
+                recommendation,
+                submit: !draft,
+            },
+        ),
+        ReviewCommand::Close { round } => r::close(app, round),
+        ReviewCommand::Ranking { round, json } => r::ranking(app, round, json),
+        ReviewCommand::Decide {
+            round,
+            receipt,
+            decision,
+            note,
+        } => r::decide(app, round, &receipt, &decision, &note),
+        ReviewCommand::PublishDecisions { round } => r::publish_decisions(app, round),
+    }
+}

@@ -130,6 +130,11 @@ Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the conf
         #[command(subcommand)]
         command: cli::ReportCommand,
     },
+    /// 专家评议: rounds, experts, the assignment, scores, ranking and decisions.
+    Review {
+        #[command(subcommand)]
+        command: cli::ReviewCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -145,6 +150,7 @@ fn main() -> ExitCode {
             Command::Reprocess { id } => commands::ingest::reprocess(&app, id),
             Command::Doctor => commands::doctor::doctor(&app),
             Command::Report { command } => cli::report(&app, command),
+            Command::Review { command } => cli::review(&app, command),
         }
     })();
     match result {

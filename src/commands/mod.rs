@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod run;
 pub mod setup;
 

@@ -72,8 +72,6 @@ pub enum ReviewError {
         receipt: String,
         why: &'static str,
     },
-    #[error("没有可替换的专家：其余专家均存在回避关系或已达评审上限")]
-    NoReplacement,
     #[error("第 {round} 轮评审状态为“{state}”，不能{action}")]
     WrongState {
         round: i64,
@@ -118,7 +116,6 @@ impl ReviewError {
             ReviewError::NotAssigned { .. } => "not_assigned",
             ReviewError::AlreadyAssigned { .. } => "already_assigned",
             ReviewError::Conflicted { .. } => "conflict_of_interest",
-            ReviewError::NoReplacement => "no_replacement",
             ReviewError::WrongState { .. } => "wrong_round_state",
             ReviewError::Unservable { .. } => "unservable_entries",
             ReviewError::BadScores(_) => "bad_scores",
@@ -531,7 +528,8 @@ pub fn adjust(
 }
 
 /// An expert recuses from an entry: the conflict is recorded as declared, the assignment
-/// ends and the next-best feasible expert takes it (returned).
+/// ends and the next-best feasible expert takes it (returned; None when every other expert
+/// is in conflict or at the cap: the entry is then short and staff add one with `adjust`).
 pub fn recuse(
     reg: &mut Registry,
     rubric: &Rubric,
@@ -539,7 +537,7 @@ pub fn recuse(
     receipt: &str,
     email: &str,
     note: &str,
-) -> Result<String> {
+) -> Result<Option<String>> {
     let rp = RoundProblem::load(reg, rubric, round_id)?;
     if rp.round.state == "closed" {
         return Err(ReviewError::WrongState {
@@ -560,17 +558,14 @@ pub fn recuse(
         })?;
     let mut current = rp.current(reg)?;
     current[e].retain(|&y| y != x);
-    let next = rp
-        .problem
-        .replacement(e, &current, &[x])
-        .ok_or(ReviewError::NoReplacement)?;
+    let next = rp.problem.replacement(e, &current, &[x]);
     reg.declare_conflict(rp.experts[x].id, &rp.entries[e].entry_key, receipt, note)?;
     reg.swap_assignment(
         row.id,
         "recused",
-        Some((round_id, receipt, rp.experts[next].id, "replacement")),
+        next.map(|n| (round_id, receipt, rp.experts[n].id, "replacement")),
     )?;
-    Ok(rp.experts[next].email.clone())
+    Ok(next.map(|n| rp.experts[n].email.clone()))
 }
 
 /// Scores as given (by the web page, a score sheet or the command line).
