@@ -256,7 +256,8 @@ pub enum ReviewCommand {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// Publish the round's draft assignment.
+    /// Publish the round's draft assignment: one invitation per expert listing all their
+    /// entries, with the score sheet attached.
     Publish {
         #[arg(value_name = "ROUND")]
         round: i64,
@@ -307,7 +308,15 @@ pub enum ReviewCommand {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// Publish the round's decisions.
+    /// Reminders due now (or at --at): 3 days before, on and 3 days after the due date,
+    /// to experts with unfinished reviews, each once; `lndx run` does this by itself.
+    Remind {
+        /// The moment to act as of: RFC 3339, or "YYYY-MM-DD HH:MM" in the campaign's
+        /// time zone [default: now].
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Publish the round's decisions: one outcome mail per province.
     PublishDecisions {
         #[arg(value_name = "ROUND")]
         round: i64,
@@ -469,6 +478,7 @@ pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
             decision,
             note,
         } => r::decide(app, round, &receipt, &decision, &note),
+        ReviewCommand::Remind { at } => r::remind(app, at.as_deref()),
         ReviewCommand::PublishDecisions { round } => r::publish_decisions(app, round),
     }
 }

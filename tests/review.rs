@@ -446,3 +446,423 @@ fn a_round_that_cannot_be_served_says_which_entries_and_why() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_kind"));
 }
+
+/// The attachments of an .eml: (file name, bytes).
+fn attachments(raw: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use mail_parser::MimeHeaders;
+    let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+    m.attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or_default().to_string(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect()
+}
+
+fn header(raw: &[u8], name: &str) -> String {
+    let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+    match name {
+        "to" => m
+            .to()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.address())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default(),
+        "subject" => m.subject().unwrap_or_default().to_string(),
+        "text" => m.body_text(0).unwrap_or_default().to_string(),
+        other => m
+            .header_raw(other)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// What to write in a row of a sheet: (scores in column order, comment, recommendation).
+type Filler = dyn Fn(&str, usize) -> Option<(Vec<f64>, String, String)>;
+
+/// Fills a score sheet lndx sent the way an expert's spreadsheet program would save it:
+/// every sheet read with calamine and written again with rust_xlsxwriter (the marker sheet
+/// hidden again), with `fill(receipt) -> Option<(scores, comment, recommendation)>` in the
+/// rows, plus `extra` rows appended to the first kind sheet.
+fn fill_sheet(sent: &[u8], fill: &Filler, extra: &[&str]) -> Vec<u8> {
+    use calamine::{Data, Reader};
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(sent.to_vec())).unwrap();
+    let names = wb.sheet_names().to_vec();
+    let mut out = rust_xlsxwriter::Workbook::new();
+    let mut first_kind = true;
+    for name in names {
+        let range = wb.worksheet_range(&name).unwrap();
+        let ws = out.add_worksheet();
+        ws.set_name(&name).unwrap();
+        let cols = range.width();
+        let mut last_row = 0;
+        for (r, row) in range.rows().enumerate() {
+            last_row = r;
+            for (c, cell) in row.iter().enumerate() {
+                match cell {
+                    Data::String(s) => {
+                        ws.write(r as u32, c as u16, s.as_str()).unwrap();
+                    }
+                    Data::Float(f) => {
+                        ws.write(r as u32, c as u16, *f).unwrap();
+                    }
+                    Data::Int(i) => {
+                        ws.write(r as u32, c as u16, *i as f64).unwrap();
+                    }
+                    _ => {}
+                }
+            }
+            if name != "lndx" && r > 0 {
+                let receipt = match &row[0] {
+                    Data::String(s) => s.clone(),
+                    _ => continue,
+                };
+                if let Some((scores, comment, rec)) = fill(&receipt, cols) {
+                    for (i, sc) in scores.iter().enumerate() {
+                        ws.write(r as u32, 2 + i as u16, *sc).unwrap();
+                    }
+                    let n = scores.len() as u16;
+                    ws.write(r as u32, 2 + n + 1, comment.as_str()).unwrap();
+                    ws.write(r as u32, 2 + n + 2, rec.as_str()).unwrap();
+                }
+            }
+        }
+        if name == "lndx" {
+            ws.set_hidden(true);
+        } else if first_kind {
+            first_kind = false;
+            for (i, receipt) in extra.iter().enumerate() {
+                let r = (last_row + 1 + i) as u32;
+                ws.write(r, 0, *receipt).unwrap();
+                for c in 2..(cols as u16 - 3) {
+                    ws.write(r, c, 5.0).unwrap();
+                }
+                ws.write(r, cols as u16 - 2, "顺手评了").unwrap();
+                ws.write(r, cols as u16 - 1, "推荐").unwrap();
+            }
+        }
+    }
+    out.save_to_buffer().unwrap()
+}
+
+/// A reply carrying a file, as an expert's mail program would send it.
+fn eml_with(from: &str, subject: &str, filename: &str, bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let wrapped: Vec<String> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap())
+        .collect();
+    let name = format!(
+        "=?UTF-8?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(filename)
+    );
+    format!(
+        "From: {from}\r\nTo: lndx@ouchn.edu.cn\r\nSubject: =?UTF-8?B?{}?=\r\n\
+         Date: Mon, 15 Nov 2021 10:00:00 +0800\r\nMessage-ID: <{}@experts.test>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n评分表已填好，请查收。\r\n\
+         --b1\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; name=\"{name}\"\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(subject),
+        util::rand_u64(),
+        wrapped.join("\r\n")
+    )
+    .into_bytes()
+}
+
+#[test]
+fn invitations_sheets_mailed_back_reminders_and_outcomes_through_the_outbox() {
+    let s = Scratch::new("review-mail");
+    let cfg = s.config("[report]\nto = [\"staff@ouchn.test\"]\n");
+    let c = Some(cfg.as_path());
+    s.ingest(c, &util::sample_messages());
+    let before = s.outbox_files().len();
+
+    for (email, province) in [
+        ("e1@experts.test", "四川"),
+        ("e2@experts.test", "湖南"),
+        ("e3@experts.test", "湖北"),
+    ] {
+        ok(&s.lndx(
+            c,
+            &[
+                "review",
+                "expert",
+                "add",
+                email,
+                "--name",
+                "评审专家",
+                "--province",
+                province,
+                "--expertise",
+                "案例",
+            ],
+        ));
+    }
+    let round = last_line(&ok(&s.lndx(
+        c,
+        &[
+            "review",
+            "round",
+            "create",
+            "--batch",
+            "1",
+            "--kind",
+            "case",
+            "--per-entry",
+            "2",
+            "--due",
+            "2031-01-20",
+        ],
+    )));
+    let doc: Value =
+        serde_json::from_str(&ok(&s.lndx(c, &["review", "assign", &round, "--json"]))).unwrap();
+    let mut mine: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for a in doc["assignments"].as_array().unwrap() {
+        mine.entry(a["expert"].as_str().unwrap().to_string())
+            .or_default()
+            .push(a["receipt"].as_str().unwrap().to_string());
+    }
+    let receipts: BTreeSet<String> = mine.values().flatten().cloned().collect();
+    assert!(receipts.len() >= 2, "{doc}");
+
+    // Publication: exactly one invitation per expert with work, the sheet attached.
+    ok(&s.lndx(c, &["review", "publish", &round]));
+    let files = s.outbox_files();
+    let invitations: Vec<Vec<u8>> = files[before..]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert_eq!(invitations.len(), mine.len(), "one invitation per expert");
+    let mut sheets: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for raw in &invitations {
+        let to = header(raw, "to");
+        assert!(mine.contains_key(&to), "{to}");
+        assert_eq!(header(raw, "Auto-Submitted"), "auto-generated");
+        let text = header(raw, "text");
+        for r in &mine[&to] {
+            assert!(
+                text.contains(r.as_str()),
+                "{to}'s invitation lists {r}: {text}"
+            );
+        }
+        assert!(text.contains("2031年1月20日"), "{text}");
+        let att = attachments(raw);
+        assert_eq!(att.len(), 1);
+        assert!(att[0].0.ends_with(".xlsx"));
+        assert!(
+            sheets.insert(to, att[0].1.clone()).is_none(),
+            "one mail per expert"
+        );
+    }
+
+    // The first expert mails back a filled sheet, with one row for an entry not theirs.
+    let (e1, e1_entries) = mine
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    let stranger = receipts.iter().find(|r| !e1_entries.contains(r)).cloned();
+    let extra: Vec<&str> = stranger.iter().map(String::as_str).collect();
+    let filled = fill_sheet(
+        &sheets[&e1],
+        &|_, _| {
+            Some((
+                vec![14.0, 13.0, 12.0, 15.0, 11.0, 9.0, 8.0],
+                "扎实可推广".into(),
+                "推荐".into(),
+            ))
+        },
+        &extra,
+    );
+    let eml = s.dir.join("e1-reply.eml");
+    std::fs::write(
+        &eml,
+        eml_with(&e1, "回复：评审邀请", "评分表-已填.xlsx", &filled),
+    )
+    .unwrap();
+    let result = &s.ingest(c, &[eml])[0];
+    let review = &result["review"];
+    assert_eq!(
+        review["recorded"].as_array().unwrap().len(),
+        e1_entries.len(),
+        "{result}"
+    );
+    assert!(review["recorded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["total"] == 82.0));
+    let problems = review["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), extra.len(), "{result}");
+    if let Some(st) = &stranger {
+        assert_eq!(problems[0]["code"], "not_assigned");
+        assert!(problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(st.as_str()));
+    }
+    // No entry was filed from it; the receipt went to the expert.
+    assert!(result["attachments"][0]["entry"].is_null());
+    let receipt_mail = std::fs::read(s.outbox_files().last().unwrap()).unwrap();
+    assert_eq!(header(&receipt_mail, "to"), e1);
+    let text = header(&receipt_mail, "text");
+    assert!(
+        text.contains("已记录") && text.contains("总分 82"),
+        "{text}"
+    );
+
+    // The same sheet from another address records nothing and says so.
+    let others: Vec<String> = mine.keys().filter(|k| **k != e1).cloned().collect();
+    let e2 = others[0].clone();
+    let eml = s.dir.join("wrong-sender.eml");
+    let f2 = fill_sheet(
+        &sheets[&e2],
+        &|_, _| Some((vec![16.0; 7], "好".into(), "推荐".into())),
+        &[],
+    );
+    std::fs::write(
+        &eml,
+        eml_with("someone@else.test", "评分表", "评分表.xlsx", &f2),
+    )
+    .unwrap();
+    let result = &s.ingest(c, &[eml])[0];
+    assert_eq!(result["review"]["recorded"].as_array().unwrap().len(), 0);
+    assert_eq!(result["review"]["problems"][0]["code"], "wrong_sender");
+
+    // A score out of range in e2's own sheet: that row records nothing.
+    let eml = s.dir.join("out-of-range.eml");
+    let f2 = fill_sheet(
+        &sheets[&e2],
+        &|_, _| {
+            Some((
+                vec![17.0, 16.0, 16.0, 16.0, 16.0, 10.0, 10.0],
+                "好".into(),
+                "推荐".into(),
+            ))
+        },
+        &[],
+    );
+    std::fs::write(&eml, eml_with(&e2, "评分表", "评分表.xlsx", &f2)).unwrap();
+    let result = &s.ingest(c, &[eml])[0];
+    assert_eq!(result["review"]["recorded"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        result["review"]["problems"][0]["code"],
+        "score_out_of_range"
+    );
+    assert!(result["review"]["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("17"));
+
+    // Reminders: 3 days before the due date only the experts with unfinished reviews get
+    // one, once, however often the schedule is looked at (a restart is a new process).
+    let n = s.outbox_files().len();
+    ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-17 09:30"]));
+    ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-17 09:31"]));
+    ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-17 18:00"]));
+    let reminders: Vec<Vec<u8>> = s.outbox_files()[n..]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let to: BTreeSet<String> = reminders.iter().map(|r| header(r, "to")).collect();
+    assert_eq!(
+        reminders.len(),
+        others.len(),
+        "one reminder per unfinished expert"
+    );
+    assert_eq!(to, others.iter().cloned().collect::<BTreeSet<_>>());
+    assert!(!to.contains(&e1), "the finished expert is not reminded");
+    // Before 09:00 of a reminder day nothing is due; a day in between has no reminder.
+    let n = s.outbox_files().len();
+    ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-18 10:00"]));
+    assert_eq!(s.outbox_files().len(), n);
+
+    // The others score through the command line; the round completes: staff get one mail.
+    for x in &others {
+        for r in &mine[x] {
+            let mut args = vec![
+                "review",
+                "score",
+                &round,
+                r,
+                "--expert",
+                x,
+                "--comment",
+                "可以",
+                "--recommendation",
+                "可推荐",
+            ];
+            let scores = [
+                "background=10",
+                "practice=10",
+                "results=10",
+                "lessons=10",
+                "spread=10",
+                "theme_fit=6",
+                "leading=6",
+            ];
+            for sc in &scores {
+                args.push("--score");
+                args.push(sc);
+            }
+            ok(&s.lndx(c, &args));
+        }
+    }
+    let n = s.outbox_files().len();
+    ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-20 09:30"]));
+    ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-20 09:45"]));
+    let after: Vec<Vec<u8>> = s.outbox_files()[n..]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert_eq!(after.len(), 1, "only the staff's completion mail, once");
+    assert_eq!(header(&after[0], "to"), "staff@ouchn.test");
+
+    // Ranking, decisions, publication: one outcome mail per province, no scores in it.
+    let ranking: Value =
+        serde_json::from_str(&ok(&s.lndx(c, &["review", "ranking", &round, "--json"]))).unwrap();
+    let top = ranking["entries"][0]["receipt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for r in &receipts {
+        let d = if *r == top { "推介" } else { "不推介" };
+        ok(&s.lndx(c, &["review", "decide", &round, r, d]));
+    }
+    let n = s.outbox_files().len();
+    ok(&s.lndx(c, &["review", "publish-decisions", &round]));
+    ok(&s.lndx(c, &["review", "publish-decisions", &round]));
+    let outcomes: Vec<Vec<u8>> = s.outbox_files()[n..]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let provinces: BTreeSet<&str> = receipts
+        .iter()
+        .map(|r| r.split('-').nth(3).unwrap())
+        .collect();
+    assert_eq!(
+        outcomes.len(),
+        provinces.len(),
+        "one outcome mail per province"
+    );
+    for raw in &outcomes {
+        let text = header(raw, "text");
+        assert!(
+            !text.contains("82") && !text.contains("experts.test"),
+            "{text}"
+        );
+        assert!(receipts.iter().any(|r| text.contains(r.as_str())));
+    }
+    assert!(outcomes
+        .iter()
+        .any(|r| header(r, "text").contains(top.as_str()) && header(r, "text").contains("推介")));
+}

@@ -12,6 +12,8 @@ use anyhow::{Context, Result};
 
 use crate::app::App;
 use crate::review::experts::{self, ExpertInput};
+use crate::review::mail::Mailer;
+use crate::review::wording::Wording;
 use crate::review::{self, Decision, ReviewError, RoundRequest, Rubric, ScoreInput};
 
 /// Says a review error (and with `json`, prints it as a JSON object); exit status 2.
@@ -52,10 +54,7 @@ fn run<T>(
 
 /// The rubric of the app's rules folder (or the built-in one).
 pub fn rubric(app: &App, campaign: &crate::campaign::Campaign) -> Result<Rubric> {
-    Ok(match &app.rules_dir {
-        Some(dir) => Rubric::load(dir, campaign)?,
-        None => Rubric::builtin(campaign).context("built-in review rules")?,
-    })
+    app.rubric(campaign)
 }
 
 /// `lndx review round create`: the new round's id is the last line.
@@ -292,14 +291,76 @@ pub fn recuse(app: &App, round: i64, receipt: &str, email: &str, note: &str) -> 
     )
 }
 
-/// `lndx review publish ROUND`.
+/// The parts review mail needs, built from the app.
+pub struct Parts {
+    pub campaign: crate::campaign::Campaign,
+    pub rubric: Rubric,
+    pub wording: Wording,
+    pub sender: crate::report::Sender,
+}
+
+impl Parts {
+    pub fn load(app: &App) -> Result<Parts> {
+        let campaign = app.campaign()?;
+        let rubric = rubric(app, &campaign)?;
+        Ok(Parts {
+            rubric,
+            wording: Wording::load(app.templates_dir.as_deref())?,
+            sender: app.report_sender(),
+            campaign,
+        })
+    }
+
+    pub fn mailer(&self) -> Mailer<'_> {
+        Mailer {
+            campaign: &self.campaign,
+            rubric: &self.rubric,
+            wording: &self.wording,
+            sender: &self.sender,
+        }
+    }
+}
+
+/// `lndx review publish ROUND`: publishes the draft and queues one invitation per expert
+/// (with the score sheet), then delivers what is due.
 pub fn publish(app: &App, round: i64) -> Result<ExitCode> {
-    let reg = app.registry()?;
+    let parts = Parts::load(app)?;
+    let mut reg = app.registry()?;
+    let done = parts.mailer().publish(&mut reg, round, chrono::Utc::now());
     run(
         false,
-        || review::publish(&reg, round),
-        |()| {
-            println!("第 {round} 轮已发布");
+        || done,
+        |queued| {
+            println!(
+                "第 {round} 轮已发布，已向 {} 位专家发出评审邀请",
+                queued.len()
+            );
+            super::flush_outbox(app, &reg)?;
+            Ok(ExitCode::SUCCESS)
+        },
+    )
+}
+
+/// `lndx review remind [--at TIME]`: one look at the reminder schedule as of now (or the
+/// given time): reminders due today to experts with unfinished reviews, each reminder day
+/// once; the staff's mail for a completed round.
+pub fn remind(app: &App, at: Option<&str>) -> Result<ExitCode> {
+    let parts = Parts::load(app)?;
+    let now = match at {
+        Some(s) => super::report::parse_at(s, parts.campaign.tz)?,
+        None => chrono::Utc::now(),
+    };
+    let mut reg = app.registry()?;
+    let done = parts.mailer().tick(&mut reg, now);
+    run(
+        false,
+        || done,
+        |queued| {
+            for q in &queued {
+                println!("{}", q.to.join(", "));
+            }
+            println!("已排队 {} 封评审邮件", queued.len());
+            super::flush_outbox(app, &reg)?;
             Ok(ExitCode::SUCCESS)
         },
     )
@@ -448,18 +509,21 @@ pub fn decide(
     )
 }
 
-/// `lndx review publish-decisions ROUND`.
+/// `lndx review publish-decisions ROUND`: fixes the decisions and queues one outcome mail
+/// per province.
 pub fn publish_decisions(app: &App, round: i64) -> Result<ExitCode> {
-    let reg = app.registry()?;
+    let parts = Parts::load(app)?;
+    let mut reg = app.registry()?;
+    let done = parts.mailer().publish_decisions(&mut reg, round);
     run(
         false,
-        || review::publish_decisions(&reg, round),
-        |first| {
-            if first {
-                println!("第 {round} 轮推介结果已发布");
-            } else {
-                println!("第 {round} 轮推介结果此前已发布");
-            }
+        || done,
+        |queued| {
+            println!(
+                "第 {round} 轮推介结果已发布，已向 {} 个省份发送结果",
+                queued.len()
+            );
+            super::flush_outbox(app, &reg)?;
             Ok(ExitCode::SUCCESS)
         },
     )

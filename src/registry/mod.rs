@@ -26,8 +26,8 @@ pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
 pub use outbox::{Delivery, OutboxRow, QueuedMail};
 pub use raw::Stored;
 pub use review::{
-    AssignmentRow, DecisionRow, ExpertRow, NewExpert, NewReview, NewRound, ReviewEntry, ReviewRow,
-    RoundRow,
+    AssignmentRow, DecisionRow, EntrySender, ExpertRow, NewExpert, NewReview, NewRound,
+    ReviewEntry, ReviewRow, RoundRow,
 };
 
 /// A registry operation that failed; these stop the current message, never the daemon.

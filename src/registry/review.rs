@@ -457,39 +457,12 @@ impl Registry {
 
     /// Moves a round to `state` (published | closed), stamping the time.
     pub fn set_round_state(&self, round: i64, state: &str) -> Result<()> {
-        let column = match state {
-            "published" => "published_at",
-            "closed" => "closed_at",
-            _ => "created_at",
-        };
-        self.conn.execute(
-            &format!("UPDATE review_rounds SET state = ?2, {column} = coalesce({column}, ?3) WHERE id = ?1"),
-            params![round, state, now()],
-        )?;
-        Ok(())
+        set_state(&self.conn, round, state)
     }
 
     /// Records a new version of a review; returns its id.
     pub fn add_review(&self, r: &NewReview) -> Result<i64> {
-        self.conn.execute(
-            "INSERT INTO review_versions (round, receipt, expert, scores, total, comment,
-                recommendation, submitted, via, message, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                r.round,
-                r.receipt,
-                r.expert,
-                r.scores,
-                r.total,
-                r.comment,
-                r.recommendation,
-                r.submitted as i64,
-                r.via,
-                r.message,
-                now()
-            ],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+        insert_review(&self.conn, r)
     }
 
     /// The latest version of every review in a round whose assignment is in force.
@@ -611,7 +584,118 @@ impl Registry {
     }
 }
 
+/// An entry of a round with the address that sent it (for the outcome mail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySender {
+    pub receipt: String,
+    pub province: Option<String>,
+    pub kind: String,
+    pub name: String,
+    pub sender: Option<String>,
+}
+
+impl Registry {
+    /// The round's entries with their provinces and the addresses that sent them.
+    pub fn round_entry_senders(&self, round: i64) -> Result<Vec<EntrySender>> {
+        let mut st = self.conn.prepare(
+            "SELECT e.receipt, e.province, e.kind, e.name, m.sender
+             FROM review_round_entries re
+             JOIN entries e ON e.receipt = re.receipt
+             JOIN messages m ON m.id = e.message
+             WHERE re.round = ?1 AND e.status = 'valid' AND e.superseded_by IS NULL
+             ORDER BY e.province, e.id",
+        )?;
+        let rows = st
+            .query_map([round], |r| {
+                Ok(EntrySender {
+                    receipt: r.get(0)?,
+                    province: r.get(1)?,
+                    kind: r.get(2)?,
+                    name: r.get(3)?,
+                    sender: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Published rounds (reminders look at these).
+    pub fn published_rounds(&self) -> Result<Vec<RoundRow>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {ROUND_COLUMNS} FROM review_rounds WHERE state = 'published' ORDER BY id"
+        ))?;
+        let rows = st
+            .query_map([], round_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
 impl Tx<'_> {
+    /// As [`Registry::round`], inside the transaction.
+    pub fn review_round(&self, id: i64) -> Result<Option<RoundRow>> {
+        Ok(self
+            .tx
+            .query_row(
+                &format!("SELECT {ROUND_COLUMNS} FROM review_rounds WHERE id = ?1"),
+                [id],
+                round_row,
+            )
+            .optional()?)
+    }
+
+    /// As [`Registry::expert_by_email`], inside the transaction.
+    pub fn review_expert(&self, email: &str) -> Result<Option<ExpertRow>> {
+        Ok(self
+            .tx
+            .query_row(
+                &format!("SELECT {EXPERT_COLUMNS} FROM review_experts WHERE email = ?1"),
+                [email.trim().to_lowercase()],
+                expert_row,
+            )
+            .optional()?)
+    }
+
+    /// The receipts assigned to an expert in a round (assignments in force).
+    pub fn review_assigned(&self, round: i64, expert: i64) -> Result<Vec<String>> {
+        let mut st = self.tx.prepare(
+            "SELECT receipt FROM review_assignments
+             WHERE round = ?1 AND expert = ?2 AND ended_at IS NULL ORDER BY receipt",
+        )?;
+        let rows = st
+            .query_map(params![round, expert], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(rows)
+    }
+
+    /// The kind key of a receipt.
+    pub fn review_entry_kind(&self, receipt: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT kind FROM entries WHERE receipt = ?1",
+                [receipt],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// As [`Registry::add_review`], inside the transaction.
+    pub fn add_review(&self, r: &NewReview) -> Result<i64> {
+        insert_review(&self.tx, r)
+    }
+
+    /// As [`Registry::set_round_state`], inside the transaction.
+    pub fn set_round_state(&self, round: i64, state: &str) -> Result<()> {
+        set_state(&self.tx, round, state)
+    }
+
+    /// Claims a once-only slot (the report's `report_slots`, keyed so no report slot can
+    /// collide); false when it was claimed before.
+    pub fn claim_review_slot(&self, key: &str) -> Result<bool> {
+        self.claim_report_slot(key)
+    }
+
     fn add_round_entries(&self, round: i64, entries: &[(i64, String)]) -> Result<()> {
         for (id, receipt) in entries {
             self.tx.execute(
@@ -657,6 +741,16 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// As [`Registry::mark_decisions_published`], inside the transaction.
+    pub fn mark_decisions_published(&self, round: i64) -> Result<bool> {
+        let n = self.tx.execute(
+            "UPDATE review_rounds SET decisions_published_at = ?2
+             WHERE id = ?1 AND decisions_published_at IS NULL",
+            params![round, now()],
+        )?;
+        Ok(n == 1)
+    }
+
     /// Stamps that the round's "complete" mail to staff was queued; false when it already
     /// was.
     pub fn mark_round_complete_mail(&self, round: i64) -> Result<bool> {
@@ -666,4 +760,41 @@ impl Tx<'_> {
         )?;
         Ok(n == 1)
     }
+}
+
+fn set_state(conn: &rusqlite::Connection, round: i64, state: &str) -> Result<()> {
+    let column = match state {
+        "published" => "published_at",
+        "closed" => "closed_at",
+        _ => "created_at",
+    };
+    conn.execute(
+        &format!(
+            "UPDATE review_rounds SET state = ?2, {column} = coalesce({column}, ?3) WHERE id = ?1"
+        ),
+        params![round, state, now()],
+    )?;
+    Ok(())
+}
+
+fn insert_review(conn: &rusqlite::Connection, r: &NewReview) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO review_versions (round, receipt, expert, scores, total, comment,
+            recommendation, submitted, via, message, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            r.round,
+            r.receipt,
+            r.expert,
+            r.scores,
+            r.total,
+            r.comment,
+            r.recommendation,
+            r.submitted as i64,
+            r.via,
+            r.message,
+            now()
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }

@@ -17,7 +17,10 @@
 pub mod aggregate;
 pub mod assign;
 pub mod experts;
+pub mod mail;
 pub mod rubric;
+pub mod sheet;
+pub mod wording;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -94,6 +97,8 @@ pub enum ReviewError {
     DecisionsPublished(i64),
     #[error("无法读取专家名单：{0}")]
     Workbook(String),
+    #[error("cannot build review mail: {0}")]
+    Mail(String),
 }
 
 impl ReviewError {
@@ -123,6 +128,7 @@ impl ReviewError {
             ReviewError::BadDecision(_) => "bad_decision",
             ReviewError::DecisionsPublished(_) => "decisions_published",
             ReviewError::Workbook(_) => "unreadable_workbook",
+            ReviewError::Mail(_) => "mail_error",
         }
     }
 }
@@ -729,27 +735,6 @@ pub fn record_review(
     })?)
 }
 
-/// Publishes a round's draft (the invitations go out with it).
-pub fn publish(reg: &Registry, round_id: i64) -> Result<()> {
-    let r = round(reg, round_id)?;
-    if r.state != "draft" {
-        return Err(ReviewError::WrongState {
-            round: round_id,
-            state: r.state,
-            action: "发布",
-        });
-    }
-    if reg.assignments(round_id)?.is_empty() {
-        return Err(ReviewError::WrongState {
-            round: round_id,
-            state: "draft（尚未分配）".to_string(),
-            action: "发布",
-        });
-    }
-    reg.set_round_state(round_id, "published")?;
-    Ok(())
-}
-
 /// Closes a round: reviews can no longer change.
 pub fn close(reg: &Registry, round_id: i64) -> Result<()> {
     let r = round(reg, round_id)?;
@@ -857,10 +842,4 @@ pub fn decide(
     }
     reg.add_decision(round_id, receipt, decision.as_str(), note.trim())?;
     Ok(())
-}
-
-/// Marks a round's decisions published; false when they already were.
-pub fn publish_decisions(reg: &Registry, round_id: i64) -> Result<bool> {
-    round(reg, round_id)?;
-    Ok(reg.mark_decisions_published(round_id)?)
 }
