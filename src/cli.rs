@@ -219,6 +219,7 @@ pub enum ReviewCommand {
     /// interest, k experts per entry, the cap, balanced load, matched expertise). Exits 2
     /// naming the entries that cannot get k experts and why.
     Assign {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
         /// One JSON document: {"round": …, "assignments": [{"receipt", "expert"}, …]}; on
@@ -228,55 +229,70 @@ pub enum ReviewCommand {
     },
     /// The assignments in force in a round.
     Assignments {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
+        /// One JSON document: {"round": …, "assignments": [{"receipt", "expert"}, …]}.
         #[arg(long)]
         json: bool,
     },
     /// Change one entry's experts: take one off, put one on (checked against conflicts).
     Adjust {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
+        /// The entry's receipt number.
         #[arg(value_name = "RECEIPT")]
         receipt: String,
+        /// The expert to take off the entry.
         #[arg(long, value_name = "EMAIL")]
         remove: Option<String>,
+        /// The expert to put on the entry (refused on a conflict of interest).
         #[arg(long, value_name = "EMAIL")]
         add: Option<String>,
     },
     /// An expert recuses from an entry: recorded as a declared conflict, replaced by the
     /// next-best feasible expert (the last line printed).
     Recuse {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
+        /// The entry's receipt number.
         #[arg(value_name = "RECEIPT")]
         receipt: String,
+        /// The expert who recuses.
         #[arg(value_name = "EMAIL")]
         expert: String,
-        #[arg(long, default_value = "")]
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
         note: String,
     },
     /// Publish the round's draft assignment: one invitation per expert listing all their
     /// entries, with the score sheet attached.
     Publish {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
     },
     /// Record a review version for an expert (a paper review entered by staff).
     Score {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
+        /// The entry's receipt number.
         #[arg(value_name = "RECEIPT")]
         receipt: String,
+        /// The expert whose review it is.
         #[arg(long, value_name = "EMAIL")]
         expert: String,
         /// KEY=POINTS, the criterion by key or name (repeat per criterion).
         #[arg(long = "score", value_name = "KEY=POINTS")]
         scores: Vec<String>,
-        #[arg(long, default_value = "")]
+        /// The review's comment (评审意见; required to submit).
+        #[arg(long, default_value = "", value_name = "TEXT")]
         comment: String,
         /// One of review.toml's recommendations (推荐, 可推荐, 不推荐).
-        #[arg(long)]
+        #[arg(long, value_name = "WORD")]
         recommendation: Option<String>,
         /// Save without submitting.
         #[arg(long)]
@@ -284,11 +300,13 @@ pub enum ReviewCommand {
     },
     /// Close a round: reviews can no longer change.
     Close {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
     },
     /// The round's ranking per kind by mean z-score (ties: raw mean, then receipt).
     Ranking {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
         /// {"round": …, "entries": [{"receipt", "rank", "mean", "median", "mean_z",
@@ -299,13 +317,17 @@ pub enum ReviewCommand {
     /// Decide an entry: 推介 or 不推介 (recommend/decline), with a note; changeable until
     /// the decisions are published.
     Decide {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
+        /// The entry's receipt number.
         #[arg(value_name = "RECEIPT")]
         receipt: String,
+        /// 推介 or 不推介 (also recommend, decline).
         #[arg(value_name = "DECISION")]
         decision: String,
-        #[arg(long, default_value = "")]
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
         note: String,
     },
     /// Reminders due now (or at --at): 3 days before, on and 3 days after the due date,
@@ -318,6 +340,7 @@ pub enum ReviewCommand {
     },
     /// Publish the round's decisions: one outcome mail per province.
     PublishDecisions {
+        /// The round's id (the last line of `review round create`).
         #[arg(value_name = "ROUND")]
         round: i64,
     },
@@ -351,8 +374,10 @@ pub enum RoundCommand {
 pub enum ExpertCommand {
     /// Add (or update) one expert.
     Add {
+        /// The expert's e-mail address (their key; lower-cased).
         #[arg(value_name = "EMAIL")]
         email: String,
+        /// The expert's name.
         #[arg(long)]
         name: String,
         /// Province code or name (entries of it are never assigned to the expert).
@@ -368,6 +393,8 @@ pub enum ExpertCommand {
     /// Import experts from an .xlsx with the columns 姓名, 单位, 省份, 邮箱, 擅长类型; exits 1
     /// when some row was not imported (each such row is said, with its code).
     Import {
+        /// The workbook: the first sheet, a header row with the five columns (any order),
+        /// one expert per row.
         #[arg(value_name = "FILE.xlsx")]
         file: PathBuf,
         /// {"added", "updated", "problems": [{"row", "code", "message"}]}
@@ -376,11 +403,14 @@ pub enum ExpertCommand {
     },
     /// Declare a conflict of interest between an expert and an entry.
     Conflict {
+        /// The expert's e-mail address (their key; lower-cased).
         #[arg(value_name = "EMAIL")]
         email: String,
+        /// The entry's receipt number.
         #[arg(value_name = "RECEIPT")]
         receipt: String,
-        #[arg(long, default_value = "")]
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
         note: String,
     },
     /// The experts, one tab-separated line each.
