@@ -330,6 +330,16 @@ pub enum ReviewCommand {
         #[arg(long, default_value = "", value_name = "TEXT")]
         note: String,
     },
+    /// What decisions are made with: rank, figures, flags, province and decision per entry;
+    /// per kind the recommended count against the batch's quota and the campaign's target.
+    Decisions {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// One JSON document: {"round", "published", "entries", "kinds", "provinces"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Reminders due now (or at --at): 3 days before, on and 3 days after the due date,
     /// to experts with unfinished reviews, each once; `lndx run` does this by itself.
     Remind {
@@ -508,6 +518,7 @@ pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
             decision,
             note,
         } => r::decide(app, round, &receipt, &decision, &note),
+        ReviewCommand::Decisions { round, json } => r::decisions(app, round, json),
         ReviewCommand::Remind { at } => r::remind(app, at.as_deref()),
         ReviewCommand::PublishDecisions { round } => r::publish_decisions(app, round),
     }

@@ -383,6 +383,18 @@ fn a_round_from_ingest_to_published_decisions() {
         ],
     ));
     ok(&s.lndx(None, &["review", "decide", &round, &second, "不推介"]));
+    let view: Value = serde_json::from_str(&ok(
+        &s.lndx(None, &["review", "decisions", &round, "--json"])
+    ))
+    .unwrap();
+    let recommended: u64 = view["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["recommended"].as_u64().unwrap())
+        .sum();
+    assert_eq!(recommended, 1, "{view}");
+    assert_eq!(view["published"], false);
     let bad = s.lndx(None, &["review", "decide", &round, &second, "待定"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("bad_decision"));
     ok(&s.lndx(None, &["review", "publish-decisions", &round]));

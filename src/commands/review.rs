@@ -528,3 +528,99 @@ pub fn publish_decisions(app: &App, round: i64) -> Result<ExitCode> {
         },
     )
 }
+
+/// `lndx review decisions ROUND [--json]`: what staff decide with — each entry's rank,
+/// figures, flags, province and current decision; per kind the recommended count against
+/// the batch's quota (review.toml) and the campaign's target; recommended per province.
+pub fn decisions(app: &App, round: i64, json: bool) -> Result<ExitCode> {
+    let campaign = app.campaign()?;
+    let rubric = rubric(app, &campaign)?;
+    let reg = app.registry()?;
+    let ranked = match review::ranking(&reg, &rubric, round) {
+        Ok(r) => r,
+        Err(e) => return refuse(&e, json, serde_json::json!({})),
+    };
+    let r = reg.round(round)?.context("the round")?;
+    let provinces: BTreeMap<String, String> = reg
+        .round_entries(round)?
+        .into_iter()
+        .map(|e| (e.receipt, e.province.unwrap_or_default()))
+        .collect();
+    let decided: BTreeMap<String, (String, String)> = reg
+        .decisions(round)?
+        .into_iter()
+        .map(|d| (d.receipt, (d.decision, d.note)))
+        .collect();
+    let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
+    let mut per_province: BTreeMap<String, usize> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for e in &ranked {
+        let (d, note) = decided.get(&e.receipt).cloned().unwrap_or_default();
+        let province = provinces.get(&e.receipt).cloned().unwrap_or_default();
+        if d == "recommend" {
+            *per_kind.entry(e.kind.clone()).or_default() += 1;
+            *per_province.entry(province.clone()).or_default() += 1;
+        }
+        rows.push(serde_json::json!({
+            "receipt": e.receipt, "kind": e.kind, "province": province, "rank": e.rank,
+            "mean": e.mean, "mean_z": e.mean_z, "spread": e.spread, "flagged": e.flagged,
+            "decision": if d.is_empty() { serde_json::Value::Null } else { d.into() },
+            "note": note,
+        }));
+    }
+    let kinds: Vec<serde_json::Value> = r
+        .kinds
+        .iter()
+        .filter_map(|k| campaign.kind(k))
+        .map(|k| {
+            serde_json::json!({
+                "kind": k.key(),
+                "recommended": per_kind.get(k.key()).copied().unwrap_or(0),
+                "quota": rubric.quota(r.batch, k),
+                "target": campaign.kind_info(k).target,
+            })
+        })
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"round": round, "published": r.decisions_published_at.is_some(),
+                "entries": rows, "kinds": kinds, "provinces": per_province})
+        );
+    } else {
+        println!("kind\trank\treceipt\tprovince\tmean_z\tflagged\tdecision\tnote");
+        for row in &rows {
+            println!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                row["kind"].as_str().unwrap_or_default(),
+                row["rank"],
+                row["receipt"].as_str().unwrap_or_default(),
+                row["province"].as_str().unwrap_or_default(),
+                row["mean_z"]
+                    .as_f64()
+                    .map(|z| format!("{z:.2}"))
+                    .unwrap_or("-".into()),
+                if row["flagged"] == true { "是" } else { "" },
+                match row["decision"].as_str() {
+                    Some("recommend") => "推介",
+                    Some(_) => "不推介",
+                    None => "未定",
+                },
+                row["note"].as_str().unwrap_or_default()
+            );
+        }
+        for k in &kinds {
+            println!(
+                "{}：已推介 {}{}（全程目标 {}）",
+                k["kind"].as_str().unwrap_or_default(),
+                k["recommended"],
+                k["quota"]
+                    .as_u64()
+                    .map(|q| format!(" / 本批计划 {q}"))
+                    .unwrap_or_default(),
+                k["target"]
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

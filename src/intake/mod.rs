@@ -326,9 +326,9 @@ impl Intake {
         }));
         outcome.reply = Some(ReplyInfo {
             to: vec![sender],
-            subject: String::new(),
+            subject: done.subject,
             sent: false,
-            message_id: String::new(),
+            message_id: done.message_id,
         });
         Ok(())
     }

@@ -644,19 +644,21 @@ impl Mailer<'_> {
             "problems": outcome.problems.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
             "round": filled.round,
         });
-        let m = self.mail(
+        let subject = self.wording.subject(
+            "receipt",
+            &json!({"round": filled.round, "recorded": outcome.recorded.len(), "problems": outcome.problems.len()}),
+        );
+        let mut m = self.mail(
             vec![sender.clone()],
-            self.wording.subject(
-                "receipt",
-                &json!({"round": filled.round, "recorded": outcome.recorded.len(), "problems": outcome.problems.len()}),
-            ),
+            subject.clone(),
             self.wording.text("receipt", &params),
             Vec::new(),
             in_reply_to,
         )?;
-        let mut m = m;
         m.message = Some(message);
         outcome.outbox = Some(tx.enqueue(&m)?);
+        outcome.subject = subject;
+        outcome.message_id = m.message_id;
         Ok(outcome)
     }
 }
@@ -669,8 +671,10 @@ pub struct SheetOutcome {
     pub recorded: Vec<(String, f64, String)>,
     /// (code, Chinese text) per problem; nothing was recorded for those rows.
     pub problems: Vec<(&'static str, String)>,
-    /// The receipt's outbox row.
+    /// The receipt's outbox row, subject and Message-ID.
     pub outbox: Option<i64>,
+    pub subject: String,
+    pub message_id: String,
 }
 
 /// Whether attachment bytes are a score sheet of ours.
