@@ -778,6 +778,23 @@ fn invitations_sheets_mailed_back_reminders_and_outcomes_through_the_outbox() {
     // Reminders: 3 days before the due date only the experts with unfinished reviews get
     // one, once, however often the schedule is looked at (a restart is a new process).
     let n = s.outbox_files().len();
+    // The scheduler's job (what `lndx run` looks at every minute) queues them ...
+    let app = lndx::app::App::new(Some(&cfg), Some(s.data()), Some(s.rules())).unwrap();
+    let mut job = app.review_reminders().unwrap();
+    let at = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    assert_eq!(
+        job(at("2031-01-17T08:59:00+08:00")).unwrap(),
+        0,
+        "not before 09:00"
+    );
+    assert_eq!(job(at("2031-01-17T09:30:00+08:00")).unwrap(), others.len());
+    assert_eq!(job(at("2031-01-17T09:31:00+08:00")).unwrap(), 0);
+    drop(job);
+    // ... and later looks, from other processes, add nothing (they deliver what is queued).
     ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-17 09:30"]));
     ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-17 09:31"]));
     ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-17 18:00"]));
