@@ -403,11 +403,15 @@ impl Registry {
         tx.commit()
     }
 
-    /// The assignments in force in a round, by receipt then expert.
+    /// The assignments in force in a round, by receipt then expert; those of entries that
+    /// are no longer current and valid (superseded, withdrawn) are left out.
     pub fn assignments(&self, round: i64) -> Result<Vec<AssignmentRow>> {
         let mut st = self.conn.prepare(
-            "SELECT id, receipt, expert, origin FROM review_assignments
-             WHERE round = ?1 AND ended_at IS NULL ORDER BY receipt, expert",
+            "SELECT a.id, a.receipt, a.expert, a.origin FROM review_assignments a
+             WHERE a.round = ?1 AND a.ended_at IS NULL
+               AND EXISTS (SELECT 1 FROM entries e WHERE e.receipt = a.receipt
+                           AND e.status = 'valid' AND e.superseded_by IS NULL)
+             ORDER BY a.receipt, a.expert",
         )?;
         let rows = st
             .query_map([round], |r| {
@@ -659,8 +663,11 @@ impl Tx<'_> {
     /// The receipts assigned to an expert in a round (assignments in force).
     pub fn review_assigned(&self, round: i64, expert: i64) -> Result<Vec<String>> {
         let mut st = self.tx.prepare(
-            "SELECT receipt FROM review_assignments
-             WHERE round = ?1 AND expert = ?2 AND ended_at IS NULL ORDER BY receipt",
+            "SELECT a.receipt FROM review_assignments a
+             WHERE a.round = ?1 AND a.expert = ?2 AND a.ended_at IS NULL
+               AND EXISTS (SELECT 1 FROM entries e WHERE e.receipt = a.receipt
+                           AND e.status = 'valid' AND e.superseded_by IS NULL)
+             ORDER BY a.receipt",
         )?;
         let rows = st
             .query_map(params![round, expert], |r| r.get(0))?
