@@ -574,6 +574,68 @@ mod tests {
         best
     }
 
+    /// The same objective by the plainest method: successive shortest paths found with
+    /// Bellman–Ford on the residual network, one unit at a time (no potentials, no
+    /// blocking flow); (reviews placed, cost).
+    fn plain_ssp(p: &Problem) -> (i64, i64) {
+        let (n, m) = (p.entries.len(), p.experts.len());
+        let (s, t) = (0, n + m + 1);
+        // (to, cap, cost) with the reverse edge at index ^ 1.
+        let mut edges: Vec<(usize, i64, i64)> = Vec::new();
+        let mut from: Vec<usize> = Vec::new();
+        let mut add = |a: usize, b: usize, cap: i64, cost: i64| {
+            edges.push((b, cap, cost));
+            from.push(a);
+            edges.push((a, 0, -cost));
+            from.push(b);
+        };
+        for e in 0..n {
+            add(s, 1 + e, p.k as i64, 0);
+            for x in 0..m {
+                if p.conflict(e, x).is_none() {
+                    add(1 + e, 1 + n + x, 1, p.match_cost(e, x));
+                }
+            }
+        }
+        for x in 0..m {
+            for l in 1..=p.cap as i64 {
+                add(1 + n + x, t, 1, l);
+            }
+        }
+        let (mut flow, mut cost) = (0, 0);
+        loop {
+            let mut dist = vec![i64::MAX; t + 1];
+            let mut via = vec![usize::MAX; t + 1];
+            dist[s] = 0;
+            for _ in 0..=t {
+                let mut changed = false;
+                for (i, &(to, cap, c)) in edges.iter().enumerate() {
+                    let u = from[i];
+                    if cap > 0 && dist[u] != i64::MAX && dist[u] + c < dist[to] {
+                        dist[to] = dist[u] + c;
+                        via[to] = i;
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+            if dist[t] == i64::MAX {
+                return (flow, cost);
+            }
+            let mut v = t;
+            while v != s {
+                let i = via[v];
+                edges[i].1 -= 1;
+                edges[i ^ 1].1 += 1;
+                v = from[i];
+            }
+            flow += 1;
+            cost += dist[t];
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -601,6 +663,25 @@ mod tests {
                     Shortfall::CapsExhausted { .. } => {}
                 }
             }
+        }
+
+        /// On medium instances the primal–dual solver agrees with plain successive
+        /// shortest paths (Bellman–Ford, one unit at a time).
+        #[test]
+        fn medium_instances_match_plain_successive_shortest_paths(
+            entries in 10usize..60,
+            experts in 4usize..15,
+            provinces in 2u8..8,
+            units in 3u8..20,
+            declared in 0usize..40,
+            k in 1u32..4,
+            extra in 0u32..3,
+            seed in any::<u64>(),
+        ) {
+            let p = instance(entries, experts, provinces, units, declared, k, extra, seed);
+            let s = p.solve();
+            let placed: i64 = s.experts.iter().map(|x| x.len() as i64).sum();
+            prop_assert_eq!((placed, s.cost), plain_ssp(&p));
         }
 
         /// On small instances the objective equals the brute-force optimum (and as many
