@@ -895,3 +895,61 @@ fn invitations_sheets_mailed_back_reminders_and_outcomes_through_the_outbox() {
         .iter()
         .any(|r| header(r, "text").contains(top.as_str()) && header(r, "text").contains("推介")));
 }
+
+#[test]
+fn an_expert_gets_at_most_one_review_mail_a_day() {
+    let s = Scratch::new("review-daily");
+    s.ingest(None, &util::sample_messages());
+    for (email, province) in [("p@experts.test", "四川"), ("q@experts.test", "湖南")] {
+        ok(&s.lndx(
+            None,
+            &[
+                "review",
+                "expert",
+                "add",
+                email,
+                "--name",
+                "专家",
+                "--province",
+                province,
+            ],
+        ));
+    }
+    // Due in three days (campaign time, UTC+8): today is the first reminder day.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let due = today + chrono::Duration::days(3);
+    let round = last_line(&ok(&s.lndx(
+        None,
+        &[
+            "review",
+            "round",
+            "create",
+            "--batch",
+            "1",
+            "--kind",
+            "case",
+            "--per-entry",
+            "1",
+            "--due",
+            &due.format("%Y-%m-%d").to_string(),
+        ],
+    )));
+    ok(&s.lndx(None, &["review", "assign", &round]));
+    let n = s.outbox_files().len();
+    ok(&s.lndx(None, &["review", "publish", &round]));
+    let invited = s.outbox_files().len() - n;
+    assert!(invited >= 1);
+    // Later today the reminder day's slot opens, but everyone had their mail today.
+    let n = s.outbox_files().len();
+    let late_today = format!("{} 23:59", today.format("%Y-%m-%d"));
+    ok(&s.lndx(None, &["review", "remind", "--at", &late_today]));
+    assert_eq!(
+        s.outbox_files().len(),
+        n,
+        "no second review mail on the same day"
+    );
+    // On the due day they are reminded (nobody has scored).
+    let on_due = format!("{} 09:30", due.format("%Y-%m-%d"));
+    ok(&s.lndx(None, &["review", "remind", "--at", &on_due]));
+    assert_eq!(s.outbox_files().len(), n + invited);
+}

@@ -210,9 +210,33 @@ fn number(d: Option<&Data>) -> Result<f64, String> {
     }
 }
 
+/// A quick look before [`read`]: whether the bytes are a zip whose workbook names the
+/// marker sheet (only `xl/workbook.xml` is read, at most 1 MiB of it), so that intake does
+/// not open every form a second time to find out it is not a score sheet.
+pub fn looks_like(bytes: &[u8]) -> bool {
+    use std::io::Read;
+    if !bytes.starts_with(b"PK") {
+        return false;
+    }
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return false;
+    };
+    let Ok(entry) = zip.by_name("xl/workbook.xml") else {
+        return false;
+    };
+    let mut xml = String::new();
+    if entry.take(1 << 20).read_to_string(&mut xml).is_err() {
+        return false;
+    }
+    xml.contains(&format!("name=\"{MARKER_SHEET}\""))
+}
+
 /// Reads a workbook as a score sheet: None when it is not one (no marker), so any other
 /// .xlsx goes on through the forms path.
 pub fn read(bytes: &[u8]) -> Option<Filled> {
+    if !looks_like(bytes) {
+        return None;
+    }
     let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).ok()?;
     if !wb.sheet_names().iter().any(|n| n == MARKER_SHEET) {
         return None;
@@ -366,6 +390,15 @@ mod tests {
         std::io::Read::read_to_string(&mut zip.by_name("xl/workbook.xml").unwrap(), &mut wbx)
             .unwrap();
         assert!(wbx.contains(r#"state="hidden""#) && wbx.contains("lndx_round"));
+    }
+
+    #[test]
+    fn the_quick_look_sees_the_marker_and_nothing_else() {
+        assert!(looks_like(&write(&spec(), &words()).unwrap()));
+        let mut wb = Workbook::new();
+        wb.add_worksheet().set_name("评分").unwrap();
+        assert!(!looks_like(&wb.save_to_buffer().unwrap()));
+        assert!(!looks_like(b"PK\x03\x04 broken"));
     }
 
     #[test]
