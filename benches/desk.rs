@@ -157,6 +157,7 @@ fn main() {
         settings: Settings::default(),
         replier: Replier::load(Some(&templates)).unwrap(),
         converter: None,
+        review: None,
     };
     let desk = Desk::new(tmp.path(), intake, Some(&templates)).unwrap();
 

@@ -469,3 +469,324 @@ pub fn note(app: &App, actor: &str, cmd: NoteCommand) -> Result<ExitCode> {
     };
     commands::desk::perform(app, actor, Action::Note { target, text }, json)
 }
+
+#[derive(Subcommand)]
+pub enum ReviewCommand {
+    /// Review rounds: create one (its id is the last line printed), list them.
+    Round {
+        #[command(subcommand)]
+        command: RoundCommand,
+    },
+    /// Experts: add one, import an .xlsx, declare a conflict, list them.
+    Expert {
+        #[command(subcommand)]
+        command: ExpertCommand,
+    },
+    /// Compute the round's draft assignment (an exact min-cost flow: no conflict of
+    /// interest, k experts per entry, the cap, balanced load, matched expertise). Exits 2
+    /// naming the entries that cannot get k experts and why.
+    Assign {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// One JSON document: {"round": …, "assignments": [{"receipt", "expert"}, …]}; on
+        /// failure {"error": {"code", "message", "unservable": […]}}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The assignments in force in a round.
+    Assignments {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// One JSON document: {"round": …, "assignments": [{"receipt", "expert"}, …]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one entry's experts: take one off, put one on (checked against conflicts).
+    Adjust {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The expert to take off the entry.
+        #[arg(long, value_name = "EMAIL")]
+        remove: Option<String>,
+        /// The expert to put on the entry (refused on a conflict of interest).
+        #[arg(long, value_name = "EMAIL")]
+        add: Option<String>,
+    },
+    /// An expert recuses from an entry: recorded as a declared conflict, replaced by the
+    /// next-best feasible expert (the last line printed).
+    Recuse {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The expert who recuses.
+        #[arg(value_name = "EMAIL")]
+        expert: String,
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        note: String,
+    },
+    /// Publish the round's draft assignment: one invitation per expert listing all their
+    /// entries, with the score sheet attached.
+    Publish {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+    /// Record a review version for an expert (a paper review entered by staff).
+    Score {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The expert whose review it is.
+        #[arg(long, value_name = "EMAIL")]
+        expert: String,
+        /// KEY=POINTS, the criterion by key or name (repeat per criterion).
+        #[arg(long = "score", value_name = "KEY=POINTS")]
+        scores: Vec<String>,
+        /// The review's comment (评审意见; required to submit).
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        comment: String,
+        /// One of review.toml's recommendations (推荐, 可推荐, 不推荐).
+        #[arg(long, value_name = "WORD")]
+        recommendation: Option<String>,
+        /// Save without submitting.
+        #[arg(long)]
+        draft: bool,
+    },
+    /// Close a round: reviews can no longer change.
+    Close {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+    /// The round's ranking per kind by mean z-score (ties: raw mean, then receipt).
+    Ranking {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// {"round": …, "entries": [{"receipt", "rank", "mean", "median", "mean_z",
+        /// "spread", "flagged", "reviews"}, …]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decide an entry: 推介 or 不推介 (recommend/decline), with a note; changeable until
+    /// the decisions are published.
+    Decide {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// 推介 or 不推介 (also recommend, decline).
+        #[arg(value_name = "DECISION")]
+        decision: String,
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        note: String,
+    },
+    /// What decisions are made with: rank, figures, flags, province and decision per entry;
+    /// per kind the recommended count against the batch's quota and the campaign's target.
+    Decisions {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// One JSON document: {"round", "published", "entries", "kinds", "provinces"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reminders due now (or at --at): 3 days before, on and 3 days after the due date,
+    /// to experts with unfinished reviews, each once; `lndx run` does this by itself.
+    Remind {
+        /// The moment to act as of: RFC 3339, or "YYYY-MM-DD HH:MM" in the campaign's
+        /// time zone [default: now].
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Publish the round's decisions: one outcome mail per province.
+    PublishDecisions {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RoundCommand {
+    /// Create a round over a batch's current valid entries of one or several kinds.
+    Create {
+        /// The batch: its number or name.
+        #[arg(long, value_name = "N")]
+        batch: String,
+        /// A kind (key or name); repeat for several; none: every kind.
+        #[arg(long = "kind", value_name = "KIND")]
+        kinds: Vec<String>,
+        /// Experts per entry [default: review.toml's per_entry].
+        #[arg(long, value_name = "K")]
+        per_entry: Option<u32>,
+        /// The due date, YYYY-MM-DD [default: 14 days after the batch's deadline].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        due: Option<String>,
+        /// Most reviews per expert [default: an even share plus review.toml's cap_extra].
+        #[arg(long, value_name = "N")]
+        cap: Option<u32>,
+    },
+    /// The rounds, one tab-separated line each.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum ExpertCommand {
+    /// Add (or update) one expert.
+    Add {
+        /// The expert's e-mail address (their key; lower-cased).
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        /// The expert's name.
+        #[arg(long)]
+        name: String,
+        /// Province code or name (entries of it are never assigned to the expert).
+        #[arg(long, default_value = "")]
+        province: String,
+        /// Unit (entries of the same unit, normalised, are never assigned to the expert).
+        #[arg(long, default_value = "")]
+        unit: String,
+        /// Kinds and themes the expert knows, separated by 、 or commas.
+        #[arg(long, default_value = "")]
+        expertise: String,
+    },
+    /// Import experts from an .xlsx with the columns 姓名, 单位, 省份, 邮箱, 擅长类型; exits 1
+    /// when some row was not imported (each such row is said, with its code).
+    Import {
+        /// The workbook: the first sheet, a header row with the five columns (any order),
+        /// one expert per row.
+        #[arg(value_name = "FILE.xlsx")]
+        file: PathBuf,
+        /// {"added", "updated", "problems": [{"row", "code", "message"}]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Declare a conflict of interest between an expert and an entry.
+    Conflict {
+        /// The expert's e-mail address (their key; lower-cased).
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        note: String,
+    },
+    /// The experts, one tab-separated line each.
+    List,
+}
+
+pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
+    use commands::review as r;
+    match cmd {
+        ReviewCommand::Round { command } => match command {
+            RoundCommand::Create {
+                batch,
+                kinds,
+                per_entry,
+                due,
+                cap,
+            } => r::round_create(
+                app,
+                &lndx::review::RoundRequest {
+                    batch,
+                    kinds,
+                    per_entry,
+                    cap,
+                    due,
+                },
+            ),
+            RoundCommand::List => r::round_list(app),
+        },
+        ReviewCommand::Expert { command } => match command {
+            ExpertCommand::Add {
+                email,
+                name,
+                province,
+                unit,
+                expertise,
+            } => r::expert_add(
+                app,
+                &lndx::review::experts::ExpertInput {
+                    email,
+                    name,
+                    province,
+                    unit,
+                    expertise,
+                },
+            ),
+            ExpertCommand::Import { file, json } => r::expert_import(app, &file, json),
+            ExpertCommand::Conflict {
+                email,
+                receipt,
+                note,
+            } => r::expert_conflict(app, &email, &receipt, &note),
+            ExpertCommand::List => r::expert_list(app),
+        },
+        ReviewCommand::Assign { round, json } => r::assign(app, round, json),
+        ReviewCommand::Assignments { round, json } => r::assignments(app, round, json),
+        ReviewCommand::Adjust {
+            round,
+            receipt,
+            remove,
+            add,
+        } => r::adjust(app, round, &receipt, remove.as_deref(), add.as_deref()),
+        ReviewCommand::Recuse {
+            round,
+            receipt,
+            expert,
+            note,
+        } => r::recuse(app, round, &receipt, &expert, &note),
+        ReviewCommand::Publish { round } => r::publish(app, round),
+        ReviewCommand::Score {
+            round,
+            receipt,
+            expert,
+            scores,
+            comment,
+            recommendation,
+            draft,
+        } => r::score(
+            app,
+            round,
+            &receipt,
+            &expert,
+            &scores,
+            lndx::review::ScoreInput {
+                scores: Default::default(),
+                comment,
+                recommendation,
+                submit: !draft,
+            },
+        ),
+        ReviewCommand::Close { round } => r::close(app, round),
+        ReviewCommand::Ranking { round, json } => r::ranking(app, round, json),
+        ReviewCommand::Decide {
+            round,
+            receipt,
+            decision,
+            note,
+        } => r::decide(app, round, &receipt, &decision, &note),
+        ReviewCommand::Decisions { round, json } => r::decisions(app, round, json),
+        ReviewCommand::Remind { at } => r::remind(app, at.as_deref()),
+        ReviewCommand::PublishDecisions { round } => r::publish_decisions(app, round),
+    }
+}

@@ -192,6 +192,11 @@ Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the conf
         #[arg(long)]
         json: bool,
     },
+    /// 专家评议: rounds, experts, the assignment, scores, ranking and decisions.
+    Review {
+        #[command(subcommand)]
+        command: cli::ReviewCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -224,6 +229,7 @@ fn main() -> ExitCode {
                 limit,
                 json,
             } => commands::desk::audit(&app, object, who, limit, json),
+            Command::Review { command } => cli::review(&app, command),
         }
     })();
     match result {

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod run;
 pub mod setup;
 

@@ -118,6 +118,17 @@ pub struct Intake {
     pub settings: Settings,
     pub replier: Replier,
     pub converter: Option<Converter>,
+    /// Expert review's score sheets: when given, a message carrying one is the expert's
+    /// scores, not an application (see [`ReviewIntake`]).
+    pub review: Option<ReviewIntake>,
+}
+
+/// What recognising and importing a score sheet mailed back needs.
+pub struct ReviewIntake {
+    pub rubric: crate::review::Rubric,
+    pub wording: crate::review::wording::Wording,
+    /// lndx's address, name and loop header (the receipt's sender).
+    pub sender: crate::report::Sender,
 }
 
 impl Intake {
@@ -349,10 +360,18 @@ impl Intake {
             from: inbound.from.as_ref().map(|a| a.address.clone()),
             subject: inbound.subject.clone(),
             stored_id: id,
+            review: None,
         };
 
         let mut evidence = None;
-        if inbound.skip.is_none() {
+        let sheet = if inbound.skip.is_none() {
+            self.score_sheet(inbound)
+        } else {
+            None
+        };
+        if let Some((seq, filled)) = sheet {
+            self.file_score_sheet(tx, id, inbound, seq, &filled, &mut outcome)?;
+        } else if inbound.skip.is_none() {
             self.judge_and_file(tx, id, parsed, arrival, decision, &mut outcome)?;
             let ev = guard::Guard::evidence(&self.settings.loop_guard, tx, inbound)?;
             outcome.unanswered = no_reply;
@@ -404,6 +423,92 @@ impl Intake {
             json,
             fresh: true,
         })
+    }
+
+    /// The first attachment that is one of our score sheets (a hidden marker sheet: see
+    /// `review::sheet`), when review is set up; any other workbook goes the forms' way.
+    fn score_sheet(&self, inbound: &Inbound) -> Option<(usize, crate::review::sheet::Filled)> {
+        self.review.as_ref()?;
+        inbound.files.iter().enumerate().find_map(|(i, f)| {
+            if !f.bytes.starts_with(b"PK") {
+                return None;
+            }
+            catch_unwind(AssertUnwindSafe(|| {
+                crate::review::mail::recognise(&f.bytes)
+            }))
+            .ok()
+            .flatten()
+            .map(|x| (i, x))
+        })
+    }
+
+    /// Files a message that carries a score sheet: its files are kept (no entries), the
+    /// sheet's rows are recorded as review versions or said to be wrong, and the receipt is
+    /// the reply — all in the filing transaction.
+    fn file_score_sheet(
+        &self,
+        tx: &registry::Tx,
+        id: i64,
+        inbound: &Inbound,
+        seq: usize,
+        filled: &crate::review::sheet::Filled,
+        outcome: &mut Outcome,
+    ) -> Result<(), IntakeError> {
+        let review = self.review.as_ref().expect("score_sheet checked it");
+        for (i, file) in inbound.files.iter().enumerate() {
+            let sha = registry::sha256_hex(&file.bytes);
+            tx.add_file(&NewFile {
+                message: id,
+                seq: i,
+                filename: &file.filename,
+                container: file.container.as_deref(),
+                path_in_container: file.path_in_container.as_deref(),
+                sha256: &sha,
+                size: file.bytes.len(),
+                file_type: file.file_type.key(),
+                role: FileRole::Supporting,
+                kind: None,
+                errors: "[]".into(),
+                warnings: "[]".into(),
+            })?;
+        }
+        let mailer = crate::review::mail::Mailer {
+            campaign: &self.campaign,
+            rubric: &review.rubric,
+            wording: &review.wording,
+            sender: &review.sender,
+        };
+        let sender = inbound
+            .from
+            .as_ref()
+            .map(|a| a.address.clone())
+            .unwrap_or_default();
+        let done = mailer
+            .import_sheet(
+                tx,
+                &sender,
+                filled,
+                &inbound.files[seq].filename,
+                id,
+                inbound.message_id.clone(),
+            )
+            .map_err(|e| match e {
+                crate::review::ReviewError::Registry(r) => IntakeError::Registry(r),
+                other => IntakeError::Render(other.to_string()),
+            })?;
+        outcome.review = Some(serde_json::json!({
+            "round": done.round,
+            "recorded": done.recorded.iter().map(|(r, t, rec)| serde_json::json!({"receipt": r, "total": t, "recommendation": rec})).collect::<Vec<_>>(),
+            "problems": done.problems.iter().map(|(c, m)| serde_json::json!({"code": c, "message": m})).collect::<Vec<_>>(),
+        }));
+        outcome.reply = Some(ReplyInfo {
+            to: vec![sender],
+            subject: done.subject,
+            sent: false,
+            message_id: done.message_id,
+            held: None,
+        });
+        Ok(())
     }
 
     /// Reads every file, judges the message (province, batch, message-level findings) and

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_province_batch.sql"),
     include_str!("migrations/0004_desk.sql"),
     include_str!("migrations/0006_deadline.sql"),
+    include_str!("migrations/0005_review.sql"),
 ];
 
 /// The schema version this build knows (and migrates to).

@@ -8,6 +8,7 @@ mod desk;
 mod entries;
 pub mod imap;
 mod report;
+mod review;
 
 pub use report::{AnsweredProblem, ListedMessage, ReportEntry, SentMail, Undelivered};
 mod migrate;
@@ -28,6 +29,10 @@ pub use desk::{
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
 pub use outbox::{Delivery, LoopEvidence, OutboxListed, OutboxRow, QueuedMail};
 pub use raw::Stored;
+pub use review::{
+    AssignmentRow, DecisionRow, EntrySender, ExpertRow, NewExpert, NewReview, NewRound,
+    ReviewEntry, ReviewRow, RoundRow,
+};
 
 /// A registry operation that failed; these stop the current message, never the daemon.
 #[derive(Debug, thiserror::Error)]

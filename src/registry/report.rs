@@ -383,10 +383,13 @@ impl Registry {
             .is_some())
     }
 
-    /// How many slots were ever recorded.
+    /// How many report slots were ever recorded (the review reminders' slots, keyed
+    /// `review:…`, share the table and are not counted).
     pub fn report_slot_count(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM report_slots", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM report_slots WHERE slot NOT LIKE 'review:%'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 }
