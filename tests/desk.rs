@@ -330,6 +330,27 @@ fn a_withdrawn_entry_counts_nowhere_but_is_kept() {
     let (_, err, _) = refused(&s, &["entry", "withdraw", &receipt, "--note", "again"]);
     assert_eq!(err, "already_withdrawn");
 
+    // The same form sent again (a new message, the same file): the reply's running total
+    // no longer counts the withdrawn entry (the first reply did count it).
+    assert!(mails(&s)[0]
+        .text
+        .contains("贵省本批次目前已受理：案例 1 个"));
+    let mut again = b"X-Test-Copy: again\r\n".to_vec();
+    again.extend(std::fs::read(eml("P01-gd-valid-case-with-scan.eml")).unwrap());
+    let path = s.dir.join("again.eml");
+    std::fs::write(&path, again).unwrap();
+    s.ingest(None, &[path]);
+    let replies = mails(&s);
+    assert_eq!(replies.len(), 2);
+    let second = replies
+        .iter()
+        .find(|m| !m.text.contains("案例 1 个"))
+        .expect("a reply without the withdrawn entry in its total");
+    assert!(
+        second.text.contains(&receipt),
+        "it names the earlier receipt"
+    );
+
     // Notes on the entry and on its message are audited too.
     act(&s, &["note", "entry", &receipt, "已存档"]);
     act(&s, &["note", "message", "1", "来电记录"]);

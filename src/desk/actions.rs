@@ -16,9 +16,11 @@ use crate::rules::Code;
 /// The environment variable that makes a debug build pause this many milliseconds inside
 /// an action's transaction, just before COMMIT, after printing a line to stderr: the crash
 /// test kills the process there. Release builds never read it.
+#[cfg(debug_assertions)]
 pub const PAUSE_ENV: &str = "LNDX_DESK_PAUSE_BEFORE_COMMIT_MS";
 
 /// The line printed before the pause.
+#[cfg(debug_assertions)]
 pub const PAUSE_MARK: &str = "lndx-desk: pausing before commit";
 
 pub fn perform(

@@ -142,3 +142,40 @@ impl DeskWording {
         &self.file.phrases[key]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<DeskWording, WordingError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("desk.toml"), text).unwrap();
+        DeskWording::load(Some(dir.path()))
+    }
+
+    #[test]
+    fn the_shipped_wording_is_complete_and_renders() {
+        let w = DeskWording::load(None).unwrap();
+        let body = w.body(
+            "accept_late",
+            &serde_json::json!({"name": "《甲》", "receipt": "R-1", "batch": "第三批"}),
+        );
+        assert!(body.contains("R-1") && body.contains("第三批"), "{body}");
+        for k in AttentionKind::ALL {
+            assert!(!w.kind_name(k).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_missing_or_unknown_key_is_named_with_its_line() {
+        let missing = EMBEDDED.replace("reject_late = \"【未予受理】", "# removed = \"");
+        let e = load_text(&missing).unwrap_err().to_string();
+        assert!(e.contains("reject_late") && e.contains("[subjects]"), "{e}");
+        let unknown = EMBEDDED.replace("[kinds]\n", "[kinds]\nsurprise = \"？\"\n");
+        let e = load_text(&unknown).unwrap_err().to_string();
+        assert!(e.contains("surprise") && e.contains("line "), "{e}");
+        let broken = EMBEDDED.replace("note = \"备注已添加。\"", "note = \"{{#if}}\"");
+        let e = load_text(&broken).unwrap_err().to_string();
+        assert!(e.contains("summaries.note"), "{e}");
+    }
+}
