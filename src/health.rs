@@ -1,16 +1,13 @@
-//! Health: counters and timestamps the daemon's parts update, served as `/healthz` (JSON)
-//! and Prometheus `/metrics` on a loopback address.
+//! Health: counters and timestamps the daemon's parts update, and what `/healthz` (JSON)
+//! and Prometheus `/metrics` say; [`crate::web`] serves them beside the console.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 
 use crate::registry::Registry;
-use crate::shutdown::Shutdown;
 
 /// The daemon's counters and timestamps. The ones /metrics exports are prometheus-client
 /// metrics registered (under the `lndx_` prefix) in `metrics`; /healthz reads the same values.
@@ -131,7 +128,7 @@ impl Health {
         self.mailbox_connected.set(up as i64);
     }
 
-    fn snapshot(&self, reg: &Registry) -> serde_json::Value {
+    pub fn snapshot(&self, reg: &Registry) -> serde_json::Value {
         let ts = |v: i64| {
             (v > 0).then(|| chrono::DateTime::from_timestamp(v, 0).map(|d| d.to_rfc3339()))
         };
@@ -161,7 +158,7 @@ impl Health {
     }
 
     /// The Prometheus text exposition (format 0.0.4), with the registry's gauges read now.
-    fn metrics(&self, reg: &Registry) -> String {
+    pub fn metrics(&self, reg: &Registry) -> String {
         self.outbox_depth.set(reg.outbox_depth().unwrap_or(-1));
         self.quarantined.set(reg.count_quarantined().unwrap_or(-1));
         let mut out = String::new();
@@ -198,34 +195,6 @@ pub fn listen_address(listen: &str) -> Result<std::net::SocketAddr, ListenError>
         });
     }
     Ok(addr)
-}
-
-/// Serves /healthz and /metrics on `listen` (see [`listen_address`]) until shutdown.
-pub fn serve(listen: std::net::SocketAddr, health: Arc<Health>, reg: Registry, shutdown: Shutdown) {
-    let server = match tiny_http::Server::http(listen) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(%listen, error = %e, "cannot listen; /healthz and /metrics are not served");
-            return;
-        }
-    };
-    tracing::info!(%listen, "serving /healthz and /metrics");
-    while !shutdown.is_set() {
-        let Ok(Some(req)) = server.recv_timeout(Duration::from_millis(200)) else {
-            continue;
-        };
-        let (code, ctype, body) = match req.url() {
-            "/healthz" => (200, "application/json", health.snapshot(&reg).to_string()),
-            "/metrics" => (200, prometheus_text::CONTENT_TYPE, health.metrics(&reg)),
-            _ => (404, "text/plain", "not found\n".to_string()),
-        };
-        let header = tiny_http::Header::from_bytes("Content-Type", ctype).expect("static header");
-        let _ = req.respond(
-            tiny_http::Response::from_string(body)
-                .with_status_code(code)
-                .with_header(header),
-        );
-    }
 }
 
 #[cfg(test)]

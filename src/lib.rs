@@ -50,3 +50,4 @@ pub mod settings;
 pub mod shutdown;
 pub mod spelling;
 pub mod text;
+pub mod web;

@@ -105,8 +105,8 @@ cannot be used (nothing is checked)."
         #[command(subcommand)]
         command: cli::RegistryCommand,
     },
-    /// Watch the mailbox, file what arrives, send replies and weekly reports, serve
-    /// /healthz and /metrics; stops on SIGTERM or SIGINT.
+    /// Watch the mailbox, file what arrives, send replies and weekly reports, serve the
+    /// console with /healthz and /metrics on [web] listen; stops on SIGTERM or SIGINT.
     Run,
     /// File a stored message again (e.g. after the rules were corrected) and send the new
     /// reply.
@@ -130,6 +130,11 @@ Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the conf
         #[command(subcommand)]
         command: cli::ReportCommand,
     },
+    /// Console accounts: add one (prints its sign-in link last), list them, disable one.
+    User {
+        #[command(subcommand)]
+        command: cli::UserCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -145,6 +150,7 @@ fn main() -> ExitCode {
             Command::Reprocess { id } => commands::ingest::reprocess(&app, id),
             Command::Doctor => commands::doctor::doctor(&app),
             Command::Report { command } => cli::report(&app, command),
+            Command::User { command } => cli::user(&app, command),
         }
     })();
     match result {

@@ -283,18 +283,18 @@ fn report(app: &App, campaign: Option<&Campaign>) -> Vec<(Verdict, String)> {
     lines
 }
 
-/// `[http] listen`, parsed by the function `lndx run` serves it with.
+/// `[web] listen` (or the older `[http] listen`), parsed by the function `lndx run`
+/// serves it with.
 fn http(app: &App) -> (Verdict, String) {
-    match app.config.http.listen.as_deref() {
+    match app.config.web_listen() {
         None => (
             Verdict::Ok,
-            "off: /healthz and /metrics are not served (set [http] listen = \"127.0.0.1:9925\")"
-                .into(),
+            "off: the console, /healthz and /metrics are not served ([web] enabled = false)".into(),
         ),
-        Some(l) => match crate::health::listen_address(l) {
+        Some(l) => match crate::health::listen_address(&l) {
             Ok(a) => (
                 Verdict::Ok,
-                format!("http://{a}/healthz and http://{a}/metrics"),
+                format!("http://{a}/healthz and http://{a}/metrics, the console at http://{a}/"),
             ),
             Err(e) => (Verdict::Fail, e.to_string()),
         },

@@ -15,6 +15,7 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod setup;
+pub mod user;
 
 use std::time::Duration;
 

@@ -70,13 +70,13 @@ pub struct EntryRow {
     pub created_at: String,
 }
 
-const ENTRY_COLUMNS: &str = "e.id, e.receipt, e.entry_key, e.version,
+pub(super) const ENTRY_COLUMNS: &str = "e.id, e.receipt, e.entry_key, e.version,
     (SELECT receipt FROM entries s WHERE s.id = e.supersedes),
     (SELECT receipt FROM entries s WHERE s.id = e.superseded_by),
     e.message, e.province, e.batch, e.late, e.kind, e.name, e.unit, e.status, e.fields,
     e.errors, e.warnings, e.themes, e.arrived_at, e.created_at";
 
-fn entry_row(r: &Row) -> rusqlite::Result<EntryRow> {
+pub(super) fn entry_row(r: &Row) -> rusqlite::Result<EntryRow> {
     Ok(EntryRow {
         id: r.get(0)?,
         receipt: r.get(1)?,

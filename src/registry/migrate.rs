@@ -9,6 +9,7 @@ use super::{RegistryError, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_province_batch.sql"),
+    include_str!("migrations/0003_accounts.sql"),
 ];
 
 /// The schema version this build knows (and migrates to).
