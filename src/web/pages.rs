@@ -318,7 +318,7 @@ pub(super) async fn entries(
             "entries.html",
             context! {
                 entries,
-                pager,
+                pg => pager,
                 choices => filter_choices(s, &scope),
                 f => context! {
                     q => given(&p.q), province => given(&p.province), batch => given(&p.batch),
@@ -703,7 +703,7 @@ pub(super) async fn messages(
             ctx,
             "messages.html",
             context! {
-                messages, pager,
+                messages, pg => pager,
                 choices => filter_choices(s, &scope),
                 f => context! {
                     q => given(&p.q), province => given(&p.province), state => given(&p.state),
@@ -867,7 +867,7 @@ pub(super) async fn outbox(
             ctx,
             "outbox.html",
             context! {
-                mail_list => mails, pager, states, purposes,
+                mail_list => mails, pg => pager, states, purposes,
                 f => context! { state => given(&p.state), purpose => given(&p.purpose), asc },
                 flip => p.link("/outbox", None, Some(if asc { "desc" } else { "asc" })),
                 export => p.link("/outbox.xlsx", None, None),

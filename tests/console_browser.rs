@@ -1,0 +1,401 @@
+//! The console in a real browser: Debian's headless Chromium driven through chromedriver
+//! (both installed by scripts/install-deps.sh; the W3C WebDriver protocol spoken as plain
+//! HTTP JSON), against a running `lndx run` with a registry made from the real sample
+//! messages. A person signs in with a link, searches for a Chinese substring, filters,
+//! opens an entry and downloads its original file; every page is also laid out at a
+//! phone's 390 CSS pixels without running wider than the screen. Screenshots at 1280 and
+//! 390 px are kept under target/test-artefacts/console/.
+//!
+//! The 390-px layout is set with Chromium's device-metrics emulation (through
+//! chromedriver's CDP endpoint): headless Chromium lays out no window narrower than 500
+//! px, so resizing the window alone would not test a phone's width.
+
+mod console;
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use console::{free_port, Console};
+
+/// A program on the PATH, or a failure saying how to install it (never a skip).
+fn program(names: &[&str]) -> PathBuf {
+    for name in names {
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!(
+        "{} not found on PATH: the console is tested in a real headless browser. Install it \
+         with scripts/install-deps.sh (Debian: apt-get install chromium chromium-driver \
+         fonts-noto-cjk), or run the tests with scripts/test.sh",
+        names[0]
+    );
+}
+
+/// Where screenshots are kept: target/test-artefacts/console/.
+fn artefacts() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let dir = target.join("test-artefacts/console");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Driver {
+    fn start(log: &Path) -> Driver {
+        let port = free_port();
+        let child = Command::new(program(&["chromedriver"]))
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let d = Driver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            agent,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(mut r) = d.agent.get(format!("{}/status", d.base)).call() {
+                let v: Value = r.body_mut().read_json().unwrap_or(Value::Null);
+                if v["value"]["ready"] == true {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        d
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let resp = match (method, body) {
+            ("GET", _) => self.agent.get(&url).call(),
+            ("DELETE", _) => self.agent.delete(&url).call(),
+            (_, b) => self.agent.post(&url).send_json(b.unwrap_or(json!({}))),
+        };
+        let v: Value = resp.unwrap().body_mut().read_json().unwrap();
+        assert!(
+            v["value"].get("error").is_none(),
+            "{method} {path}: {}",
+            v["value"]
+        );
+        v["value"].clone()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One browser session.
+struct Browser<'d> {
+    d: &'d Driver,
+    id: String,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl<'d> Browser<'d> {
+    fn open(d: &'d Driver, profile: &Path, downloads: &Path) -> Browser<'d> {
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": program(&["chromium", "chromium-browser"]),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                    "--force-device-scale-factor=1",
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                    format!("--user-data-dir={}", profile.display()),
+                    "--window-size=1280,900",
+                ],
+                "prefs": {
+                    "download.default_directory": downloads,
+                    "download.prompt_for_download": false,
+                },
+            },
+        }}});
+        let v = d.call("POST", "/session", Some(caps));
+        let id = v["sessionId"].as_str().unwrap().to_string();
+        let b = Browser { d, id };
+        // Downloads go to the folder without asking (headless needs it said over CDP too).
+        b.cdp(
+            "Browser.setDownloadBehavior",
+            json!({"behavior": "allow", "downloadPath": downloads}),
+        );
+        b
+    }
+
+    fn p(&self, rest: &str) -> String {
+        format!("/session/{}{rest}", self.id)
+    }
+
+    fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.d.call(
+            "POST",
+            &self.p("/goog/cdp/execute"),
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+    }
+
+    fn go(&self, url: &str) {
+        self.d
+            .call("POST", &self.p("/url"), Some(json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.d.call(
+            "POST",
+            &self.p("/element"),
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {v} at {}", self.url()))
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.d
+            .call("POST", &self.p(&format!("/element/{e}/click")), None);
+    }
+
+    /// Clicks something that loads another page, and waits for it.
+    fn follow(&self, css: &str) {
+        let before = self.url();
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let ready = self.script("return document.readyState;");
+            if self.url() != before && ready == "complete" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} led nowhere from {before}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.d
+            .call("POST", &self.p(&format!("/element/{e}/clear")), None);
+        self.d.call(
+            "POST",
+            &self.p(&format!("/element/{e}/value")),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.d.call(
+            "POST",
+            &self.p("/execute/sync"),
+            Some(json!({"script": js, "args": []})),
+        )
+    }
+
+    fn url(&self) -> String {
+        self.d
+            .call("GET", &self.p("/url"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn text(&self) -> String {
+        self.script("return document.body.innerText;")
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Lays the page out `width` CSS pixels wide (device-metrics emulation).
+    fn width(&self, width: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 500}),
+        );
+    }
+
+    fn screenshot(&self, name: &str) {
+        let v = self.d.call("GET", &self.p("/screenshot"), None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        std::fs::write(artefacts().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Screenshots at 1280 and 390 px, and the page does not run wider than a phone.
+    fn both_widths(&self, name: &str) {
+        self.width(1280);
+        self.screenshot(&format!("{name}-1280"));
+        self.width(390);
+        let fits = self.script("return [document.documentElement.scrollWidth, window.innerWidth];");
+        assert_eq!(fits[1], 390, "{name}: the emulated width");
+        assert!(
+            fits[0].as_u64() <= fits[1].as_u64(),
+            "{name} runs wider than a 390-px screen: {fits}"
+        );
+        self.screenshot(&format!("{name}-390"));
+        self.width(1280);
+    }
+
+    /// Every form control has a label (a `<label>` around it or an aria-label).
+    fn assert_labelled(&self, name: &str) {
+        let unlabelled = self.script(
+            "return [...document.querySelectorAll('input:not([type=hidden]),select,textarea')]
+               .filter(e => !e.closest('label') && !e.getAttribute('aria-label')
+                 && !(e.id && document.querySelector('label[for=\"'+e.id+'\"]')))
+               .map(e => e.outerHTML);",
+        );
+        assert_eq!(unlabelled, json!([]), "{name}: controls without a label");
+    }
+}
+
+impl Drop for Browser<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .d
+            .agent
+            .delete(format!("{}/session/{}", self.d.base, self.id))
+            .call();
+    }
+}
+
+/// Waits for a file to appear complete in `dir`.
+fn downloaded(dir: &Path) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let done: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| !p.to_string_lossy().ends_with(".crdownload"))
+            .collect();
+        if let Some(p) = done.into_iter().next() {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "nothing was downloaded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_person_signs_in_searches_filters_opens_an_entry_and_downloads_its_original() {
+    let c = Console::start("console-browser");
+    let work = tempfile::tempdir().unwrap();
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start(&work.path().join("chromedriver.log"));
+    let b = Browser::open(&driver, &work.path().join("profile"), &downloads);
+
+    // Sign in with the link `lndx user add` printed.
+    b.go(&c.link("staff@nou.test"));
+    b.both_widths("signin");
+    b.follow("#signin");
+    assert!(b.url().contains("/account"), "{}", b.url());
+    assert!(b.text().contains("登录成功"), "{}", b.text());
+
+    // The entry list, then a search for a Chinese substring from the middle of a name.
+    b.go(&format!("{}/entries", c.base()));
+    let all_rows = b.script("return document.querySelectorAll('#entries tbody tr').length;");
+    assert!(all_rows.as_u64().unwrap() > 5, "{all_rows}");
+    b.assert_labelled("entries");
+    b.both_widths("entries");
+    b.type_into("input[name=q]", "黔老乐");
+    b.follow("form.filters button[type=submit]");
+    let found = b.script(
+        "return [...document.querySelectorAll('#entries tbody tr td:first-child a')].map(a => a.textContent);",
+    );
+    let gz = c.receipts_of("GZ");
+    assert_eq!(found, json!(gz), "searching 黔老乐");
+    // Two characters (below the trigram index) are found too.
+    b.type_into("input[name=q]", "银龄");
+    b.follow("form.filters button[type=submit]");
+    let text = b.text();
+    assert!(text.contains("银龄"), "{text}");
+    let two =
+        b.script("return document.querySelectorAll('#entries tbody tr td:first-child a').length;");
+    assert!(
+        two.as_u64().unwrap() >= 1 && two.as_u64() < all_rows.as_u64(),
+        "{two}"
+    );
+
+    // A filter by province: every row is Zhejiang's.
+    b.type_into("input[name=q]", "");
+    b.click("select[name=province] option[value=ZJ]");
+    b.follow("form.filters button[type=submit]");
+    let provinces = b.script(
+        "return [...document.querySelectorAll('#entries tbody tr td:nth-child(4)')].map(t => t.textContent);",
+    );
+    let provinces = provinces.as_array().unwrap().clone();
+    assert!(!provinces.is_empty());
+    assert!(provinces.iter().all(|p| p == "浙江省"), "{provinces:?}");
+    assert!(b.url().contains("province=ZJ"));
+
+    // Open an entry; download its original file.
+    let receipt = c.receipts_of("GZ")[0].clone();
+    b.go(&format!("{}/entries?q={receipt}", c.base()));
+    b.follow(&format!("a[href='/entries/{receipt}']"));
+    assert!(b.url().ends_with(&format!("/entries/{receipt}")));
+    let text = b.text();
+    assert!(text.contains("表单内容") && text.contains("字）"), "{text}");
+    b.assert_labelled("entry");
+    b.both_widths("entry");
+    b.click("#original");
+    let file = downloaded(&downloads);
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"PK"), "a .docx: {}", file.display());
+    let want: String = c
+        .db()
+        .query_row(
+            "SELECT f.sha256 FROM entries e JOIN files f ON f.id = e.file WHERE e.receipt = ?1",
+            [&receipt],
+            |r| r.get(0),
+        )
+        .unwrap();
+    use sha2::Digest;
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), want);
+
+    // The other pages, at both widths.
+    for (name, path) in [
+        ("overview", "/"),
+        ("messages", "/messages"),
+        ("outbox", "/outbox"),
+        ("check", "/check"),
+    ] {
+        b.go(&format!("{}{path}", c.base()));
+        b.assert_labelled(name);
+        b.both_widths(name);
+    }
+}
