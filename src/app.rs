@@ -148,6 +148,7 @@ impl App {
             link_hours: w.link_hours.max(1),
             session_idle_minutes: w.session_idle_minutes.max(1),
             check_upload_bytes: (w.check_upload_mb.max(1) * 1024 * 1024) as usize,
+            reporter: self.reporter()?,
         })
     }
 

@@ -195,16 +195,18 @@ fn every_role_sees_what_it_may_and_nothing_else() {
         format!("/outbox/{zj_mail}/eml"),
     ];
     let admin_only = ["/users", "/users.xlsx"];
+    // The weekly report covers every province: not for province or expert accounts.
+    let all_seeing = ["/reports", "/reports/preview", "/reports/preview.xlsx"];
 
-    // Who gets what: (lists, GD objects, ZJ objects, admin pages).
+    // Who gets what: (lists, GD objects, ZJ objects, admin pages, reports).
     let expect = [
-        ("admin@nou.test", 200, 200, 200, 200),
-        ("staff@nou.test", 200, 200, 200, 403),
-        ("viewer@moe.test", 200, 200, 200, 403),
-        ("gd@gd.test", 200, 200, 404, 403),
-        ("expert@nou.test", 403, 404, 404, 403),
+        ("admin@nou.test", 200, 200, 200, 200, 200),
+        ("staff@nou.test", 200, 200, 200, 403, 200),
+        ("viewer@moe.test", 200, 200, 200, 403, 200),
+        ("gd@gd.test", 200, 200, 404, 403, 403),
+        ("expert@nou.test", 403, 404, 404, 403, 403),
     ];
-    for (email, lists_s, gd_s, zj_s, admin_s) in expect {
+    for (email, lists_s, gd_s, zj_s, admin_s, reports_s) in expect {
         let mut client = Client::signed_in(&c, email);
         assert_eq!(client.get("/").status, 200, "{email} /");
         for (paths, want) in [
@@ -215,6 +217,10 @@ fn every_role_sees_what_it_may_and_nothing_else() {
             (gd_objects.to_vec(), gd_s),
             (zj_objects.to_vec(), zj_s),
             (admin_only.iter().map(|s| s.to_string()).collect(), admin_s),
+            (
+                all_seeing.iter().map(|s| s.to_string()).collect(),
+                reports_s,
+            ),
         ] {
             for p in &paths {
                 let page = client.get(p);
@@ -226,6 +232,13 @@ fn every_role_sees_what_it_may_and_nothing_else() {
             }
         }
     }
+
+    // A province's overview holds its own numbers, not the campaign's matrix.
+    let mut gd = Client::signed_in(&c, "gd@gd.test");
+    let overview = gd.get("/").body;
+    assert!(overview.contains("广东省") && !overview.contains("id=\"matrix\""));
+    let mut staff = Client::signed_in(&c, "staff@nou.test");
+    assert!(staff.get("/").body.contains("id=\"matrix\""));
 
     // A province account's lists hold its own province only.
     let mut gd = Client::signed_in(&c, "gd@gd.test");
@@ -525,4 +538,79 @@ fn markup_from_messages_is_shown_as_text_and_headers_are_set() {
         .get("/metrics")
         .body
         .contains("lndx_messages_filed_total"));
+}
+
+/// A multipart/form-data body with the CSRF token and one file.
+fn multipart(csrf: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "lndx-test-boundary-7d3f";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn the_public_self_check_needs_no_account_stores_nothing_and_is_limited() {
+    let c = Console::start("console-check");
+    let count = |table: &str| -> i64 {
+        c.db()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let (messages, entries, mail) = (count("messages"), count("entries"), count("outbox"));
+    let mut anon = Client::new(&c);
+    let page = anon.get("/check");
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+    let form = std::fs::read(util::fixture("forms/P05-bj-project-invalid.docx")).unwrap();
+    let post = |client: &mut Client, csrf: &str, origin: &str, bytes: &[u8]| {
+        let (ctype, body) = multipart(csrf, "表.docx", bytes);
+        let mut req = client
+            .agent
+            .post(format!("{}/check", client.base))
+            .header("Content-Type", &ctype)
+            .header("Origin", origin);
+        if let Some(ck) = &client.cookie {
+            req = req.header("Cookie", ck);
+        }
+        let r = req.send(&body[..]);
+        client.take(r)
+    };
+    let base = c.base();
+    let p = post(&mut anon, &csrf, &base, &form);
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("报送前自查结果"), "{}", p.body);
+    assert!(p.body.contains("✗"), "the reply's errors: {}", p.body);
+    // Checked, not filed, not answered.
+    assert_eq!(
+        (count("messages"), count("entries"), count("outbox")),
+        (messages, entries, mail)
+    );
+    // The token and the Origin are checked here too.
+    assert_eq!(post(&mut anon, "wrong", &base, &form).status, 403);
+    assert_eq!(
+        post(&mut anon, &csrf, "http://evil.example", &form).status,
+        403
+    );
+    // Larger than the limit (20 MB by default): refused.
+    let big = vec![b'x'; 21 * 1024 * 1024];
+    let p = post(&mut anon, &csrf, &base, &big);
+    assert_eq!(p.status, 413, "{}", p.body);
+    // Many checks from one address in an hour: refused.
+    let mut last = 0;
+    for _ in 0..40 {
+        last = post(&mut anon, &csrf, &base, &form).status;
+        if last == 429 {
+            break;
+        }
+    }
+    assert_eq!(last, 429);
 }

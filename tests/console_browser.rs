@@ -205,6 +205,23 @@ impl<'d> Browser<'d> {
         }
     }
 
+    /// Submits a form that posts back to the same address, and waits for the answer.
+    fn follow_submit(&self, css: &str) {
+        self.script("document.body.dataset.before = '1';");
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let fresh = self.script(
+                "return document.readyState === 'complete' && !document.body.dataset.before;",
+            );
+            if fresh == true {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css}: no answer");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css);
         self.d
@@ -387,12 +404,50 @@ fn a_person_signs_in_searches_filters_opens_an_entry_and_downloads_its_original(
     use sha2::Digest;
     assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), want);
 
+    // 报送前自查: a form uploaded, the reply's wording shown, nothing filed.
+    let entries_before: i64 = c
+        .db()
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    b.go(&format!("{}/check", c.base()));
+    let form = util::fixture("forms/P05-bj-project-invalid.docx");
+    let input = b.find("input[type=file]");
+    b.d.call(
+        "POST",
+        &b.p(&format!("/element/{input}/value")),
+        Some(json!({ "text": form.display().to_string() })),
+    );
+    b.follow_submit("form.stack button[type=submit]");
+    let result = b.text();
+    assert!(result.contains("报送前自查结果"), "{result}");
+    assert!(result.contains("P05-bj-project-invalid.docx"), "{result}");
+    assert!(
+        result.contains("✗"),
+        "the form's errors are shown: {result}"
+    );
+    b.both_widths("check-result");
+    let entries_after: i64 = c
+        .db()
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(entries_before, entries_after, "a self-check files nothing");
+
+    // The overview draws the weekly chart and the province matrix.
+    b.go(&format!("{}/", c.base()));
+    let bars = b.script("return document.querySelectorAll('svg.chart rect').length;");
+    assert!(bars.as_u64().unwrap() > 10, "{bars}");
+    let gd = b.script(
+        "return document.querySelector('#matrix a[href=\"/entries?province=GD\"]') !== null;",
+    );
+    assert_eq!(gd, true);
+
     // The other pages, at both widths.
     for (name, path) in [
         ("overview", "/"),
         ("messages", "/messages"),
         ("outbox", "/outbox"),
-        ("check", "/check"),
+        ("reports", "/reports"),
+        ("account", "/account"),
     ] {
         b.go(&format!("{}{path}", c.base()));
         b.assert_labelled(name);

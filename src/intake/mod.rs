@@ -6,6 +6,7 @@
 //! transaction, so a crash leaves either nothing filed or everything filed.
 
 mod analyse;
+pub mod selfcheck;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};

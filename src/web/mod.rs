@@ -37,6 +37,7 @@ use crate::health::Health;
 use crate::intake::Intake;
 use crate::registry::{Registry, RegistryError};
 use crate::reply::Wording;
+use crate::report::Reporter;
 use crate::shutdown::Shutdown;
 
 pub use auth::{issue_signin_link, Role};
@@ -56,6 +57,8 @@ pub struct Console {
     pub session_idle_minutes: u32,
     /// The largest upload the self-check takes.
     pub check_upload_bytes: usize,
+    /// The weekly report: 总览 shows its numbers, 周报 previews and queues it.
+    pub reporter: Reporter,
 }
 
 impl Console {
@@ -90,6 +93,8 @@ pub enum WebError {
     Registry(#[from] RegistryError),
     #[error("template: {0}")]
     Template(#[from] minijinja::Error),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 impl WebError {
@@ -102,7 +107,9 @@ impl WebError {
             WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            WebError::Registry(_) | WebError::Template(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Registry(_) | WebError::Template(_) | WebError::Report(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -118,7 +125,7 @@ impl WebError {
             }
             WebError::TooMany => "尝试次数过多，请稍后再试。".into(),
             WebError::TooLarge => "上传的文件太大。".into(),
-            WebError::Registry(_) | WebError::Template(_) => {
+            WebError::Registry(_) | WebError::Template(_) | WebError::Report(_) => {
                 "系统出错，请稍后再试；如果一直出错，请联系系统管理员。".into()
             }
         }
@@ -136,6 +143,7 @@ impl WebError {
             WebError::TooLarge => "too_large",
             WebError::Registry(_) => "database",
             WebError::Template(_) => "template",
+            WebError::Report(_) => "report",
         }
     }
 }
@@ -155,14 +163,14 @@ impl Inner {
     /// Runs `f` with a registry connection from the pool (opened when none is free).
     fn with_registry<T>(
         &self,
-        f: impl FnOnce(&Registry) -> Result<T, WebError>,
+        f: impl FnOnce(&mut Registry) -> Result<T, WebError>,
     ) -> Result<T, WebError> {
         let taken = self.pool.lock().map(|mut p| p.pop()).unwrap_or(None);
-        let reg = match taken {
+        let mut reg = match taken {
             Some(r) => r,
             None => Registry::open(&self.console.data_dir)?,
         };
-        let out = f(&reg);
+        let out = f(&mut reg);
         if let Ok(mut p) = self.pool.lock() {
             if p.len() < POOL {
                 p.push(reg);
@@ -200,6 +208,10 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
         .route("/outbox.xlsx", get(export::outbox))
         .route("/outbox/{id}", get(pages::outbox_item))
         .route("/outbox/{id}/eml", get(pages::outbox_eml))
+        .route("/reports", get(pages::reports))
+        .route("/reports/preview", get(pages::report_preview))
+        .route("/reports/preview.xlsx", get(pages::report_workbook))
+        .route("/reports/send", post(pages::report_send))
         .route("/users", get(auth::users).post(auth::add_user))
         .route("/users.xlsx", get(export::users))
         .route("/users/{id}/disable", post(auth::disable_user))
@@ -225,13 +237,16 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
 async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    // A page that sets its own (stricter) policy keeps it: the report preview.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -291,7 +306,7 @@ async fn metrics(axum::extract::State(s): axum::extract::State<State>) -> Respon
 /// session ([`auth::Ctx`]); errors become error pages, a new session cookie is attached.
 async fn run<F>(s: State, meta: Meta, f: F) -> Response
 where
-    F: FnOnce(&Inner, &Registry, &mut auth::Ctx) -> Result<Response, WebError> + Send + 'static,
+    F: FnOnce(&Inner, &mut Registry, &mut auth::Ctx) -> Result<Response, WebError> + Send + 'static,
 {
     let joined = tokio::task::spawn_blocking(move || {
         s.with_registry(|reg| {
@@ -326,6 +341,9 @@ fn error_page(s: &Inner, ctx: &auth::Ctx, e: WebError) -> Response {
     }
     if let WebError::Template(err) = &e {
         tracing::error!(error = %err, "console: template");
+    }
+    if let WebError::Report(err) = &e {
+        tracing::error!(error = %err, "console: report");
     }
     if matches!(e, WebError::SignIn) {
         return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();

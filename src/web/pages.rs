@@ -938,40 +938,226 @@ pub(super) async fn overview(State(s): State<super::State>, meta: Meta) -> Respo
     run(s, meta, move |s, reg, ctx| overview_page(s, reg, ctx)).await
 }
 
+/// One bar of the weekly chart, placed in the SVG's coordinates.
+#[derive(Serialize)]
+struct Bar {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+    value: usize,
+    label: String,
+    show_label: bool,
+    future: bool,
+    current: bool,
+}
+
+/// The chart's geometry: the width and height of the drawing, then the bars.
+const CHART_W: f64 = 720.0;
+const CHART_H: f64 = 180.0;
+
+fn week_bars(weeks: &[crate::report::progress::Week]) -> Vec<Bar> {
+    let top = weeks.iter().map(|w| w.new_valid).max().unwrap_or(0).max(1) as f64;
+    let n = weeks.len().max(1) as f64;
+    let step = CHART_W / n;
+    let every = (weeks.len() / 8).max(1);
+    weeks
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let h = (w.new_valid as f64 / top) * (CHART_H - 40.0);
+            Bar {
+                x: i as f64 * step + step * 0.15,
+                y: CHART_H - 20.0 - h,
+                w: step * 0.7,
+                h,
+                value: w.new_valid,
+                label: w.label.clone(),
+                show_label: i % every == 0,
+                future: w.future,
+                current: w.current,
+            }
+        })
+        .collect()
+}
+
 fn overview_page(s: &Inner, reg: &Registry, ctx: &Ctx) -> Result<Response, WebError> {
     let scope = ctx.scope()?;
-    if scope == Scope::Nothing {
-        return render::html(s, ctx, "overview.html", context! { nothing => true });
+    match scope {
+        Scope::Nothing => render::html(s, ctx, "overview.html", context! { nothing => true }),
+        Scope::Province(code) => {
+            // A province sees its own entries only: counts per kind, no other province's.
+            let (entries, _) = reg.console_entries(&EntryQuery {
+                province: Some(code.clone()),
+                ..EntryQuery::default()
+            })?;
+            let c = s.console.campaign();
+            let kinds: Vec<minijinja::Value> = c
+                .kinds()
+                .map(|k| {
+                    let info = c.kind_info(k);
+                    let of = |st: EntryStatus| {
+                        entries
+                            .iter()
+                            .filter(|e| e.kind == info.key && e.status == st)
+                            .count()
+                    };
+                    context! { name => info.name.clone(), valid => of(EntryStatus::Valid),
+                    invalid => of(EntryStatus::Invalid), held => of(EntryStatus::Held) }
+                })
+                .collect();
+            render::html(
+                s,
+                ctx,
+                "overview.html",
+                context! { province => province_name(s, Some(&code)), kinds },
+            )
+        }
+        Scope::All => {
+            // The weekly report's own numbers, as of now: targets, the calendar, the pace
+            // still needed, the weekly chart, the province × kind matrix, 待人工处理.
+            let d = s.console.reporter.data(reg, chrono::Utc::now())?;
+            let bars = week_bars(&d.weeks.weeks);
+            render::html(
+                s,
+                ctx,
+                "overview.html",
+                context! {
+                    all => true,
+                    bars,
+                    chart_w => CHART_W,
+                    chart_h => CHART_H,
+                    d => minijinja::Value::from_serialize(&d),
+                },
+            )
+        }
     }
-    let (entries, _) = reg.console_entries(&EntryQuery {
-        province: scope.province(),
-        ..EntryQuery::default()
-    })?;
-    let c = s.console.campaign();
-    let kinds: Vec<minijinja::Value> = c
-        .kinds()
-        .map(|k| {
-            let info = c.kind_info(k);
-            let of = |st: EntryStatus| {
-                entries
-                    .iter()
-                    .filter(|e| e.kind == info.key && e.status == st)
-                    .count()
-            };
-            context! { name => info.name.clone(), target => info.target, valid => of(EntryStatus::Valid),
-                invalid => of(EntryStatus::Invalid), held => of(EntryStatus::Held) }
-        })
-        .collect();
-    render::html(
-        s,
-        ctx,
-        "overview.html",
-        context! { kinds, total => entries.len() },
-    )
+}
+
+// ---------------------------------------------------------------------------------------
+// 周报
+
+/// Reports are the whole campaign's numbers: for the accounts that see everything.
+fn require_all(ctx: &Ctx) -> Result<(), WebError> {
+    match ctx.scope()? {
+        Scope::All => Ok(()),
+        _ => Err(WebError::Forbidden),
+    }
+}
+
+pub(super) async fn reports(State(s): State<super::State>, meta: Meta) -> Response {
+    run(s, meta, move |s, reg, ctx| {
+        require_all(ctx)?;
+        let (rows, _) = reg.console_outbox(&OutboxQuery {
+            purpose: Some("report".into()),
+            ..OutboxQuery::default()
+        })?;
+        let sent: Vec<MailView> = rows.iter().map(|o| mail_view(s, o)).collect();
+        let acts = ctx.role.is_some_and(|r| r.acts());
+        let to = s.console.reporter.sender.recipients().join("、");
+        render::html(
+            s,
+            ctx,
+            "reports.html",
+            context! { mail_list => sent, acts, to },
+        )
+    })
+    .await
+}
+
+pub(super) async fn report_preview(State(s): State<super::State>, meta: Meta) -> Response {
+    run(s, meta, move |s, reg, ctx| {
+        require_all(ctx)?;
+        let r = s.console.reporter.build(reg, chrono::Utc::now(), None)?;
+        let mut resp = axum::response::Html(r.html).into_response();
+        // The report is a mail's HTML with inline styles: shown with styles only, no
+        // script, no forms, nothing fetched (sandboxed).
+        resp.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                 frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox",
+            ),
+        );
+        Ok(resp)
+    })
+    .await
+}
+
+pub(super) async fn report_workbook(State(s): State<super::State>, meta: Meta) -> Response {
+    run(s, meta, move |s, reg, ctx| {
+        require_all(ctx)?;
+        let r = s.console.reporter.build(reg, chrono::Utc::now(), None)?;
+        Ok(download(
+            r.xlsx,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &r.filename,
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// 立即发送: queues a report as of now to the configured recipients (the outbox worker
+/// sends it within a second); staff and admin only.
+pub(super) async fn report_send(
+    State(s): State<super::State>,
+    meta: Meta,
+    axum::Form(f): axum::Form<CsrfOnly>,
+) -> Response {
+    run(s, meta, move |s, reg, ctx| {
+        ctx.check_post(&f.csrf)?;
+        let (u, role) = ctx.user()?;
+        if !role.acts() {
+            return Err(WebError::Forbidden);
+        }
+        let reporter = &s.console.reporter;
+        if reporter.sender.to.is_empty() {
+            return Err(WebError::BadRequest(
+                "配置中没有周报收件人（report.to），无法发送。".into(),
+            ));
+        }
+        let r = reporter.build(reg, chrono::Utc::now(), None)?;
+        let id = reporter.queue(reg, &r, None)?;
+        tracing::info!(by = %u.email, outbox = ?id, "weekly report queued from the console");
+        Ok(axum::response::Redirect::to("/reports").into_response())
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
 // 报送前自查
+
+/// Uploads per address and hour on the public self-check.
+const CHECKS_PER_HOUR: usize = 30;
+
+/// Recent self-checks per address, in memory (nothing of a self-check is stored).
+static CHECKS: std::sync::Mutex<BTreeMap<String, Vec<std::time::Instant>>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// Counts a self-check from `address`; false when it already made too many this hour.
+fn check_allowed(address: &str) -> bool {
+    let hour = std::time::Duration::from_secs(3600);
+    let now = std::time::Instant::now();
+    let Ok(mut map) = CHECKS.lock() else {
+        return true;
+    };
+    map.retain(|_, v| {
+        v.retain(|t| now.duration_since(*t) < hour);
+        !v.is_empty()
+    });
+    let list = map.entry(address.to_string()).or_default();
+    if list.len() >= CHECKS_PER_HOUR {
+        return false;
+    }
+    list.push(now);
+    true
+}
 
 pub(super) async fn check_page(State(s): State<super::State>, meta: Meta) -> Response {
     run(s, meta, |s, _, ctx| {
@@ -988,8 +1174,70 @@ pub(super) async fn check_page(State(s): State<super::State>, meta: Meta) -> Res
 pub(super) async fn check(
     State(s): State<super::State>,
     meta: Meta,
-    multipart: Multipart,
+    mut multipart: Multipart,
 ) -> Response {
-    let _ = multipart;
-    run(s, meta, |_, _, _| Err(WebError::NotFound)).await
+    let limit = s.console.check_upload_bytes;
+    let address = meta.address();
+    let mut csrf = String::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut problem: Option<WebError> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_string();
+                let filename = field.file_name().map(String::from);
+                match field.bytes().await {
+                    Ok(bytes) if name == "csrf" => {
+                        csrf = String::from_utf8_lossy(&bytes).to_string();
+                    }
+                    Ok(bytes) if name == "file" => {
+                        let filename = filename.unwrap_or_default();
+                        if !filename.is_empty() {
+                            files.push((filename, bytes.to_vec()));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        problem = Some(WebError::TooLarge);
+                        break;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {
+                problem = Some(WebError::TooLarge);
+                break;
+            }
+        }
+    }
+    run(s, meta, move |s, _, ctx| {
+        if let Some(p) = problem {
+            return Err(p);
+        }
+        ctx.check_post(&csrf)?;
+        if !check_allowed(&address) {
+            return Err(WebError::TooMany);
+        }
+        let limit_mb = limit / (1024 * 1024);
+        if files.is_empty() {
+            let body = render::page(
+                s,
+                ctx,
+                "check.html",
+                context! { limit_mb, error => "请选择要检查的申报表文件。" },
+            )?;
+            return Ok((StatusCode::BAD_REQUEST, axum::response::Html(body)).into_response());
+        }
+        if files.iter().map(|(_, b)| b.len()).sum::<usize>() > limit {
+            return Err(WebError::TooLarge);
+        }
+        let checked = crate::intake::selfcheck::self_check(&s.console.intake, files);
+        render::html(
+            s,
+            ctx,
+            "check.html",
+            context! { limit_mb, account => checked.account, ready => checked.ready() },
+        )
+    })
+    .await
 }

@@ -29,6 +29,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/outbox_item.html"),
     ),
     ("check.html", include_str!("templates/check.html")),
+    ("reports.html", include_str!("templates/reports.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/app.css");
