@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use crate::campaign::Campaign;
 use crate::config::{Config, OutboxConfig};
 use crate::convert::Converter;
+use crate::desk::Desk;
 use crate::intake::Intake;
 use crate::outbox::{smtp::SmtpSender, Transport};
 use crate::registry::Registry;
@@ -92,6 +93,17 @@ impl App {
             replier: Replier::load(self.templates_dir.as_deref()).context("reply templates")?,
             converter: self.converter(),
         })
+    }
+
+    /// The staff desk (the 待人工处理 queue, actions, audit log) on this registry, filing
+    /// with this intake and worded from this templates folder.
+    pub fn desk(&self) -> Result<Desk> {
+        Desk::new(
+            &self.data_dir,
+            self.intake()?,
+            self.templates_dir.as_deref(),
+        )
+        .context("desk wording (templates/desk.toml)")
     }
 
     pub fn transport(&self) -> Result<Transport> {

@@ -269,3 +269,253 @@ pub fn user(app: &App, cmd: UserCommand) -> Result<ExitCode> {
         UserCommand::Link { email } => commands::user::link(app, &email),
     }
 }
+
+/// `lndx message …`: actions on a stored message.
+#[derive(Subcommand)]
+pub enum MessageCommand {
+    /// Give a message held for an unknown province its province: its entries are filed
+    /// with receipts for it and the sender gets the normal reply.
+    AssignProvince {
+        /// The stored message's id (`lndx attention`, `lndx registry messages`).
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// The province: its code (GD, gd) or name (广东省, 广东), as in rules/provinces.toml.
+        #[arg(value_name = "PROVINCE")]
+        province: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Release a message held because the sender failed the authentication check: it is
+    /// filed normally and answered.
+    Release {
+        /// The stored message's id.
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a held message: its entries stay held, counted nowhere.
+    Reject {
+        /// The stored message's id.
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// Tell the sender (templates/desk.toml reject_held).
+        #[arg(long)]
+        notify: bool,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a link-only, no-attachment, unreadable-file, quarantined or bounced message
+    /// handled by hand.
+    Handled {
+        /// The stored message's id.
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// What was done (required).
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        /// Also send the sender the templated reply (templates/desk.toml handled).
+        #[arg(long)]
+        reply: bool,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `lndx entry …`: decisions on an entry, by receipt.
+#[derive(Subcommand)]
+pub enum EntryCommand {
+    /// Accept a late entry into a batch; the sender is told.
+    AcceptLate {
+        /// The entry's receipt number (ZHZL-2021-BL-JL-R-0001).
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The batch's number (rules/campaign.toml).
+        #[arg(long, value_name = "N")]
+        batch: u8,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a late entry; the sender is told.
+    RejectLate {
+        /// The entry's receipt number (ZHZL-2021-BL-JL-R-0001).
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw an entry (撤回) at a province's request: kept, counted nowhere.
+    Withdraw {
+        /// The entry's receipt number (ZHZL-2021-BL-JL-R-0001).
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// Why (required), e.g. who asked.
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `lndx outbox …`: actions on queued mail, by its outbox id.
+#[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// Queue a failed, unknown or sent mail again under a new Message-ID, to its
+    /// recipients or to another address.
+    Resend {
+        /// The mail's outbox id (`lndx attention`).
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Send to this address instead.
+        #[arg(long, value_name = "ADDR")]
+        to: Option<String>,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Settle a failed, unknown or held mail without sending it.
+    Close {
+        /// The mail's outbox id (`lndx attention`).
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Why (required).
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let mail held by the per-recipient daily cap (loop guard) go.
+    Release {
+        /// The mail's outbox id (`lndx attention`).
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `lndx note …`: a note on an entry or a message.
+#[derive(Subcommand)]
+pub enum NoteCommand {
+    /// A note on an entry, by receipt.
+    Entry {
+        /// The entry's receipt number (ZHZL-2021-BL-JL-R-0001).
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The note.
+        #[arg(value_name = "TEXT")]
+        text: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A note on a stored message, by id.
+    Message {
+        /// The stored message's id.
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// The note.
+        #[arg(value_name = "TEXT")]
+        text: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn message(app: &App, actor: &str, cmd: MessageCommand) -> Result<ExitCode> {
+    use lndx::desk::Action;
+    let (action, json) = match cmd {
+        MessageCommand::AssignProvince {
+            message,
+            province,
+            json,
+        } => (Action::AssignProvince { message, province }, json),
+        MessageCommand::Release { message, json } => (Action::ReleaseHeld { message }, json),
+        MessageCommand::Reject {
+            message,
+            notify,
+            json,
+        } => (Action::RejectHeld { message, notify }, json),
+        MessageCommand::Handled {
+            message,
+            note,
+            reply,
+            json,
+        } => (
+            Action::MarkHandled {
+                message,
+                note,
+                reply,
+            },
+            json,
+        ),
+    };
+    commands::desk::perform(app, actor, action, json)
+}
+
+pub fn entry(app: &App, actor: &str, cmd: EntryCommand) -> Result<ExitCode> {
+    use lndx::desk::Action;
+    let (action, json) = match cmd {
+        EntryCommand::AcceptLate {
+            receipt,
+            batch,
+            json,
+        } => (Action::AcceptLate { receipt, batch }, json),
+        EntryCommand::RejectLate { receipt, json } => (Action::RejectLate { receipt }, json),
+        EntryCommand::Withdraw {
+            receipt,
+            note,
+            json,
+        } => (Action::Withdraw { receipt, note }, json),
+    };
+    commands::desk::perform(app, actor, action, json)
+}
+
+pub fn outbox(app: &App, actor: &str, cmd: OutboxCommand) -> Result<ExitCode> {
+    use lndx::desk::Action;
+    let (action, json) = match cmd {
+        OutboxCommand::Resend { id, to, json } => (Action::Resend { outbox: id, to }, json),
+        OutboxCommand::Close { id, note, json } => (Action::CloseMail { outbox: id, note }, json),
+        OutboxCommand::Release { id, json } => (Action::ReleaseMail { outbox: id }, json),
+    };
+    commands::desk::perform(app, actor, action, json)
+}
+
+pub fn note(app: &App, actor: &str, cmd: NoteCommand) -> Result<ExitCode> {
+    use lndx::desk::{Action, NoteTarget};
+    let (target, text, json) = match cmd {
+        NoteCommand::Entry {
+            receipt,
+            text,
+            json,
+        } => (NoteTarget::Entry(receipt), text, json),
+        NoteCommand::Message {
+            message,
+            text,
+            json,
+        } => (NoteTarget::Message(message), text, json),
+    };
+    commands::desk::perform(app, actor, Action::Note { target, text }, json)
+}

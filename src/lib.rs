@@ -13,6 +13,8 @@
 //! - [`outbox`]: delivers queued mail (a folder of .eml files, or SMTP).
 //! - [`report`]: the weekly progress report.
 //! - [`intake`]: wires one message through the stages above.
+//! - [`desk`]: what staff do with what intake could not finish (the 待人工处理 queue, the
+//!   actions that resolve it, the audit log).
 //! - [`daemon`]: the long-running `lndx run`.
 //! - [`commands`], with [`app`]: the command layer, which builds the parts above from the
 //!   config and runs one command.
@@ -28,6 +30,7 @@ pub mod commands;
 pub mod config;
 pub mod convert;
 pub mod daemon;
+pub mod desk;
 pub mod filing;
 pub mod forms;
 pub mod health;

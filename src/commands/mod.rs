@@ -8,6 +8,7 @@
 //! small leaf types. `tests/modules.rs` fails on an import that runs back.
 
 pub mod check;
+pub mod desk;
 pub mod doctor;
 pub mod ingest;
 pub mod progress;

@@ -34,6 +34,46 @@ pub enum IntakeError {
     Registry(#[from] registry::RegistryError),
     #[error("cannot render the reply: {0}")]
     Render(String),
+    #[error("the message parser panicked on this message")]
+    Unparsable,
+}
+
+/// What staff decided about a held message, applied over the rules' verdict when it is
+/// filed again (see `src/desk/`). The default decides nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// The province staff assigned: the message is filed for it, and the findings that
+    /// said the province was unknown (or the sender not allowed) no longer apply.
+    pub province: Option<String>,
+    /// Staff checked the sender although the authentication check failed.
+    pub release_auth: bool,
+}
+
+impl Decision {
+    fn apply(&self, v: &mut Verdict) {
+        if let Some(p) = &self.province {
+            v.province = Some(p.clone());
+            v.errors
+                .retain(|f| !matches!(f.code, Code::UnknownProvince | Code::SenderNotAllowed));
+            v.warnings
+                .retain(|f| !matches!(f.code, Code::UnregisteredSender | Code::ProvinceMismatch));
+        }
+        if self.release_auth {
+            v.errors.retain(|f| f.code != Code::AuthenticationFailed);
+        }
+        if self.province.is_some() || self.release_auth {
+            v.hold = v.province.is_none()
+                || v.errors
+                    .iter()
+                    .any(|f| f.code == Code::AuthenticationFailed);
+        }
+    }
+}
+
+/// A parsed message, and its declared size when only its header was read.
+struct Parsed {
+    inbound: Inbound,
+    oversized: Option<u64>,
 }
 
 /// What filing the attachments of one message shares.
@@ -132,6 +172,41 @@ impl Intake {
         arrived_at: Option<&str>,
         declared_size: Option<u64>,
     ) -> Result<Filed, IntakeError> {
+        let Some(parsed) = self.parse(raw, declared_size) else {
+            reg.quarantine(id, "the message parser panicked")?;
+            tracing::error!(id, "message parser panicked; message quarantined");
+            return Ok(Filed {
+                id,
+                json: serde_json::json!({"stored_id": id, "quarantined": true}),
+                fresh: true,
+            });
+        };
+        let tx = reg.begin()?;
+        let filed = self.file_parsed(&tx, id, &parsed, arrived_at, &Decision::default())?;
+        tx.commit()?;
+        Ok(filed)
+    }
+
+    /// Files a stored message again inside the caller's transaction, with what staff
+    /// decided (a province, a sender released from the authentication hold): the same
+    /// filing as a fresh message — files, entries with receipts, the normal reply queued,
+    /// the result recorded — but committed (or not) by the caller together with its own
+    /// records. Fails with [`IntakeError::Unparsable`] when the parser panics.
+    pub fn refile(
+        &self,
+        tx: &registry::Tx,
+        id: i64,
+        raw: &[u8],
+        arrived_at: Option<&str>,
+        decision: &Decision,
+    ) -> Result<Filed, IntakeError> {
+        let parsed = self.parse(raw, None).ok_or(IntakeError::Unparsable)?;
+        self.file_parsed(tx, id, &parsed, arrived_at, decision)
+    }
+
+    /// Parses a raw message within the limits (headers only past them); None when the
+    /// parser panicked.
+    fn parse(&self, raw: &[u8], declared_size: Option<u64>) -> Option<Parsed> {
         let opts = self.parse_options();
         let size = declared_size.unwrap_or(0).max(raw.len() as u64);
         let head_end = find_header_end(raw);
@@ -142,7 +217,7 @@ impl Intake {
             .count();
         let absurd_header =
             head_end > self.settings.header_bytes || header_fields > self.settings.header_fields;
-        let parsed = catch_unwind(AssertUnwindSafe(|| {
+        catch_unwind(AssertUnwindSafe(|| {
             if size > opts.limits.message_bytes || absurd_header {
                 // Headers only (at most the header limit of them): the body is not looked at.
                 let cut = head_end.min(self.settings.header_bytes);
@@ -152,19 +227,24 @@ impl Intake {
             } else {
                 (message::parse(raw, &opts), false)
             }
-        }));
-        let (inbound, oversized) = match parsed {
-            Ok(p) => p,
-            Err(_) => {
-                reg.quarantine(id, "the message parser panicked")?;
-                tracing::error!(id, "message parser panicked; message quarantined");
-                return Ok(Filed {
-                    id,
-                    json: serde_json::json!({"stored_id": id, "quarantined": true}),
-                    fresh: true,
-                });
-            }
-        };
+        }))
+        .ok()
+        .map(|(inbound, oversized)| Parsed {
+            inbound,
+            oversized: oversized.then_some(size),
+        })
+    }
+
+    /// Files a parsed message in the caller's transaction (not committed here).
+    fn file_parsed(
+        &self,
+        tx: &registry::Tx,
+        id: i64,
+        parsed: &Parsed,
+        arrived_at: Option<&str>,
+        decision: &Decision,
+    ) -> Result<Filed, IntakeError> {
+        let inbound = &parsed.inbound;
         let arrival = arrived_at
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|d| d.with_timezone(&Utc))
@@ -188,17 +268,9 @@ impl Intake {
             stored_id: id,
         };
 
-        let tx = reg.begin()?;
         if inbound.skip.is_none() {
-            self.judge_and_file(
-                &tx,
-                id,
-                &inbound,
-                arrival,
-                oversized.then_some(size),
-                &mut outcome,
-            )?;
-            if let Some((mail, subject)) = self.reply_for(&tx, &inbound, &outcome, id)? {
+            self.judge_and_file(tx, id, parsed, arrival, decision, &mut outcome)?;
+            if let Some((mail, subject)) = self.reply_for(tx, inbound, &outcome, id)? {
                 outcome.reply = Some(ReplyInfo {
                     to: mail.recipients.iter().take(1).cloned().collect(),
                     subject,
@@ -222,7 +294,6 @@ impl Intake {
                 arrived_at: outcome.arrived_at.clone(),
             },
         )?;
-        tx.commit()?;
         Ok(Filed {
             id,
             json,
@@ -236,18 +307,19 @@ impl Intake {
         &self,
         tx: &registry::Tx,
         id: i64,
-        inbound: &Inbound,
+        parsed: &Parsed,
         arrival: Option<DateTime<Utc>>,
-        oversized: Option<u64>,
+        decision: &Decision,
         outcome: &mut Outcome,
     ) -> Result<(), IntakeError> {
+        let (inbound, oversized) = (&parsed.inbound, parsed.oversized);
         let readers = analyse::Readers {
             campaign: &self.campaign,
             limits: self.settings.read_limits,
             converter: self.converter.as_ref(),
         };
         let analyses = analyse::analyse(inbound, &readers);
-        let verdict = self.judge(inbound, &analyses, arrival, oversized, outcome);
+        let verdict = self.judge(inbound, &analyses, arrival, oversized, decision, outcome);
         let mut filing = Filing {
             tx,
             message: id,
@@ -269,6 +341,7 @@ impl Intake {
         analyses: &[FileAnalysis],
         arrival: Option<DateTime<Utc>>,
         oversized: Option<u64>,
+        decision: &Decision,
         outcome: &mut Outcome,
     ) -> Verdict {
         let units: Vec<&str> = analyses.iter().filter_map(|a| a.unit.as_deref()).collect();
@@ -287,7 +360,8 @@ impl Intake {
             authentication_results: inbound.authentication_results.as_deref(),
             hold_on_auth_failure: self.settings.hold_on_auth_failure,
         };
-        let verdict = rules::judge_message(&facts, &self.campaign);
+        let mut verdict = rules::judge_message(&facts, &self.campaign);
+        decision.apply(&mut verdict);
         outcome.province = verdict.province.clone();
         outcome.batch = verdict.batch;
         outcome.errors = verdict.errors.clone();

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_province_batch.sql"),
     include_str!("migrations/0003_accounts.sql"),
+    include_str!("migrations/0004_desk.sql"),
 ];
 
 /// The schema version this build knows (and migrates to).

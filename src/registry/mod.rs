@@ -5,6 +5,7 @@
 //! delivery log. Knows nothing of IMAP, MIME or forms: callers hand it plain values.
 
 pub mod console;
+mod desk;
 mod entries;
 pub mod imap;
 mod report;
@@ -22,6 +23,9 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::spelling::spelled;
 
+pub use desk::{
+    AuditEntry, DeskMail, DeskMessage, LateDecision, NewAudit, NoteRow, ProblemFile, ResolutionRow,
+};
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
 pub use outbox::{Delivery, OutboxRow, QueuedMail};
 pub use raw::Stored;

@@ -31,6 +31,8 @@ pub struct OutboxRow {
     pub state: OutboxState,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// Staff released it after the loop guard held it: the daily cap does not apply.
+    pub released: bool,
 }
 
 /// (id, purpose, state, last error) of a queued mail.
@@ -135,7 +137,7 @@ impl Registry {
     pub fn due_mail(&self, limit: usize) -> Result<Vec<OutboxRow>> {
         let mut st = self.conn.prepare(
             "SELECT id, message, purpose, message_id, envelope_from, recipients, body, state,
-                    attempts, last_error
+                    attempts, last_error, released_at IS NOT NULL
              FROM outbox WHERE state = ?3 AND next_attempt_at <= ?1
              ORDER BY id LIMIT ?2",
         )?;
@@ -153,6 +155,7 @@ impl Registry {
                     state: r.get(7)?,
                     attempts: r.get(8)?,
                     last_error: r.get(9)?,
+                    released: r.get(10)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -154,7 +154,13 @@ pub(crate) struct Inner {
     health: Arc<Health>,
     pool: Mutex<Vec<Registry>>,
     templates: minijinja::Environment<'static>,
+    /// 总览's numbers, computed over the whole registry, kept for [`OVERVIEW_FOR`].
+    overview: Mutex<Option<(std::time::Instant, Arc<crate::report::data::ReportData>)>>,
 }
+
+/// How long 总览's numbers are reused: the weekly report's computation reads every entry
+/// (tens of milliseconds over 10,000), and the page says the moment they are as of.
+pub(crate) const OVERVIEW_FOR: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Connections kept for reuse between requests.
 const POOL: usize = 8;
@@ -190,6 +196,7 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
         console,
         health,
         pool: Mutex::new(Vec::new()),
+        overview: Mutex::new(None),
     });
     let r = Router::new()
         .route("/healthz", get(healthz))

@@ -514,7 +514,7 @@ pub(super) async fn entry(
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
         let scope = ctx.scope()?;
-        let (e, file) = reg.entry_by_receipt(&receipt)?.ok_or(WebError::NotFound)?;
+        let (e, file) = reg.entry_and_file(&receipt)?.ok_or(WebError::NotFound)?;
         if !scope.allows(e.province.as_deref()) {
             return Err(WebError::NotFound);
         }
@@ -1016,7 +1016,23 @@ fn overview_page(s: &Inner, reg: &Registry, ctx: &Ctx) -> Result<Response, WebEr
         Scope::All => {
             // The weekly report's own numbers, as of now: targets, the calendar, the pace
             // still needed, the weekly chart, the province × kind matrix, 待人工处理.
-            let d = s.console.reporter.data(reg, chrono::Utc::now())?;
+            let cached = s
+                .overview
+                .lock()
+                .ok()
+                .and_then(|c| c.clone())
+                .filter(|(at, _)| at.elapsed() < super::OVERVIEW_FOR)
+                .map(|(_, d)| d);
+            let d = match cached {
+                Some(d) => d,
+                None => {
+                    let d = std::sync::Arc::new(s.console.reporter.data(reg, chrono::Utc::now())?);
+                    if let Ok(mut c) = s.overview.lock() {
+                        *c = Some((std::time::Instant::now(), d.clone()));
+                    }
+                    d
+                }
+            };
             let bars = week_bars(&d.weeks.weeks);
             render::html(
                 s,
@@ -1027,7 +1043,7 @@ fn overview_page(s: &Inner, reg: &Registry, ctx: &Ctx) -> Result<Response, WebEr
                     bars,
                     chart_w => CHART_W,
                     chart_h => CHART_H,
-                    d => minijinja::Value::from_serialize(&d),
+                    d => minijinja::Value::from_serialize(&*d),
                 },
             )
         }
