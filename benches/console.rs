@@ -272,6 +272,7 @@ fn main() {
         session_idle_minutes: 120,
         check_upload_bytes: 20 * 1024 * 1024,
         reporter: reporter(),
+        desk: lndx::desk::Desk::new(&dir, intake(), Some(&repo().join("templates"))).unwrap(),
     };
     let (trigger, shutdown) = Shutdown::channel();
     let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();

@@ -161,6 +161,7 @@ impl App {
             session_idle_minutes: w.session_idle_minutes.max(1),
             check_upload_bytes: (w.check_upload_mb.max(1) * 1024 * 1024) as usize,
             reporter: self.reporter()?,
+            desk: self.desk()?,
         })
     }
 

@@ -344,6 +344,68 @@ fn posts_need_the_role_the_token_and_our_origin() {
         assert_eq!(p.status, 403, "{email}");
     }
     assert_eq!(count(&c, "b@x.test"), 0);
+
+    // Staff actions: a viewer, a province and an expert are refused with a valid token;
+    // staff without the token or from another origin too; nothing reaches the audit log.
+    let audit = |c: &Console| -> i64 {
+        c.db()
+            .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+            .unwrap()
+    };
+    let gd_message = c.messages_of("GD")[0].to_string();
+    let before = audit(&c);
+    for email in ["viewer@moe.test", "gd@gd.test", "expert@nou.test"] {
+        let mut client = Client::signed_in(&c, email);
+        let csrf = client.get("/account").csrf();
+        let p = client.post(
+            "/actions/note",
+            &[("csrf", &csrf), ("message", &gd_message), ("note", "x")],
+        );
+        assert_eq!(p.status, 403, "{email}: {}", p.body);
+    }
+    let p = staff.post(
+        "/actions/note",
+        &[("csrf", "no"), ("message", &gd_message), ("note", "x")],
+    );
+    assert_eq!(p.status, 403);
+    let p = staff.post_from(
+        "/actions/note",
+        Some("http://evil.example"),
+        &[
+            ("csrf", &staff_csrf),
+            ("message", &gd_message),
+            ("note", "x"),
+        ],
+    );
+    assert_eq!(p.status, 403);
+    assert_eq!(audit(&c), before, "a refused action leaves no trace");
+    // Staff with the token: done, audited with who did it.
+    let p = staff.post(
+        "/actions/note",
+        &[
+            ("csrf", &staff_csrf),
+            ("message", &gd_message),
+            ("note", "<b>打过电话</b>"),
+        ],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert_eq!(audit(&c), before + 1);
+    let actor: String = c
+        .db()
+        .query_row(
+            "SELECT actor FROM audit_log ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(actor, "staff@nou.test");
+    // The note is shown as text on the message's page.
+    let page = staff.get(&format!("/messages/{gd_message}")).body;
+    assert!(page.contains("&lt;b&gt;打过电话") && !page.contains("<b>打过电话"));
+    // A province sees no audit log; staff do.
+    let mut gd = Client::signed_in(&c, "gd@gd.test");
+    assert_eq!(gd.get("/audit").status, 403);
+    assert_eq!(staff.get("/audit").status, 200);
     let disabled: i64 = c
         .db()
         .query_row("SELECT disabled FROM users WHERE id = 1", [], |r| r.get(0))

@@ -441,6 +441,90 @@ fn a_person_signs_in_searches_filters_opens_an_entry_and_downloads_its_original(
     );
     assert_eq!(gd, true);
 
+    // 待人工处理: give a held message its province; its reply appears in the outbox folder.
+    let replies_before = c.scratch.outbox_files();
+    let ln_entries = |c: &Console| -> i64 {
+        c.db()
+            .query_row(
+                "SELECT count(*) FROM entries WHERE province = 'LN'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let ln_before = ln_entries(&c);
+    b.go(&format!("{}/attention", c.base()));
+    b.assert_labelled("attention");
+    b.both_widths("attention");
+    let held = "form[action='/actions/assign_province']";
+    b.click(&format!("{held} select[name=province] option[value=LN]"));
+    b.follow(&format!("{held} button[type=submit]"));
+    let done = b.text();
+    assert!(done.contains("已办理"), "{done}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while c.scratch.outbox_files().len() <= replies_before.len() {
+        assert!(
+            Instant::now() < deadline,
+            "no reply written after assigning a province"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let new: Vec<PathBuf> = c
+        .scratch
+        .outbox_files()
+        .into_iter()
+        .filter(|p| !replies_before.contains(p))
+        .collect();
+    let reply = std::fs::read_to_string(&new[0]).unwrap();
+    assert!(reply.contains("X-Lndx-Envelope-To:"), "{reply}");
+    assert!(
+        ln_entries(&c) > ln_before,
+        "the held entries were filed for 辽宁"
+    );
+
+    // Accept the late entry into a batch staff choose.
+    let late = c.receipts_of("JL")[0].clone();
+    b.go(&format!("{}/entries/{late}", c.base()));
+    b.click("form[action='/actions/accept_late'] select[name=batch] option[value='3']");
+    b.follow("form[action='/actions/accept_late'] button[type=submit]");
+    assert!(b.text().contains("已办理"), "{}", b.text());
+    b.go(&format!("{}/entries/{late}", c.base()));
+    assert!(
+        b.text().contains("接受逾期报送"),
+        "the entry's history: {}",
+        b.text()
+    );
+    b.both_widths("entry-after-action");
+
+    // Resend a reply from its page.
+    let replies_before = c.scratch.outbox_files().len();
+    let gd = c.messages_of("GD")[0];
+    b.go(&format!("{}/messages/{gd}", c.base()));
+    b.follow("table.list a[href^='/outbox/']");
+    b.follow("form[action='/actions/resend'] button[type=submit]");
+    assert!(b.text().contains("已办理"), "{}", b.text());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while c.scratch.outbox_files().len() <= replies_before {
+        assert!(
+            Instant::now() < deadline,
+            "the resent reply was not written"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Every action is in the audit log.
+    b.go(&format!("{}/audit", c.base()));
+    let audit = b.text();
+    for said in [
+        "指定省份并登记",
+        "接受逾期报送",
+        "重新发送",
+        "staff@nou.test",
+    ] {
+        assert!(audit.contains(said), "{said}: {audit}");
+    }
+    b.both_widths("audit");
+
     // The other pages, at both widths.
     for (name, path) in [
         ("overview", "/"),

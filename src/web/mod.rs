@@ -16,6 +16,7 @@
 //! has template inheritance and loops with `loop` variables that the lists need). They
 //! work without JavaScript; the stylesheet is inside the binary.
 
+mod actions;
 pub mod auth;
 mod export;
 mod pages;
@@ -59,6 +60,8 @@ pub struct Console {
     pub check_upload_bytes: usize,
     /// The weekly report: 总览 shows its numbers, 周报 previews and queues it.
     pub reporter: Reporter,
+    /// Staff actions and the audit log (the same desk the command line uses).
+    pub desk: crate::desk::Desk,
 }
 
 impl Console {
@@ -215,6 +218,9 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
         .route("/outbox.xlsx", get(export::outbox))
         .route("/outbox/{id}", get(pages::outbox_item))
         .route("/outbox/{id}/eml", get(pages::outbox_eml))
+        .route("/attention", get(actions::attention))
+        .route("/actions/{kind}", post(actions::perform))
+        .route("/audit", get(actions::audit))
         .route("/reports", get(pages::reports))
         .route("/reports/preview", get(pages::report_preview))
         .route("/reports/preview.xlsx", get(pages::report_workbook))

@@ -519,7 +519,7 @@ pub(super) async fn entry(
             return Err(WebError::NotFound);
         }
         let versions = reg.entry_versions(&e.entry_key)?;
-        let history: Vec<minijinja::Value> = versions
+        let versions_view: Vec<minijinja::Value> = versions
             .iter()
             .enumerate()
             .filter(|(_, v)| scope.allows(v.province.as_deref()))
@@ -534,6 +534,17 @@ pub(super) async fn entry(
             .collect();
         let file_row = reg.file_row(file)?;
         let message = reg.console_message(e.message)?.map(|(m, _)| message_view(s, &m));
+        let acts = ctx.role.is_some_and(|r| r.acts());
+        let history = history_of(s, &format!("entry:{}", e.receipt));
+        let mut kinds = vec![crate::desk::ActionKind::Note];
+        if e.superseded_by.is_none() {
+            kinds.push(crate::desk::ActionKind::Withdraw);
+            if e.late {
+                kinds.push(crate::desk::ActionKind::AcceptLate);
+                kinds.push(crate::desk::ActionKind::RejectLate);
+            }
+        }
+        let forms = super::actions::forms_for(&kinds, None, Some(&e.receipt), None);
         render::html(
             s,
             ctx,
@@ -543,10 +554,13 @@ pub(super) async fn entry(
                 fields => field_views(s, &e),
                 errors => findings(s, &e, &e.errors),
                 warnings => findings(s, &e, &e.warnings),
-                history,
+                versions => versions_view,
                 file => file_row.map(|f| context! { id => f.id, name => f.filename, size => f.size }),
                 message,
                 mail_list => mails_of(s, reg, e.message)?,
+                acts, forms, history,
+                choices => super::actions::action_choices(s),
+                back => format!("/entries/{}", e.receipt),
             },
         )
     })
@@ -581,6 +595,15 @@ pub(super) async fn file(
         ))
     })
     .await
+}
+
+/// Notes and actions on an object, newest first (from the desk's audit log); empty when
+/// the log cannot be read (logged).
+fn history_of(s: &Inner, object: &str) -> Vec<super::actions::AuditView> {
+    super::actions::audit_rows(s, Some(object.to_string()), None, 200).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "console: audit log");
+        Vec::new()
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -759,11 +782,24 @@ pub(super) async fn message(
                 }
             })
             .collect();
+        let acts = ctx.role.is_some_and(|r| r.acts());
+        let history = history_of(s, &format!("message:{id}"));
+        let mut kinds = vec![
+            crate::desk::ActionKind::Note,
+            crate::desk::ActionKind::Reprocess,
+        ];
+        if m.province.is_none() && m.skipped.is_none() {
+            kinds.push(crate::desk::ActionKind::AssignProvince);
+        }
+        let forms = super::actions::forms_for(&kinds, Some(id), None, None);
         render::html(
             s,
             ctx,
             "message.html",
             context! {
+                acts, forms, history,
+                choices => super::actions::action_choices(s),
+                back => format!("/messages/{id}"),
                 m => message_view(s, &m),
                 entries,
                 files,
@@ -900,11 +936,24 @@ pub(super) async fn outbox_item(
                 context! { at => local_time(s, &at), to, outcome => state_label(&outcome), detail }
             })
             .collect();
+        let acts = ctx.role.is_some_and(|r| r.acts());
+        let history = history_of(s, &format!("outbox:{id}"));
+        let mut kinds = vec![crate::desk::ActionKind::Resend];
+        if matches!(o.state.as_str(), "failed" | "unknown") {
+            kinds.push(crate::desk::ActionKind::CloseMail);
+        }
+        if matches!(o.state.as_str(), "capped" | "held") {
+            kinds.push(crate::desk::ActionKind::ReleaseMail);
+        }
+        let forms = super::actions::forms_for(&kinds, None, None, Some(id));
         render::html(
             s,
             ctx,
             "outbox_item.html",
             context! {
+                acts, forms, history,
+                choices => super::actions::action_choices(s),
+                back => format!("/outbox/{id}"),
                 o => mail_view(s, &o),
                 message => o.message,
                 text => mail_text(s, &body),

@@ -30,6 +30,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("check.html", include_str!("templates/check.html")),
     ("reports.html", include_str!("templates/reports.html")),
+    ("attention.html", include_str!("templates/attention.html")),
+    ("done.html", include_str!("templates/done.html")),
+    ("audit.html", include_str!("templates/audit.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/app.css");
