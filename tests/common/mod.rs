@@ -591,6 +591,10 @@ message_mb = {mb}
 [converter]
 enabled = false
 
+# Several of these run at once; the console's default port would be taken by the first.
+[web]
+enabled = false
+
 [report]
 {report}
 "#,
