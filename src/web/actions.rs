@@ -376,12 +376,28 @@ pub(super) fn audit_rows(
                 actor: r.actor,
                 action,
                 object: r.object,
-                before: compact(&r.before),
-                after: compact(&r.after),
+                before: changed(&r.before, &r.after),
+                after: changed(&r.after, &r.before),
                 note: r.note.unwrap_or_default(),
             }
         })
         .collect())
+}
+
+/// What of `v` differs from `other` (for objects, only the keys whose values differ), in
+/// one short line: the audit page shows what an action changed, not every field.
+fn changed(v: &serde_json::Value, other: &serde_json::Value) -> String {
+    match (v, other) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            let diff: serde_json::Map<String, serde_json::Value> = a
+                .iter()
+                .filter(|(k, x)| b.get(*k) != Some(*x))
+                .map(|(k, x)| (k.clone(), x.clone()))
+                .collect();
+            compact(&serde_json::Value::Object(diff))
+        }
+        _ => compact(v),
+    }
 }
 
 /// A JSON value in one short line.
