@@ -203,6 +203,35 @@ impl App {
         }))
     }
 
+    /// The console's parts: its own intake (for the self-check and the wording), the
+    /// data directory and `[web]`'s settings.
+    pub fn console(&self) -> Result<crate::web::Console> {
+        let w = &self.config.web;
+        Ok(crate::web::Console {
+            data_dir: self.data_dir.clone(),
+            intake: self.intake()?,
+            public_url: w.public_url.clone(),
+            link_hours: w.link_hours.max(1),
+            session_idle_minutes: w.session_idle_minutes.max(1),
+            check_upload_bytes: (w.check_upload_mb.max(1) * 1024 * 1024) as usize,
+            reporter: self.reporter()?,
+            desk: self.desk()?,
+        })
+    }
+
+    /// The address sign-in links start with: `[web] public_url`, else the listen address.
+    pub fn console_base(&self) -> String {
+        match &self.config.web.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!(
+                "http://{}",
+                self.config
+                    .web_listen()
+                    .unwrap_or_else(|| crate::config::DEFAULT_WEB_LISTEN.to_string())
+            ),
+        }
+    }
+
     pub fn cap(&self) -> u32 {
         self.config.limits.per_recipient_per_day
     }

@@ -64,6 +64,47 @@ with the list of those that are (exit 2)."
 }
 
 #[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create an account; its one-time sign-in link is the last line printed (and mailed
+    /// to it when the outbox is SMTP).
+    Add {
+        /// The person's e-mail address (their login).
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        /// admin, staff, viewer, province or expert.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// The province code (rules/provinces.toml) a province account sees.
+        #[arg(long, value_name = "CODE")]
+        province: Option<String>,
+        /// The person's unit.
+        #[arg(long, value_name = "UNIT")]
+        unit: Option<String>,
+        /// The person's name.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account (it is kept) and end its sessions.
+    Disable {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+    },
+    /// Make a new sign-in link for an account (the last line printed).
+    Link {
+        #[arg(value_name = "EMAIL")]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum ReportCommand {
     /// Write report.html, report.txt, the .xlsx workbook and report.eml into a folder;
     /// queues and sends nothing.
@@ -200,6 +241,32 @@ pub fn report(app: &App, cmd: ReportCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ReportCommand::SendNow => commands::report::send_now(app),
+    }
+}
+
+pub fn user(app: &App, cmd: UserCommand) -> Result<ExitCode> {
+    match cmd {
+        UserCommand::Add {
+            email,
+            role,
+            province,
+            unit,
+            name,
+            json,
+        } => commands::user::add(
+            app,
+            &commands::user::AddArgs {
+                email,
+                role,
+                province,
+                unit,
+                name,
+            },
+            json,
+        ),
+        UserCommand::List { json } => commands::user::list(app, json),
+        UserCommand::Disable { email } => commands::user::disable(app, &email),
+        UserCommand::Link { email } => commands::user::link(app, &email),
     }
 }
 

@@ -49,12 +49,17 @@ pub struct Config {
     pub senders: SendersPolicy,
     #[serde(default)]
     pub report: ReportConfig,
+    /// The old name of `[web]` (only `listen`): configs written before the console keep
+    /// working.
     #[serde(default)]
     pub http: HttpConfig,
     #[serde(default)]
     pub loop_guard: LoopGuardConfig,
     #[serde(default)]
     pub health: HealthConfig,
+    /// The staff console, /healthz and /metrics.
+    #[serde(default)]
+    pub web: WebConfig,
 }
 
 /// `[health]`: when /healthz turns `degraded` (see `health::Thresholds`).
@@ -276,7 +281,8 @@ impl Default for ReportConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Loopback address for /healthz and /metrics, e.g. "127.0.0.1:9925"; off when unset.
+    /// Loopback address for /healthz and /metrics, e.g. "127.0.0.1:9925"; now an alias of
+    /// `[web] listen`.
     pub listen: Option<String>,
 }
 
@@ -312,6 +318,59 @@ fn plain_secret(text: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// `[web]`: where the console (and /healthz, /metrics beside it) is served.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Loopback address and port (default 127.0.0.1:9925); `[http] listen` is read when
+    /// this is unset. A reverse proxy adds TLS in front of it.
+    pub listen: Option<String>,
+    /// Set to false to serve nothing at all.
+    pub enabled: bool,
+    /// The address people open, e.g. "https://lndx.example.org": used in sign-in links and,
+    /// when https, to mark the session cookie Secure and to check the Origin of forms.
+    pub public_url: Option<String>,
+    /// How long a sign-in link stays valid, in hours.
+    pub link_hours: u32,
+    /// A session unused this many minutes must sign in again.
+    pub session_idle_minutes: u32,
+    /// The largest form the public self-check page takes, in MB.
+    pub check_upload_mb: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: None,
+            enabled: true,
+            public_url: None,
+            link_hours: 72,
+            session_idle_minutes: 120,
+            check_upload_mb: 20,
+        }
+    }
+}
+
+/// The console's address when nothing is configured.
+pub const DEFAULT_WEB_LISTEN: &str = "127.0.0.1:9925";
+
+impl Config {
+    /// The address the console is served on: `[web] listen`, else the older `[http]
+    /// listen`, else the default; None when `[web] enabled = false`.
+    pub fn web_listen(&self) -> Option<String> {
+        if !self.web.enabled {
+            return None;
+        }
+        Some(
+            self.web
+                .listen
+                .clone()
+                .or_else(|| self.http.listen.clone())
+                .unwrap_or_else(|| DEFAULT_WEB_LISTEN.to_string()),
+        )
+    }
 }
 
 impl Config {
@@ -420,6 +479,36 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load_text(text: &str) -> Config {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lndx.toml");
+        std::fs::write(&p, text).unwrap();
+        Config::load(Some(&p)).unwrap()
+    }
+
+    /// `[web] listen` is where the console is served; a config written for the older
+    /// `[http] listen` keeps its address; with neither the default is served.
+    #[test]
+    fn web_listen_reads_web_then_http_then_the_default() {
+        assert_eq!(
+            Config::default().web_listen().as_deref(),
+            Some(DEFAULT_WEB_LISTEN)
+        );
+        let old = load_text("[http]\nlisten = \"127.0.0.1:9100\"\n");
+        assert_eq!(old.web_listen().as_deref(), Some("127.0.0.1:9100"));
+        let both = load_text(
+            "[http]\nlisten = \"127.0.0.1:9100\"\n[web]\nlisten = \"127.0.0.1:9200\"\npublic_url = \"https://lndx.example.org\"\n",
+        );
+        assert_eq!(both.web_listen().as_deref(), Some("127.0.0.1:9200"));
+        assert_eq!(
+            both.web.public_url.as_deref(),
+            Some("https://lndx.example.org")
+        );
+        assert_eq!(both.web.link_hours, 72);
+        let off = load_text("[web]\nenabled = false\n");
+        assert_eq!(off.web_listen(), None);
+    }
 
     #[test]
     fn secrets_never_show_in_debug_output() {

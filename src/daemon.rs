@@ -1,7 +1,7 @@
 //! Daemon: `lndx run` — the only place that knows every long-running part and wires them:
 //! a mailbox [`Source`] hands raw messages to the intake worker, which files them and
 //! queues replies; the outbox worker delivers queued mail; the scheduler queues weekly
-//! reports; an optional HTTP listener serves /healthz and /metrics.
+//! reports; the web server ([`crate::web`]) serves the console, /healthz and /metrics.
 //!
 //! Each part runs on its own thread with its own registry connection (SQLite in WAL mode
 //! lets them share the file). Shutdown (SIGTERM/SIGINT) is a [`Shutdown`] signal every loop
@@ -48,7 +48,7 @@ pub struct Daemon {
     pub cap: u32,
     /// The weekly report's scheduler; None when reports are off or have no recipients.
     pub scheduler: Option<Scheduler>,
-    /// Loopback address for /healthz and /metrics (checked by
+    /// Loopback address for the console, /healthz and /metrics (checked by
     /// [`crate::health::listen_address`]); None: not served.
     pub listen: Option<std::net::SocketAddr>,
     /// When /healthz turns degraded (`[health]`).
@@ -56,6 +56,8 @@ pub struct Daemon {
     /// Converter workers making LibreOffice conversions ahead of filing (0: the intake
     /// worker converts itself, holding up the queue).
     pub converter_workers: usize,
+    /// The console served there.
+    pub console: Option<crate::web::Console>,
 }
 
 /// Why `lndx run` could not start.
@@ -99,6 +101,7 @@ pub fn run(d: Daemon) -> Result<(), DaemonError> {
         listen,
         thresholds,
         converter_workers,
+        console,
     } = d;
     // Opened here first so that database problems stop start-up.
     let mut reg = open(&data_dir)?;
@@ -123,8 +126,8 @@ pub fn run(d: Daemon) -> Result<(), DaemonError> {
     if let Some(scheduler) = scheduler {
         threads.push(start_scheduler(scheduler, &shared)?);
     }
-    if let Some(listen) = listen {
-        threads.push(start_http(listen, open(&data_dir)?, &shared)?);
+    if let (Some(listen), Some(console)) = (listen, console) {
+        threads.push(start_web(listen, console, &shared)?);
     }
     threads.push(start_source(source, jobs, &shared)?);
 
@@ -520,16 +523,19 @@ fn start_scheduler(scheduler: Scheduler, shared: &Shared) -> Result<JoinHandle<(
     spawn("report", move || scheduler.run(shutdown, wake, health))
 }
 
-/// Starts the HTTP listener for /healthz and /metrics.
-fn start_http(
+/// Starts the web server: the console, /healthz and /metrics. A port that cannot be
+/// bound is logged and leaves the rest of the daemon running (as before the console).
+fn start_web(
     listen: std::net::SocketAddr,
-    reg: Registry,
+    console: crate::web::Console,
     shared: &Shared,
 ) -> Result<JoinHandle<()>, DaemonError> {
     let shutdown = shared.shutdown.clone();
     let health = shared.health.clone();
-    spawn("http", move || {
-        crate::health::serve(listen, health, reg, shutdown)
+    spawn("web", move || {
+        if let Err(e) = crate::web::serve(listen, console, health, shutdown) {
+            tracing::error!(%listen, error = %e, "the console, /healthz and /metrics are not served");
+        }
     })
 }
 

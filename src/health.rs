@@ -7,11 +7,11 @@
 //! guard. The thresholds come from `[health]` in the config ([`Thresholds`]); /metrics
 //! carries the same facts as gauges for alert rules (`lndx_degraded`, `lndx_mail_held`,
 //! `lndx_undelivered`, `lndx_mailbox_disconnected_seconds`, `lndx_recent_errors`, …).
-//! Serving them (the HTTP side) is kept apart from this logic.
+//! [`crate::web`] serves them beside the console; this module holds no HTTP.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus_client::encoding::prometheus_text;
@@ -19,7 +19,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 
 use crate::registry::Registry;
-use crate::shutdown::Shutdown;
 
 /// The daemon's counters and timestamps. The ones /metrics exports are prometheus-client
 /// metrics registered (under the `lndx_` prefix) in `metrics`; /healthz reads the same values.
@@ -478,34 +477,6 @@ pub fn listen_address(listen: &str) -> Result<std::net::SocketAddr, ListenError>
         });
     }
     Ok(addr)
-}
-
-/// Serves /healthz and /metrics on `listen` (see [`listen_address`]) until shutdown.
-pub fn serve(listen: std::net::SocketAddr, health: Arc<Health>, reg: Registry, shutdown: Shutdown) {
-    let server = match tiny_http::Server::http(listen) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(%listen, error = %e, "cannot listen; /healthz and /metrics are not served");
-            return;
-        }
-    };
-    tracing::info!(%listen, "serving /healthz and /metrics");
-    while !shutdown.is_set() {
-        let Ok(Some(req)) = server.recv_timeout(Duration::from_millis(200)) else {
-            continue;
-        };
-        let (code, ctype, body) = match req.url() {
-            "/healthz" => (200, "application/json", health.snapshot(&reg).to_string()),
-            "/metrics" => (200, prometheus_text::CONTENT_TYPE, health.metrics(&reg)),
-            _ => (404, "text/plain", "not found\n".to_string()),
-        };
-        let header = tiny_http::Header::from_bytes("Content-Type", ctype).expect("static header");
-        let _ = req.respond(
-            tiny_http::Response::from_string(body)
-                .with_status_code(code)
-                .with_header(header),
-        );
-    }
 }
 
 #[cfg(test)]

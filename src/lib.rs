@@ -55,3 +55,4 @@ pub mod settings;
 pub mod shutdown;
 pub mod spelling;
 pub mod text;
+pub mod web;

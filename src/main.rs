@@ -114,8 +114,8 @@ cannot be used (nothing is checked)."
         #[command(subcommand)]
         command: cli::RegistryCommand,
     },
-    /// Watch the mailbox, file what arrives, send replies and weekly reports, serve
-    /// /healthz and /metrics; stops on SIGTERM or SIGINT.
+    /// Watch the mailbox, file what arrives, send replies and weekly reports, serve the
+    /// console with /healthz and /metrics on [web] listen; stops on SIGTERM or SIGINT.
     Run,
     /// File a stored message again (e.g. after the rules were corrected) and send the new
     /// reply; recorded in the audit log.
@@ -138,6 +138,11 @@ Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the conf
     Report {
         #[command(subcommand)]
         command: cli::ReportCommand,
+    },
+    /// Console accounts: add one (prints its sign-in link last), list them, disable one.
+    User {
+        #[command(subcommand)]
+        command: cli::UserCommand,
     },
     /// 待人工处理: what needs a person, each item with its key and the actions that resolve
     /// it (open items; with --all, resolved ones too, with who, when and how).
@@ -213,6 +218,7 @@ fn main() -> ExitCode {
             Command::Reprocess { id } => commands::desk::reprocess(&app, &actor, id),
             Command::Doctor => commands::doctor::doctor(&app),
             Command::Report { command } => cli::report(&app, command),
+            Command::User { command } => cli::user(&app, command),
             Command::Attention {
                 all,
                 kind,

@@ -256,7 +256,11 @@ fn doctor_creates_nothing_and_says_where_the_database_will_be() {
         stdout.contains("warn report: report.to names no recipient"),
         "{stdout}"
     );
-    assert!(stdout.contains("ok   http: off"), "{stdout}");
+    // With no config the console (and /healthz beside it) is served on the default address.
+    assert!(
+        stdout.contains("ok   http: http://127.0.0.1:9925/healthz"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -323,22 +323,22 @@ fn report(app: &App, campaign: Option<&Campaign>) -> Vec<(Verdict, String)> {
     lines
 }
 
-/// `[http] listen`, parsed by the function `lndx run` serves it with.
+/// `[web] listen` (or the older `[http] listen`), parsed by the function `lndx run`
+/// serves it with.
 fn http(app: &App) -> (Verdict, String) {
-    match app.config.http.listen.as_deref() {
+    match app.config.web_listen() {
         None => (
             Verdict::Ok,
-            "off: /healthz and /metrics are not served (set [http] listen = \"127.0.0.1:9925\")"
-                .into(),
+            "off: the console, /healthz and /metrics are not served ([web] enabled = false)".into(),
         ),
         // The very check `lndx run` makes before it starts.
-        Some(l) => match crate::health::check_listen(l) {
+        Some(l) => match crate::health::check_listen(&l) {
             Ok(a) => (
                 Verdict::Ok,
-                format!("http://{a}/healthz and http://{a}/metrics"),
+                format!("http://{a}/healthz and http://{a}/metrics, the console at http://{a}/"),
             ),
             Err(e @ crate::health::ListenError::InUse { .. }) => {
-                match crate::health::listen_address(l) {
+                match crate::health::listen_address(&l) {
                     Ok(a) if crate::health::lndx_answers(a) => (
                         Verdict::Ok,
                         format!("http://{a}/healthz is served by a running lndx"),

@@ -18,6 +18,7 @@ pub mod report;
 pub mod review;
 pub mod run;
 pub mod setup;
+pub mod user;
 
 use std::time::Duration;
 

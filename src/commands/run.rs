@@ -10,8 +10,8 @@ use crate::app::App;
 use crate::daemon::{self, Daemon};
 use crate::intake::Intake;
 
-/// `lndx run`: the mailbox → intake → outbox pipeline, the weekly report, /healthz and
-/// /metrics.
+/// `lndx run`: the mailbox → intake → outbox pipeline, the weekly report, the console with
+/// /healthz and /metrics.
 pub fn run(app: &App) -> Result<ExitCode> {
     let config = &app.config;
     let intake = app.intake()?;
@@ -19,11 +19,14 @@ pub fn run(app: &App) -> Result<ExitCode> {
     // The same function that `doctor` checks the address with: a wrong address stops
     // start-up instead of leaving the endpoints silently unserved.
     let listen = config
-        .http
-        .listen
+        .web_listen()
         .as_deref()
         .map(crate::health::check_listen)
         .transpose()?;
+    let console = match listen {
+        Some(_) => Some(app.console()?),
+        None => None,
+    };
     let source = config
         .mailbox
         .open(&app.data_dir, config.settings().limits)?;
@@ -43,6 +46,7 @@ pub fn run(app: &App) -> Result<ExitCode> {
         listen,
         thresholds: config.health.thresholds(),
         converter_workers: config.converter.workers,
+        console,
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -95,7 +99,9 @@ fn say_what_runs(app: &App, intake: &Intake, listen: Option<std::net::SocketAddr
         );
     }
     match listen {
-        Some(a) => tracing::info!("health at http://{a}/healthz and http://{a}/metrics"),
-        None => tracing::info!("health endpoints off (set [http] listen = \"127.0.0.1:9925\")"),
+        Some(a) => tracing::info!(
+            "console at http://{a}/ (health at http://{a}/healthz and http://{a}/metrics)"
+        ),
+        None => tracing::info!("console and health endpoints off ([web] enabled = false)"),
     }
 }

@@ -7,6 +7,7 @@
 
 mod analyse;
 pub mod guard;
+pub mod selfcheck;
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -132,7 +133,7 @@ pub struct ReviewIntake {
 }
 
 impl Intake {
-    fn parse_options(&self) -> ParseOptions {
+    pub fn parse_options(&self) -> ParseOptions {
         let mut own = self.campaign.own_addresses.clone();
         let me = self.settings.own_address.to_lowercase();
         if !own.contains(&me) {

@@ -4,6 +4,7 @@
 //! receipt numbers (stable, never reused), entry versions, the outbox queue and its
 //! delivery log. Knows nothing of IMAP, MIME or forms: callers hand it plain values.
 
+pub mod console;
 mod desk;
 mod entries;
 pub mod imap;

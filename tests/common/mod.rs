@@ -599,6 +599,10 @@ message_mb = {mb}
 [converter]
 enabled = {converter}
 
+# Several of these run at once; the console's default port would be taken by the first.
+[web]
+enabled = false
+
 [report]
 {report}
 "#,

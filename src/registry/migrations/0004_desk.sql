@@ -67,7 +67,7 @@ CREATE TABLE late_decisions (
 ALTER TABLE entries ADD COLUMN withdrawn_at TEXT;
 -- The desk reads a message's entries (held receipts, before and after an action): without
 -- an index each read scanned every entry (2 ms apiece at 10,000 entries).
-CREATE INDEX entries_message ON entries(message);
+CREATE INDEX IF NOT EXISTS entries_message ON entries(message);
 
 -- Held messages staff released or rejected, and link-only / no-attachment mails handled.
 CREATE TABLE message_decisions (
