@@ -76,6 +76,7 @@ fn main() {
         settings: Settings::default(),
         replier: Replier::load(Some(&repo().join("templates"))).expect("templates"),
         converter: None,
+        review: None,
     };
     let messages = files(&repo().join("tests/fixtures/eml"), "eml");
     let start = Instant::now();

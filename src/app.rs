@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use crate::campaign::Campaign;
 use crate::config::{Config, OutboxConfig};
 use crate::convert::Converter;
+use crate::desk::Desk;
 use crate::intake::Intake;
 use crate::outbox::{smtp::SmtpSender, Transport};
 use crate::registry::Registry;
@@ -86,12 +87,38 @@ impl App {
         if settings.own_name.trim().is_empty() {
             settings.own_name = campaign.info.sender_name.clone();
         }
+        // A rules folder without review.toml has no expert review: score sheets are then
+        // not looked for (and `lndx review` says what is missing).
+        let review = match self
+            .rules_dir
+            .as_ref()
+            .map(|d| d.join(crate::review::rubric::FILE))
+        {
+            Some(p) if !p.is_file() => None,
+            _ => Some(crate::intake::ReviewIntake {
+                rubric: self.rubric(&campaign)?,
+                wording: crate::review::wording::Wording::load(self.templates_dir.as_deref())?,
+                sender: self.report_sender(),
+            }),
+        };
         Ok(Intake {
             campaign,
             settings,
             replier: Replier::load(self.templates_dir.as_deref()).context("reply templates")?,
             converter: self.converter(),
+            review,
         })
+    }
+
+    /// The staff desk (the 待人工处理 queue, actions, audit log) on this registry, filing
+    /// with this intake and worded from this templates folder.
+    pub fn desk(&self) -> Result<Desk> {
+        Desk::new(
+            &self.data_dir,
+            self.intake()?,
+            self.templates_dir.as_deref(),
+        )
+        .context("desk wording (templates/desk.toml)")
     }
 
     pub fn transport(&self) -> Result<Transport> {
@@ -129,12 +156,51 @@ impl App {
     /// The weekly report's scheduler on `report.schedule`, reading the time from `clock`
     /// (`Box::new(chrono::Utc::now)` outside tests), with a registry connection of its own.
     pub fn scheduler(&self, clock: Clock) -> Result<Scheduler> {
-        Ok(Scheduler::new(
+        let scheduler = Scheduler::new(
             self.reporter()?,
             self.registry()?,
             &self.config.report.schedule,
             clock,
-        )?)
+        )?;
+        let has_review = self
+            .rules_dir
+            .as_ref()
+            .is_none_or(|d| d.join(crate::review::rubric::FILE).is_file());
+        Ok(if has_review {
+            scheduler.with_extra(self.review_reminders()?)
+        } else {
+            scheduler
+        })
+    }
+
+    /// The review rubric of the rules folder (or the built-in one).
+    pub fn rubric(&self, campaign: &Campaign) -> Result<crate::review::Rubric> {
+        Ok(match &self.rules_dir {
+            Some(dir) => crate::review::Rubric::load(dir, campaign)?,
+            None => crate::review::Rubric::builtin(campaign).context("built-in review rules")?,
+        })
+    }
+
+    /// Expert review's reminders and completion mail, run by the report's scheduler on its
+    /// clock, with a registry connection of their own.
+    pub fn review_reminders(&self) -> Result<crate::report::schedule::Extra> {
+        let campaign = self.campaign()?;
+        let rubric = self.rubric(&campaign)?;
+        let wording = crate::review::wording::Wording::load(self.templates_dir.as_deref())?;
+        let sender = self.report_sender();
+        let mut reg = self.registry()?;
+        Ok(Box::new(move |now| {
+            let mailer = crate::review::mail::Mailer {
+                campaign: &campaign,
+                rubric: &rubric,
+                wording: &wording,
+                sender: &sender,
+            };
+            mailer
+                .tick(&mut reg, now)
+                .map(|q| q.len())
+                .map_err(|e| e.to_string())
+        }))
     }
 
     pub fn cap(&self) -> u32 {

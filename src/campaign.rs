@@ -269,21 +269,21 @@ pub enum Arrival {
     Late,
 }
 
-fn read(dir: &Path, name: &str) -> Result<(PathBuf, String), LoadError> {
+pub(crate) fn read(dir: &Path, name: &str) -> Result<(PathBuf, String), LoadError> {
     let path = dir.join(name);
     std::fs::read_to_string(&path)
         .map(|s| (path.clone(), s))
         .map_err(|source| LoadError::Read { path, source })
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, LoadError> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, LoadError> {
     toml::from_str(text).map_err(|e| LoadError::Invalid {
         path: path.to_path_buf(),
         message: e.to_string().trim_end().to_string(),
     })
 }
 
-fn invalid(path: &Path, message: impl Into<String>) -> LoadError {
+pub(crate) fn invalid(path: &Path, message: impl Into<String>) -> LoadError {
     LoadError::Invalid {
         path: path.to_path_buf(),
         message: message.into(),
@@ -293,7 +293,12 @@ fn invalid(path: &Path, message: impl Into<String>) -> LoadError {
 /// A problem with a value written in a rules file, naming the first line where the value
 /// stands (semantic checks run after parsing, when serde's positions are gone; a value that
 /// is quoted once in its file is found exactly).
-fn invalid_at(path: &Path, text: &str, value: &str, message: impl Into<String>) -> LoadError {
+pub(crate) fn invalid_at(
+    path: &Path,
+    text: &str,
+    value: &str,
+    message: impl Into<String>,
+) -> LoadError {
     let quoted = format!("\"{value}\"");
     let line = text
         .lines()

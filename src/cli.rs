@@ -64,24 +64,6 @@ with the list of those that are (exit 2)."
 }
 
 #[derive(Subcommand)]
-pub enum OutboxCommand {
-    /// Mail that needs a decision — unknown (a send cut off by a crash), failed, held by
-    /// the loop guard — and whether a copy with its Message-ID is in the Sent folder.
-    /// Read-only.
-    List {
-        /// Only this state: pending, sending, sent, failed, unknown or held [default:
-        /// unknown, failed and held].
-        #[arg(long, value_name = "STATE")]
-        state: Option<String>,
-        /// One JSON object per mail and line (id, message, purpose, message_id,
-        /// recipients, state, attempts, last_error, created_at, sent_at, answered_from,
-        /// answered_subject, in_sent_folder: true, false or null when not checked).
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
 pub enum ReportCommand {
     /// Write report.html, report.txt, the .xlsx workbook and report.eml into a folder;
     /// queues and sends nothing.
@@ -211,12 +193,6 @@ pub fn registry(app: &App, cmd: RegistryCommand) -> Result<ExitCode> {
     }
 }
 
-pub fn outbox(app: &App, cmd: OutboxCommand) -> Result<ExitCode> {
-    match cmd {
-        OutboxCommand::List { state, json } => commands::outbox::list(app, state.as_deref(), json),
-    }
-}
-
 pub fn report(app: &App, cmd: ReportCommand) -> Result<ExitCode> {
     match cmd {
         ReportCommand::Preview { at, out } => {
@@ -224,5 +200,593 @@ pub fn report(app: &App, cmd: ReportCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ReportCommand::SendNow => commands::report::send_now(app),
+    }
+}
+
+/// `lndx message …`: actions on a stored message.
+#[derive(Subcommand)]
+pub enum MessageCommand {
+    /// Give a message held for an unknown province its province: its entries are filed
+    /// with receipts for it and the sender gets the normal reply.
+    AssignProvince {
+        /// The stored message's id (`lndx attention`, `lndx registry messages`).
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// The province: its code (GD, gd) or name (广东省, 广东), as in rules/provinces.toml.
+        #[arg(value_name = "PROVINCE")]
+        province: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Release a message held because the sender failed the authentication check: it is
+    /// filed normally and answered.
+    Release {
+        /// The stored message's id.
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a held message: its entries stay held, counted nowhere.
+    Reject {
+        /// The stored message's id.
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// Tell the sender (templates/desk.toml reject_held).
+        #[arg(long)]
+        notify: bool,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a link-only, no-attachment, unreadable-file, quarantined or bounced message
+    /// handled by hand.
+    Handled {
+        /// The stored message's id.
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// What was done (required).
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        /// Also send the sender the templated reply (templates/desk.toml handled).
+        #[arg(long)]
+        reply: bool,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `lndx entry …`: decisions on an entry, by receipt.
+#[derive(Subcommand)]
+pub enum EntryCommand {
+    /// Accept a late entry into a batch; the sender is told.
+    AcceptLate {
+        /// The entry's receipt number (ZHZL-2021-BL-JL-R-0001).
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The batch's number (rules/campaign.toml).
+        #[arg(long, value_name = "N")]
+        batch: u8,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a late entry; the sender is told.
+    RejectLate {
+        /// The entry's receipt number (ZHZL-2021-BL-JL-R-0001).
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw an entry (撤回) at a province's request: kept, counted nowhere.
+    Withdraw {
+        /// The entry's receipt number (ZHZL-2021-BL-JL-R-0001).
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// Why (required), e.g. who asked.
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `lndx outbox …`: queued mail that needs a decision, and the actions on it, by its outbox id.
+#[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// Mail that needs a decision — unknown (a send cut off by a crash), failed, held by
+    /// the loop guard — and whether a copy with its Message-ID is in the Sent folder.
+    /// Read-only.
+    List {
+        /// Only this state: pending, sending, sent, failed, unknown or held [default:
+        /// unknown, failed and held].
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+        /// One JSON object per mail and line (id, message, purpose, message_id,
+        /// recipients, state, attempts, last_error, created_at, sent_at, answered_from,
+        /// answered_subject, in_sent_folder: true, false or null when not checked).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a failed, unknown or sent mail again under a new Message-ID, to its
+    /// recipients or to another address.
+    Resend {
+        /// The mail's outbox id (`lndx attention`).
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Send to this address instead.
+        #[arg(long, value_name = "ADDR")]
+        to: Option<String>,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Settle a failed, unknown or held mail without sending it.
+    Close {
+        /// The mail's outbox id (`lndx attention`).
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Why (required).
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let mail held by the per-recipient daily cap (loop guard) go.
+    Release {
+        /// The mail's outbox id (`lndx attention`).
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `lndx note …`: a note on an entry or a message.
+#[derive(Subcommand)]
+pub enum NoteCommand {
+    /// A note on an entry, by receipt.
+    Entry {
+        /// The entry's receipt number (ZHZL-2021-BL-JL-R-0001).
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The note.
+        #[arg(value_name = "TEXT")]
+        text: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A note on a stored message, by id.
+    Message {
+        /// The stored message's id.
+        #[arg(value_name = "MSG")]
+        message: i64,
+        /// The note.
+        #[arg(value_name = "TEXT")]
+        text: String,
+        /// Print one JSON document: {"audit", "summary", "queued"}, or {"error": {"code",
+        /// "message"}} when refused.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn message(app: &App, actor: &str, cmd: MessageCommand) -> Result<ExitCode> {
+    use lndx::desk::Action;
+    let (action, json) = match cmd {
+        MessageCommand::AssignProvince {
+            message,
+            province,
+            json,
+        } => (Action::AssignProvince { message, province }, json),
+        MessageCommand::Release { message, json } => (Action::ReleaseHeld { message }, json),
+        MessageCommand::Reject {
+            message,
+            notify,
+            json,
+        } => (Action::RejectHeld { message, notify }, json),
+        MessageCommand::Handled {
+            message,
+            note,
+            reply,
+            json,
+        } => (
+            Action::MarkHandled {
+                message,
+                note,
+                reply,
+            },
+            json,
+        ),
+    };
+    commands::desk::perform(app, actor, action, json)
+}
+
+pub fn entry(app: &App, actor: &str, cmd: EntryCommand) -> Result<ExitCode> {
+    use lndx::desk::Action;
+    let (action, json) = match cmd {
+        EntryCommand::AcceptLate {
+            receipt,
+            batch,
+            json,
+        } => (Action::AcceptLate { receipt, batch }, json),
+        EntryCommand::RejectLate { receipt, json } => (Action::RejectLate { receipt }, json),
+        EntryCommand::Withdraw {
+            receipt,
+            note,
+            json,
+        } => (Action::Withdraw { receipt, note }, json),
+    };
+    commands::desk::perform(app, actor, action, json)
+}
+
+pub fn outbox(app: &App, actor: &str, cmd: OutboxCommand) -> Result<ExitCode> {
+    use lndx::desk::Action;
+    let (action, json) = match cmd {
+        OutboxCommand::List { state, json } => {
+            return commands::outbox::list(app, state.as_deref(), json)
+        }
+        OutboxCommand::Resend { id, to, json } => (Action::Resend { outbox: id, to }, json),
+        OutboxCommand::Close { id, note, json } => (Action::CloseMail { outbox: id, note }, json),
+        OutboxCommand::Release { id, json } => (Action::ReleaseMail { outbox: id }, json),
+    };
+    commands::desk::perform(app, actor, action, json)
+}
+
+pub fn note(app: &App, actor: &str, cmd: NoteCommand) -> Result<ExitCode> {
+    use lndx::desk::{Action, NoteTarget};
+    let (target, text, json) = match cmd {
+        NoteCommand::Entry {
+            receipt,
+            text,
+            json,
+        } => (NoteTarget::Entry(receipt), text, json),
+        NoteCommand::Message {
+            message,
+            text,
+            json,
+        } => (NoteTarget::Message(message), text, json),
+    };
+    commands::desk::perform(app, actor, Action::Note { target, text }, json)
+}
+
+#[derive(Subcommand)]
+pub enum ReviewCommand {
+    /// Review rounds: create one (its id is the last line printed), list them.
+    Round {
+        #[command(subcommand)]
+        command: RoundCommand,
+    },
+    /// Experts: add one, import an .xlsx, declare a conflict, list them.
+    Expert {
+        #[command(subcommand)]
+        command: ExpertCommand,
+    },
+    /// Compute the round's draft assignment (an exact min-cost flow: no conflict of
+    /// interest, k experts per entry, the cap, balanced load, matched expertise). Exits 2
+    /// naming the entries that cannot get k experts and why.
+    Assign {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// One JSON document: {"round": …, "assignments": [{"receipt", "expert"}, …]}; on
+        /// failure {"error": {"code", "message", "unservable": […]}}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The assignments in force in a round.
+    Assignments {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// One JSON document: {"round": …, "assignments": [{"receipt", "expert"}, …]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change one entry's experts: take one off, put one on (checked against conflicts).
+    Adjust {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The expert to take off the entry.
+        #[arg(long, value_name = "EMAIL")]
+        remove: Option<String>,
+        /// The expert to put on the entry (refused on a conflict of interest).
+        #[arg(long, value_name = "EMAIL")]
+        add: Option<String>,
+    },
+    /// An expert recuses from an entry: recorded as a declared conflict, replaced by the
+    /// next-best feasible expert (the last line printed).
+    Recuse {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The expert who recuses.
+        #[arg(value_name = "EMAIL")]
+        expert: String,
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        note: String,
+    },
+    /// Publish the round's draft assignment: one invitation per expert listing all their
+    /// entries, with the score sheet attached.
+    Publish {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+    /// Record a review version for an expert (a paper review entered by staff).
+    Score {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// The expert whose review it is.
+        #[arg(long, value_name = "EMAIL")]
+        expert: String,
+        /// KEY=POINTS, the criterion by key or name (repeat per criterion).
+        #[arg(long = "score", value_name = "KEY=POINTS")]
+        scores: Vec<String>,
+        /// The review's comment (评审意见; required to submit).
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        comment: String,
+        /// One of review.toml's recommendations (推荐, 可推荐, 不推荐).
+        #[arg(long, value_name = "WORD")]
+        recommendation: Option<String>,
+        /// Save without submitting.
+        #[arg(long)]
+        draft: bool,
+    },
+    /// Close a round: reviews can no longer change.
+    Close {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+    /// The round's ranking per kind by mean z-score (ties: raw mean, then receipt).
+    Ranking {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// {"round": …, "entries": [{"receipt", "rank", "mean", "median", "mean_z",
+        /// "spread", "flagged", "reviews"}, …]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decide an entry: 推介 or 不推介 (recommend/decline), with a note; changeable until
+    /// the decisions are published.
+    Decide {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// 推介 or 不推介 (also recommend, decline).
+        #[arg(value_name = "DECISION")]
+        decision: String,
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        note: String,
+    },
+    /// What decisions are made with: rank, figures, flags, province and decision per entry;
+    /// per kind the recommended count against the batch's quota and the campaign's target.
+    Decisions {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+        /// One JSON document: {"round", "published", "entries", "kinds", "provinces"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reminders due now (or at --at): 3 days before, on and 3 days after the due date,
+    /// to experts with unfinished reviews, each once; `lndx run` does this by itself.
+    Remind {
+        /// The moment to act as of: RFC 3339, or "YYYY-MM-DD HH:MM" in the campaign's
+        /// time zone [default: now].
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+    },
+    /// Publish the round's decisions: one outcome mail per province.
+    PublishDecisions {
+        /// The round's id (the last line of `review round create`).
+        #[arg(value_name = "ROUND")]
+        round: i64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RoundCommand {
+    /// Create a round over a batch's current valid entries of one or several kinds.
+    Create {
+        /// The batch: its number or name.
+        #[arg(long, value_name = "N")]
+        batch: String,
+        /// A kind (key or name); repeat for several; none: every kind.
+        #[arg(long = "kind", value_name = "KIND")]
+        kinds: Vec<String>,
+        /// Experts per entry [default: review.toml's per_entry].
+        #[arg(long, value_name = "K")]
+        per_entry: Option<u32>,
+        /// The due date, YYYY-MM-DD [default: 14 days after the batch's deadline].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        due: Option<String>,
+        /// Most reviews per expert [default: an even share plus review.toml's cap_extra].
+        #[arg(long, value_name = "N")]
+        cap: Option<u32>,
+    },
+    /// The rounds, one tab-separated line each.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum ExpertCommand {
+    /// Add (or update) one expert.
+    Add {
+        /// The expert's e-mail address (their key; lower-cased).
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        /// The expert's name.
+        #[arg(long)]
+        name: String,
+        /// Province code or name (entries of it are never assigned to the expert).
+        #[arg(long, default_value = "")]
+        province: String,
+        /// Unit (entries of the same unit, normalised, are never assigned to the expert).
+        #[arg(long, default_value = "")]
+        unit: String,
+        /// Kinds and themes the expert knows, separated by 、 or commas.
+        #[arg(long, default_value = "")]
+        expertise: String,
+    },
+    /// Import experts from an .xlsx with the columns 姓名, 单位, 省份, 邮箱, 擅长类型; exits 1
+    /// when some row was not imported (each such row is said, with its code).
+    Import {
+        /// The workbook: the first sheet, a header row with the five columns (any order),
+        /// one expert per row.
+        #[arg(value_name = "FILE.xlsx")]
+        file: PathBuf,
+        /// {"added", "updated", "problems": [{"row", "code", "message"}]}
+        #[arg(long)]
+        json: bool,
+    },
+    /// Declare a conflict of interest between an expert and an entry.
+    Conflict {
+        /// The expert's e-mail address (their key; lower-cased).
+        #[arg(value_name = "EMAIL")]
+        email: String,
+        /// The entry's receipt number.
+        #[arg(value_name = "RECEIPT")]
+        receipt: String,
+        /// A note kept with it.
+        #[arg(long, default_value = "", value_name = "TEXT")]
+        note: String,
+    },
+    /// The experts, one tab-separated line each.
+    List,
+}
+
+pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
+    use commands::review as r;
+    match cmd {
+        ReviewCommand::Round { command } => match command {
+            RoundCommand::Create {
+                batch,
+                kinds,
+                per_entry,
+                due,
+                cap,
+            } => r::round_create(
+                app,
+                &lndx::review::RoundRequest {
+                    batch,
+                    kinds,
+                    per_entry,
+                    cap,
+                    due,
+                },
+            ),
+            RoundCommand::List => r::round_list(app),
+        },
+        ReviewCommand::Expert { command } => match command {
+            ExpertCommand::Add {
+                email,
+                name,
+                province,
+                unit,
+                expertise,
+            } => r::expert_add(
+                app,
+                &lndx::review::experts::ExpertInput {
+                    email,
+                    name,
+                    province,
+                    unit,
+                    expertise,
+                },
+            ),
+            ExpertCommand::Import { file, json } => r::expert_import(app, &file, json),
+            ExpertCommand::Conflict {
+                email,
+                receipt,
+                note,
+            } => r::expert_conflict(app, &email, &receipt, &note),
+            ExpertCommand::List => r::expert_list(app),
+        },
+        ReviewCommand::Assign { round, json } => r::assign(app, round, json),
+        ReviewCommand::Assignments { round, json } => r::assignments(app, round, json),
+        ReviewCommand::Adjust {
+            round,
+            receipt,
+            remove,
+            add,
+        } => r::adjust(app, round, &receipt, remove.as_deref(), add.as_deref()),
+        ReviewCommand::Recuse {
+            round,
+            receipt,
+            expert,
+            note,
+        } => r::recuse(app, round, &receipt, &expert, &note),
+        ReviewCommand::Publish { round } => r::publish(app, round),
+        ReviewCommand::Score {
+            round,
+            receipt,
+            expert,
+            scores,
+            comment,
+            recommendation,
+            draft,
+        } => r::score(
+            app,
+            round,
+            &receipt,
+            &expert,
+            &scores,
+            lndx::review::ScoreInput {
+                scores: Default::default(),
+                comment,
+                recommendation,
+                submit: !draft,
+            },
+        ),
+        ReviewCommand::Close { round } => r::close(app, round),
+        ReviewCommand::Ranking { round, json } => r::ranking(app, round, json),
+        ReviewCommand::Decide {
+            round,
+            receipt,
+            decision,
+            note,
+        } => r::decide(app, round, &receipt, &decision, &note),
+        ReviewCommand::Decisions { round, json } => r::decisions(app, round, json),
+        ReviewCommand::Remind { at } => r::remind(app, at.as_deref()),
+        ReviewCommand::PublishDecisions { round } => r::publish_decisions(app, round),
     }
 }

@@ -12,7 +12,10 @@
 //! - [`reply`]: renders the answer to a message from `templates/` (pure).
 //! - [`outbox`]: delivers queued mail (a folder of .eml files, or SMTP).
 //! - [`report`]: the weekly progress report.
+//! - [`review`]: 专家评议: rounds, experts, the assignment, scores, ranking, decisions.
 //! - [`intake`]: wires one message through the stages above.
+//! - [`desk`]: what staff do with what intake could not finish (the 待人工处理 queue, the
+//!   actions that resolve it, the audit log).
 //! - [`daemon`]: the long-running `lndx run`.
 //! - [`commands`], with [`app`]: the command layer, which builds the parts above from the
 //!   config and runs one command.
@@ -28,6 +31,7 @@ pub mod commands;
 pub mod config;
 pub mod convert;
 pub mod daemon;
+pub mod desk;
 pub mod filing;
 pub mod forms;
 pub mod health;
@@ -42,6 +46,7 @@ pub mod queued;
 pub mod registry;
 pub mod reply;
 pub mod report;
+pub mod review;
 pub mod rules;
 pub mod runtime;
 pub mod secret;

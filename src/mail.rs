@@ -141,3 +141,57 @@ fn attachment(a: &OutAttachment) -> Result<SinglePart, MailError> {
         .map_err(|e| MailError::Build(e.to_string()))?;
     Ok(Attachment::new(name).body(a.bytes.clone(), ct))
 }
+
+/// A queued mail sent again: the same bytes under a new Message-ID and Date, and, when
+/// given, to another address (the `To` field is replaced; the envelope is the caller's).
+/// Header fields are unfolded by their continuation lines, so a folded `To` goes whole.
+pub fn readdress(raw: &[u8], message_id: &str, to: Option<&str>) -> Result<Vec<u8>, MailError> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| (p + 2, p + 4))
+        .or_else(|| {
+            raw.windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|p| (p + 1, p + 2))
+        })
+        .ok_or_else(|| MailError::Build("the queued mail has no header block".into()))?;
+    let (head, body) = (&raw[..split.0], &raw[split.1..]);
+    let mut replaced = vec!["message-id", "date"];
+    if to.is_some() {
+        replaced.push("to");
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len() + 100);
+    let mut new_header = format!(
+        "Message-ID: {}\r\nDate: {}\r\n",
+        header_safe(message_id),
+        chrono::Utc::now().to_rfc2822()
+    );
+    if let Some(to) = to {
+        let mb = mailbox(to, None)?;
+        new_header.push_str(&format!("To: {}\r\n", mb.email));
+    }
+    out.extend_from_slice(new_header.as_bytes());
+    let mut skipping = false;
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        let continuation = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !continuation {
+            let name = line
+                .iter()
+                .position(|b| *b == b':')
+                .map(|p| {
+                    String::from_utf8_lossy(&line[..p])
+                        .trim()
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default();
+            skipping = replaced.contains(&name.as_str());
+        }
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    Ok(out)
+}

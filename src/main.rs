@@ -54,6 +54,15 @@ struct Args {
         help_heading = "Global options"
     )]
     rules: Option<PathBuf>,
+    /// Who acts, for the audit log of staff actions: recorded as cli:NAME [default: $USER].
+    #[arg(
+        long = "as",
+        id = "as_name",
+        global = true,
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
+    as_name: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -109,7 +118,7 @@ cannot be used (nothing is checked)."
     /// /healthz and /metrics; stops on SIGTERM or SIGINT.
     Run,
     /// File a stored message again (e.g. after the rules were corrected) and send the new
-    /// reply.
+    /// reply; recorded in the audit log.
     Reprocess {
         /// The stored message's id (the first column of `lndx registry messages`).
         #[arg(value_name = "ID")]
@@ -125,16 +134,68 @@ with what to fix. It changes nothing: no folder, database or file is created.\n\
 Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the config cannot be read."
     )]
     Doctor,
-    /// Queued mail that needs a decision: list unknown, failed and held mail, and whether
-    /// a copy is in the Sent folder.
-    Outbox {
-        #[command(subcommand)]
-        command: cli::OutboxCommand,
-    },
     /// The weekly progress report: preview it as files, or send one now.
     Report {
         #[command(subcommand)]
         command: cli::ReportCommand,
+    },
+    /// 待人工处理: what needs a person, each item with its key and the actions that resolve
+    /// it (open items; with --all, resolved ones too, with who, when and how).
+    Attention {
+        /// Resolved items too.
+        #[arg(long)]
+        all: bool,
+        /// Only this kind: held_province, held_auth, late_entry, link_only, no_attachment,
+        /// unreadable_file, quarantined, reply_failed, reply_unknown, mail_held, bounce.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Only this province (its code).
+        #[arg(long, value_name = "PROVINCE")]
+        province: Option<String>,
+        /// One JSON array of items.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Staff actions on a stored message (assign a province, release, reject, mark handled).
+    Message {
+        #[command(subcommand)]
+        command: cli::MessageCommand,
+    },
+    /// Staff decisions on an entry (accept or reject a late entry, withdraw).
+    Entry {
+        #[command(subcommand)]
+        command: cli::EntryCommand,
+    },
+    /// Queued mail that needs a decision: list unknown, failed and held mail (and whether
+    /// a copy is in the Sent folder); resend, close or release it.
+    Outbox {
+        #[command(subcommand)]
+        command: cli::OutboxCommand,
+    },
+    /// Add a note to an entry or a message.
+    Note {
+        #[command(subcommand)]
+        command: cli::NoteCommand,
+    },
+    /// The audit log of staff actions, newest first (who, when, what, before → after).
+    Audit {
+        /// Only this object: message:ID, entry:RECEIPT or outbox:ID.
+        #[arg(long, value_name = "OBJECT")]
+        object: Option<String>,
+        /// Only this actor (an e-mail, or cli:NAME).
+        #[arg(long, value_name = "ACTOR")]
+        actor: Option<String>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        limit: usize,
+        /// One JSON array of rows (before and after as JSON).
+        #[arg(long)]
+        json: bool,
+    },
+    /// 专家评议: rounds, experts, the assignment, scores, ranking and decisions.
+    Review {
+        #[command(subcommand)]
+        command: cli::ReviewCommand,
     },
 }
 
@@ -143,15 +204,32 @@ fn main() -> ExitCode {
     cli::init_tracing();
     let result = (|| -> anyhow::Result<ExitCode> {
         let app = lndx::app::App::new(args.config.as_deref(), args.data_dir, args.rules)?;
+        let actor = commands::desk::actor(args.as_name.as_deref());
         match args.command {
             Command::Ingest { json, files } => commands::ingest::ingest(&app, &files, json),
             Command::Check { json, forms } => commands::check::check(&app, &forms, json),
             Command::Registry { command } => cli::registry(&app, command),
             Command::Run => commands::run::run(&app),
-            Command::Reprocess { id } => commands::ingest::reprocess(&app, id),
+            Command::Reprocess { id } => commands::desk::reprocess(&app, &actor, id),
             Command::Doctor => commands::doctor::doctor(&app),
             Command::Report { command } => cli::report(&app, command),
-            Command::Outbox { command } => cli::outbox(&app, command),
+            Command::Attention {
+                all,
+                kind,
+                province,
+                json,
+            } => commands::desk::attention(&app, all, kind.as_deref(), province.as_deref(), json),
+            Command::Message { command } => cli::message(&app, &actor, command),
+            Command::Entry { command } => cli::entry(&app, &actor, command),
+            Command::Outbox { command } => cli::outbox(&app, &actor, command),
+            Command::Note { command } => cli::note(&app, &actor, command),
+            Command::Audit {
+                object,
+                actor: who,
+                limit,
+                json,
+            } => commands::desk::audit(&app, object, who, limit, json),
+            Command::Review { command } => cli::review(&app, command),
         }
     })();
     match result {

@@ -31,6 +31,10 @@ pub struct Outcome {
     pub subject: String,
     /// The registry's id of the stored message.
     pub stored_id: i64,
+    /// A score sheet mailed back by an expert: what was recorded and what not (the
+    /// message then files no entries and its reply is the sheet's receipt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -23,6 +23,8 @@ pub enum Purpose {
     Copy,
     /// The weekly report; never subject to the per-recipient daily cap.
     Report,
+    /// Expert review mail: invitations, reminders, sheet receipts, completion and outcomes.
+    Review,
 }
 
 /// Where a queued mail stands.
@@ -45,13 +47,19 @@ pub enum OutboxState {
 }
 
 impl Purpose {
-    pub const ALL: &'static [Purpose] = &[Purpose::Reply, Purpose::Copy, Purpose::Report];
+    pub const ALL: &'static [Purpose] = &[
+        Purpose::Reply,
+        Purpose::Copy,
+        Purpose::Report,
+        Purpose::Review,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Reply => "reply",
             Purpose::Copy => "copy",
             Purpose::Report => "report",
+            Purpose::Review => "review",
         }
     }
 }

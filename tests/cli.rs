@@ -636,7 +636,7 @@ fn the_log_can_be_json_lines() {
 
 #[test]
 fn every_option_in_help_says_what_it_does() {
-    let commands: [&[&str]; 11] = [
+    let commands: [&[&str]; 24] = [
         &[],
         &["ingest"],
         &["check"],
@@ -648,6 +648,19 @@ fn every_option_in_help_says_what_it_does() {
         &["doctor"],
         &["report", "preview"],
         &["report", "send-now"],
+        &["review", "round", "create"],
+        &["review", "round", "list"],
+        &["review", "expert", "add"],
+        &["review", "expert", "import"],
+        &["review", "expert", "conflict"],
+        &["review", "assign"],
+        &["review", "adjust"],
+        &["review", "recuse"],
+        &["review", "publish"],
+        &["review", "score"],
+        &["review", "remind"],
+        &["review", "ranking"],
+        &["review", "decide"],
     ];
     for c in commands {
         let mut args = c.to_vec();

@@ -27,8 +27,8 @@ const COMMAND_LAYER: &[&str] = &[ROOT, "cli", "commands", "app"];
 /// no I/O"), and what they must therefore not import.
 const PURE_STAGES: &[&str] = &["message", "forms", "rules", "reply", "mail", "text"];
 const IO_MODULES: &[&str] = &[
-    "registry", "mailbox", "outbox", "convert", "intake", "daemon", "health", "config", "app",
-    "commands",
+    "registry", "mailbox", "outbox", "convert", "intake", "desk", "daemon", "health", "config",
+    "app", "commands",
 ];
 
 // ---------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ fn check_all(app: &App) -> bool {
             );
             let (v, detail) = senders(app, &c);
             line(v, "senders", detail);
+            let (v, detail) = review(app, &c);
+            line(v, "review", detail);
             Some(c)
         }
         Err(e) => {
@@ -75,21 +77,29 @@ fn check_all(app: &App) -> bool {
             None
         }
     };
+    let desk = crate::desk::DeskWording::load(app.templates_dir.as_deref());
     match setup::templates_source(app) {
         Err(e) => line(Verdict::Fail, "templates", e),
+        // The staff actions' wording is checked like the replies': a key missing there
+        // would fail the first action instead of the start.
+        Ok(_) if desk.is_err() => line(
+            Verdict::Fail,
+            "templates",
+            desk.err().map(|e| e.to_string()).unwrap_or_default(),
+        ),
         Ok(source) => match Replier::load(app.templates_dir.as_deref()) {
             Ok(_) => match app.reporter() {
                 Ok(_) => line(
                     Verdict::Ok,
                     "templates",
-                    format!("{source}: reply and report templates load"),
+                    format!("{source}: reply, report and desk templates load"),
                 ),
                 Err(e) if campaign.is_some() => line(Verdict::Fail, "templates", format!("{e:#}")),
                 // Without rules the report templates cannot be tried; the rules line says why.
                 Err(_) => line(
                     Verdict::Ok,
                     "templates",
-                    format!("{source}: reply templates load"),
+                    format!("{source}: reply and desk templates load"),
                 ),
             },
             Err(e) => line(Verdict::Fail, "templates", e.to_string()),
@@ -155,6 +165,39 @@ fn check_all(app: &App) -> bool {
 /// The registered senders: none is a warning when unregistered senders are filed by the
 /// province their forms name (`[senders] policy = "infer"`), and a failure when only
 /// registered senders are filed (every message would be refused).
+/// Expert review's rubric (rules/review.toml) and wording (templates/review.toml).
+fn review(app: &App, c: &Campaign) -> (Verdict, String) {
+    let missing = app
+        .rules_dir
+        .as_ref()
+        .is_some_and(|d| !d.join(crate::review::rubric::FILE).is_file());
+    if missing {
+        return (
+            Verdict::Warn,
+            "no review.toml in the rules folder: expert review (lndx review, score sheets) is off"
+                .into(),
+        );
+    }
+    match app.rubric(c) {
+        Err(e) => (Verdict::Fail, format!("{e:#}")),
+        Ok(r) => match crate::review::wording::Wording::load(app.templates_dir.as_deref()) {
+            Err(e) => (Verdict::Fail, e.to_string()),
+            Ok(_) => (
+                Verdict::Ok,
+                format!(
+                    "rubric for {} kinds ({} points each), {} recommendations; wording loads",
+                    c.kinds.len(),
+                    c.kinds()
+                        .map(|k| r.max_total(k).to_string())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    r.settings.recommendations.len()
+                ),
+            ),
+        },
+    }
+}
+
 fn senders(app: &App, c: &Campaign) -> (Verdict, String) {
     let n = c.senders.len();
     let policy = app.config.senders.policy;

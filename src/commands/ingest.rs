@@ -1,5 +1,5 @@
-//! `lndx ingest` (file .eml files in order) and `lndx reprocess` (file a stored message
-//! again); both then deliver the replies they queued.
+//! `lndx ingest`: files .eml files in order, then delivers the replies it queued.
+//! (`lndx reprocess` goes through the desk, `desk.rs`, so that it is audited.)
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -83,19 +83,4 @@ fn print_summary(out: &mut impl Write, path: &Path, v: &serde_json::Value) -> Re
         )?;
     }
     Ok(())
-}
-
-/// `lndx reprocess ID`: files a stored message again and prints its result.
-pub fn reprocess(app: &App, id: i64) -> Result<ExitCode> {
-    let intake = app.intake()?;
-    let mut reg = app.registry()?;
-    let raw = reg
-        .raw_message(id)?
-        .with_context(|| format!("no stored message {id}"))?;
-    let (_, arrived) = reg.message_source(id)?.unwrap_or_default();
-    let filed = intake.process_stored(&mut reg, id, &raw, arrived.as_deref())?;
-    crate::daemon::log_outcome(&filed);
-    writeln!(std::io::stdout(), "{}", filed.json)?;
-    flush_outbox(app, &reg)?;
-    Ok(ExitCode::SUCCESS)
 }

@@ -8,12 +8,14 @@
 //! small leaf types. `tests/modules.rs` fails on an import that runs back.
 
 pub mod check;
+pub mod desk;
 pub mod doctor;
 pub mod ingest;
 pub mod outbox;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod run;
 pub mod setup;
 

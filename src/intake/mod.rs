@@ -34,6 +34,46 @@ pub enum IntakeError {
     Registry(#[from] registry::RegistryError),
     #[error("cannot render the reply: {0}")]
     Render(String),
+    #[error("the message parser panicked on this message")]
+    Unparsable,
+}
+
+/// What staff decided about a held message, applied over the rules' verdict when it is
+/// filed again (see `src/desk/`). The default decides nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// The province staff assigned: the message is filed for it, and the findings that
+    /// said the province was unknown (or the sender not allowed) no longer apply.
+    pub province: Option<String>,
+    /// Staff checked the sender although the authentication check failed.
+    pub release_auth: bool,
+}
+
+impl Decision {
+    fn apply(&self, v: &mut Verdict) {
+        if let Some(p) = &self.province {
+            v.province = Some(p.clone());
+            v.errors
+                .retain(|f| !matches!(f.code, Code::UnknownProvince | Code::SenderNotAllowed));
+            v.warnings
+                .retain(|f| !matches!(f.code, Code::UnregisteredSender | Code::ProvinceMismatch));
+        }
+        if self.release_auth {
+            v.errors.retain(|f| f.code != Code::AuthenticationFailed);
+        }
+        if self.province.is_some() || self.release_auth {
+            v.hold = v.province.is_none()
+                || v.errors
+                    .iter()
+                    .any(|f| f.code == Code::AuthenticationFailed);
+        }
+    }
+}
+
+/// A parsed message, and its declared size when only its header was read.
+struct Parsed {
+    inbound: Inbound,
+    oversized: Option<u64>,
 }
 
 /// What filing the attachments of one message shares.
@@ -78,6 +118,17 @@ pub struct Intake {
     pub settings: Settings,
     pub replier: Replier,
     pub converter: Option<Converter>,
+    /// Expert review's score sheets: when given, a message carrying one is the expert's
+    /// scores, not an application (see [`ReviewIntake`]).
+    pub review: Option<ReviewIntake>,
+}
+
+/// What recognising and importing a score sheet mailed back needs.
+pub struct ReviewIntake {
+    pub rubric: crate::review::Rubric,
+    pub wording: crate::review::wording::Wording,
+    /// lndx's address, name and loop header (the receipt's sender).
+    pub sender: crate::report::Sender,
 }
 
 impl Intake {
@@ -212,6 +263,42 @@ impl Intake {
         declared_size: Option<u64>,
         no_reply: Option<&'static str>,
     ) -> Result<Filed, IntakeError> {
+        let Some(parsed) = self.parse(raw, declared_size) else {
+            reg.quarantine(id, "the message parser panicked")?;
+            tracing::error!(id, "message parser panicked; message quarantined");
+            return Ok(Filed {
+                id,
+                json: serde_json::json!({"stored_id": id, "quarantined": true}),
+                fresh: true,
+            });
+        };
+        let tx = reg.begin()?;
+        let filed =
+            self.file_parsed(&tx, id, &parsed, arrived_at, &Decision::default(), no_reply)?;
+        tx.commit()?;
+        Ok(filed)
+    }
+
+    /// Files a stored message again inside the caller's transaction, with what staff
+    /// decided (a province, a sender released from the authentication hold): the same
+    /// filing as a fresh message — files, entries with receipts, the normal reply queued,
+    /// the result recorded — but committed (or not) by the caller together with its own
+    /// records. Fails with [`IntakeError::Unparsable`] when the parser panics.
+    pub fn refile(
+        &self,
+        tx: &registry::Tx,
+        id: i64,
+        raw: &[u8],
+        arrived_at: Option<&str>,
+        decision: &Decision,
+    ) -> Result<Filed, IntakeError> {
+        let parsed = self.parse(raw, None).ok_or(IntakeError::Unparsable)?;
+        self.file_parsed(tx, id, &parsed, arrived_at, decision, None)
+    }
+
+    /// Parses a raw message within the limits (headers only past them); None when the
+    /// parser panicked.
+    fn parse(&self, raw: &[u8], declared_size: Option<u64>) -> Option<Parsed> {
         let opts = self.parse_options();
         let size = declared_size.unwrap_or(0).max(raw.len() as u64);
         let head_end = find_header_end(raw);
@@ -222,7 +309,7 @@ impl Intake {
             .count();
         let absurd_header =
             head_end > self.settings.header_bytes || header_fields > self.settings.header_fields;
-        let parsed = catch_unwind(AssertUnwindSafe(|| {
+        catch_unwind(AssertUnwindSafe(|| {
             if size > opts.limits.message_bytes || absurd_header {
                 // Headers only (at most the header limit of them): the body is not looked at.
                 let cut = head_end.min(self.settings.header_bytes);
@@ -232,19 +319,25 @@ impl Intake {
             } else {
                 (message::parse(raw, &opts), false)
             }
-        }));
-        let (inbound, oversized) = match parsed {
-            Ok(p) => p,
-            Err(_) => {
-                reg.quarantine(id, "the message parser panicked")?;
-                tracing::error!(id, "message parser panicked; message quarantined");
-                return Ok(Filed {
-                    id,
-                    json: serde_json::json!({"stored_id": id, "quarantined": true}),
-                    fresh: true,
-                });
-            }
-        };
+        }))
+        .ok()
+        .map(|(inbound, oversized)| Parsed {
+            inbound,
+            oversized: oversized.then_some(size),
+        })
+    }
+
+    /// Files a parsed message in the caller's transaction (not committed here).
+    fn file_parsed(
+        &self,
+        tx: &registry::Tx,
+        id: i64,
+        parsed: &Parsed,
+        arrived_at: Option<&str>,
+        decision: &Decision,
+        no_reply: Option<&'static str>,
+    ) -> Result<Filed, IntakeError> {
+        let inbound = &parsed.inbound;
         let arrival = arrived_at
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|d| d.with_timezone(&Utc))
@@ -267,29 +360,29 @@ impl Intake {
             from: inbound.from.as_ref().map(|a| a.address.clone()),
             subject: inbound.subject.clone(),
             stored_id: id,
+            review: None,
         };
 
-        let tx = reg.begin()?;
         let mut evidence = None;
-        if inbound.skip.is_none() {
-            self.judge_and_file(
-                &tx,
-                id,
-                &inbound,
-                arrival,
-                oversized.then_some(size),
-                &mut outcome,
-            )?;
-            let ev = guard::Guard::evidence(&self.settings.loop_guard, &tx, &inbound)?;
+        let sheet = if inbound.skip.is_none() {
+            self.score_sheet(inbound)
+        } else {
+            None
+        };
+        if let Some((seq, filled)) = sheet {
+            self.file_score_sheet(tx, id, inbound, seq, &filled, &mut outcome)?;
+        } else if inbound.skip.is_none() {
+            self.judge_and_file(tx, id, parsed, arrival, decision, &mut outcome)?;
+            let ev = guard::Guard::evidence(&self.settings.loop_guard, tx, inbound)?;
             outcome.unanswered = no_reply;
             let reply = match no_reply {
                 Some(_) => None,
-                None => self.reply_for(&tx, &inbound, &outcome, id)?,
+                None => self.reply_for(tx, inbound, &outcome, id)?,
             };
             if let Some((mut mail, subject)) = reply {
                 let sender = outcome.from.clone().unwrap_or_default();
                 mail.held =
-                    guard::Guard::hold_reason(&self.settings.loop_guard, &tx, id, &sender, &ev)?;
+                    guard::Guard::hold_reason(&self.settings.loop_guard, tx, id, &sender, &ev)?;
                 if let Some(reason) = &mail.held {
                     tracing::warn!(
                         id,
@@ -325,12 +418,97 @@ impl Intake {
                 bare_answer: evidence.as_ref().is_some_and(|e| e.bare_answer),
             },
         )?;
-        tx.commit()?;
         Ok(Filed {
             id,
             json,
             fresh: true,
         })
+    }
+
+    /// The first attachment that is one of our score sheets (a hidden marker sheet: see
+    /// `review::sheet`), when review is set up; any other workbook goes the forms' way.
+    fn score_sheet(&self, inbound: &Inbound) -> Option<(usize, crate::review::sheet::Filled)> {
+        self.review.as_ref()?;
+        inbound.files.iter().enumerate().find_map(|(i, f)| {
+            if !f.bytes.starts_with(b"PK") {
+                return None;
+            }
+            catch_unwind(AssertUnwindSafe(|| {
+                crate::review::mail::recognise(&f.bytes)
+            }))
+            .ok()
+            .flatten()
+            .map(|x| (i, x))
+        })
+    }
+
+    /// Files a message that carries a score sheet: its files are kept (no entries), the
+    /// sheet's rows are recorded as review versions or said to be wrong, and the receipt is
+    /// the reply — all in the filing transaction.
+    fn file_score_sheet(
+        &self,
+        tx: &registry::Tx,
+        id: i64,
+        inbound: &Inbound,
+        seq: usize,
+        filled: &crate::review::sheet::Filled,
+        outcome: &mut Outcome,
+    ) -> Result<(), IntakeError> {
+        let review = self.review.as_ref().expect("score_sheet checked it");
+        for (i, file) in inbound.files.iter().enumerate() {
+            let sha = registry::sha256_hex(&file.bytes);
+            tx.add_file(&NewFile {
+                message: id,
+                seq: i,
+                filename: &file.filename,
+                container: file.container.as_deref(),
+                path_in_container: file.path_in_container.as_deref(),
+                sha256: &sha,
+                size: file.bytes.len(),
+                file_type: file.file_type.key(),
+                role: FileRole::Supporting,
+                kind: None,
+                errors: "[]".into(),
+                warnings: "[]".into(),
+            })?;
+        }
+        let mailer = crate::review::mail::Mailer {
+            campaign: &self.campaign,
+            rubric: &review.rubric,
+            wording: &review.wording,
+            sender: &review.sender,
+        };
+        let sender = inbound
+            .from
+            .as_ref()
+            .map(|a| a.address.clone())
+            .unwrap_or_default();
+        let done = mailer
+            .import_sheet(
+                tx,
+                &sender,
+                filled,
+                &inbound.files[seq].filename,
+                id,
+                inbound.message_id.clone(),
+            )
+            .map_err(|e| match e {
+                crate::review::ReviewError::Registry(r) => IntakeError::Registry(r),
+                other => IntakeError::Render(other.to_string()),
+            })?;
+        outcome.review = Some(serde_json::json!({
+            "round": done.round,
+            "recorded": done.recorded.iter().map(|(r, t, rec)| serde_json::json!({"receipt": r, "total": t, "recommendation": rec})).collect::<Vec<_>>(),
+            "problems": done.problems.iter().map(|(c, m)| serde_json::json!({"code": c, "message": m})).collect::<Vec<_>>(),
+        }));
+        outcome.reply = Some(ReplyInfo {
+            to: vec![sender],
+            subject: done.subject,
+            sent: false,
+            message_id: done.message_id,
+            held: None,
+        });
+        Ok(())
     }
 
     /// Reads every file, judges the message (province, batch, message-level findings) and
@@ -339,18 +517,19 @@ impl Intake {
         &self,
         tx: &registry::Tx,
         id: i64,
-        inbound: &Inbound,
+        parsed: &Parsed,
         arrival: Option<DateTime<Utc>>,
-        oversized: Option<u64>,
+        decision: &Decision,
         outcome: &mut Outcome,
     ) -> Result<(), IntakeError> {
+        let (inbound, oversized) = (&parsed.inbound, parsed.oversized);
         let readers = analyse::Readers {
             campaign: &self.campaign,
             limits: self.settings.read_limits,
             converter: self.converter.as_ref(),
         };
         let analyses = analyse::analyse(inbound, &readers);
-        let verdict = self.judge(inbound, &analyses, arrival, oversized, outcome);
+        let verdict = self.judge(inbound, &analyses, arrival, oversized, decision, outcome);
         let mut filing = Filing {
             tx,
             message: id,
@@ -372,6 +551,7 @@ impl Intake {
         analyses: &[FileAnalysis],
         arrival: Option<DateTime<Utc>>,
         oversized: Option<u64>,
+        decision: &Decision,
         outcome: &mut Outcome,
     ) -> Verdict {
         let units: Vec<&str> = analyses.iter().filter_map(|a| a.unit.as_deref()).collect();
@@ -390,7 +570,8 @@ impl Intake {
             authentication_results: inbound.authentication_results.as_deref(),
             hold_on_auth_failure: self.settings.hold_on_auth_failure,
         };
-        let verdict = rules::judge_message(&facts, &self.campaign);
+        let mut verdict = rules::judge_message(&facts, &self.campaign);
+        decision.apply(&mut verdict);
         outcome.province = verdict.province.clone();
         outcome.batch = verdict.batch;
         outcome.errors = verdict.errors.clone();

@@ -160,7 +160,8 @@ impl Pass {
 }
 
 fn over_cap(reg: &Registry, row: &OutboxRow, cap: u32) -> Result<bool, RegistryError> {
-    if cap == 0 || row.purpose == Purpose::Report {
+    // A report is never capped; nor is mail staff released after the cap held it.
+    if cap == 0 || row.purpose == Purpose::Report || row.released {
         return Ok(false);
     }
     let Some(first) = row.recipients.first() else {

@@ -68,15 +68,17 @@ pub struct EntryRow {
     pub themes: String,
     pub arrived_at: Option<String>,
     pub created_at: String,
+    /// When staff withdrew this version (撤回): kept, counted nowhere.
+    pub withdrawn_at: Option<String>,
 }
 
-const ENTRY_COLUMNS: &str = "e.id, e.receipt, e.entry_key, e.version,
+pub(super) const ENTRY_COLUMNS: &str = "e.id, e.receipt, e.entry_key, e.version,
     (SELECT receipt FROM entries s WHERE s.id = e.supersedes),
     (SELECT receipt FROM entries s WHERE s.id = e.superseded_by),
     e.message, e.province, e.batch, e.late, e.kind, e.name, e.unit, e.status, e.fields,
-    e.errors, e.warnings, e.themes, e.arrived_at, e.created_at";
+    e.errors, e.warnings, e.themes, e.arrived_at, e.created_at, e.withdrawn_at";
 
-fn entry_row(r: &Row) -> rusqlite::Result<EntryRow> {
+pub(super) fn entry_row(r: &Row) -> rusqlite::Result<EntryRow> {
     Ok(EntryRow {
         id: r.get(0)?,
         receipt: r.get(1)?,
@@ -98,6 +100,7 @@ fn entry_row(r: &Row) -> rusqlite::Result<EntryRow> {
         themes: r.get(17)?,
         arrived_at: r.get(18)?,
         created_at: r.get(19)?,
+        withdrawn_at: r.get(20)?,
     })
 }
 
@@ -148,6 +151,7 @@ impl Tx<'_> {
         let mut st = self.tx.prepare(
             "SELECT kind, count(*) FROM entries
              WHERE province = ?1 AND batch = ?2 AND status = 'valid' AND superseded_by IS NULL
+               AND withdrawn_at IS NULL
              GROUP BY kind",
         )?;
         let rows = st
@@ -246,6 +250,8 @@ pub struct EntryFilter {
     pub status: Option<EntryStatus>,
     /// Include superseded versions.
     pub all_versions: bool,
+    /// Include withdrawn entries (撤回), which count nowhere and are left out by default.
+    pub include_withdrawn: bool,
 }
 
 impl Registry {
@@ -255,6 +261,9 @@ impl Registry {
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if !filter.all_versions {
             sql.push_str(" AND e.superseded_by IS NULL");
+        }
+        if !filter.include_withdrawn {
+            sql.push_str(" AND e.withdrawn_at IS NULL");
         }
         if let Some(p) = &filter.province {
             args.push(p.clone().into());

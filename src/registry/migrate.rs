@@ -9,7 +9,9 @@ use super::{RegistryError, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_province_batch.sql"),
+    include_str!("migrations/0004_desk.sql"),
     include_str!("migrations/0006_deadline.sql"),
+    include_str!("migrations/0005_review.sql"),
 ];
 
 /// The schema version this build knows (and migrates to).

@@ -4,9 +4,11 @@
 //! receipt numbers (stable, never reused), entry versions, the outbox queue and its
 //! delivery log. Knows nothing of IMAP, MIME or forms: callers hand it plain values.
 
+mod desk;
 mod entries;
 pub mod imap;
 mod report;
+mod review;
 
 pub use report::{AnsweredProblem, ListedMessage, ReportEntry, SentMail, Undelivered};
 mod migrate;
@@ -21,9 +23,16 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::spelling::spelled;
 
+pub use desk::{
+    AuditEntry, DeskMail, DeskMessage, LateDecision, NewAudit, NoteRow, ProblemFile, ResolutionRow,
+};
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
 pub use outbox::{Delivery, LoopEvidence, OutboxListed, OutboxRow, QueuedMail};
 pub use raw::Stored;
+pub use review::{
+    AssignmentRow, DecisionRow, EntrySender, ExpertRow, NewExpert, NewReview, NewRound,
+    ReviewEntry, ReviewRow, RoundRow,
+};
 
 /// A registry operation that failed; these stop the current message, never the daemon.
 #[derive(Debug, thiserror::Error)]

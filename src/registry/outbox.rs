@@ -33,6 +33,8 @@ pub struct OutboxRow {
     pub state: OutboxState,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// Staff released it after the loop guard held it: the daily cap does not apply.
+    pub released: bool,
 }
 
 /// (id, purpose, state, last error) of a queued mail.
@@ -243,7 +245,7 @@ impl Registry {
     pub fn due_mail(&self, limit: usize) -> Result<Vec<OutboxRow>> {
         let mut st = self.conn.prepare(
             "SELECT id, message, purpose, message_id, envelope_from, recipients, body, state,
-                    attempts, last_error
+                    attempts, last_error, released_at IS NOT NULL
              FROM outbox WHERE state = ?3 AND next_attempt_at <= ?1
                AND (claimed_until IS NULL OR claimed_until < ?1)
              ORDER BY id LIMIT ?2",
@@ -262,6 +264,7 @@ impl Registry {
                     state: r.get(7)?,
                     attempts: r.get(8)?,
                     last_error: r.get(9)?,
+                    released: r.get(10)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -454,10 +457,13 @@ impl Registry {
         )?)
     }
 
-    /// Mail that failed for good or whose fate is unknown (staff should look).
+    /// Mail that failed for good or whose fate is unknown and that staff have not settled
+    /// at the desk (a resolution `outbox:ID:STATE`, see `src/desk/attention.rs`).
     pub fn undelivered(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE state IN (?1, ?2)",
+            "SELECT count(*) FROM outbox o WHERE o.state IN (?1, ?2)
+               AND NOT EXISTS (SELECT 1 FROM resolutions z
+                               WHERE z.key = 'outbox:' || o.id || ':' || o.state)",
             [OutboxState::Failed, OutboxState::Unknown],
             |r| r.get(0),
         )?)

@@ -36,13 +36,21 @@ pub struct ReportEntry {
     pub filename: Option<String>,
     /// When the reply to the entry's message was sent (or queued, when not sent yet).
     pub replied_at: Option<String>,
+    /// What staff decided about a late entry (accepted | rejected), if they did.
+    pub late_decision: Option<String>,
+    /// Staff resolved the hold on the entry's message (rejected it): the entry stays held,
+    /// counted nowhere, and no longer waits for a person.
+    pub held_resolved: bool,
 }
 
 const COLUMNS: &str = "e.receipt, e.province, e.batch, e.late, e.kind, e.name, e.unit, e.status,
     e.errors, e.themes, e.version, e.supersedes IS NOT NULL, e.arrived_at, e.created_at, m.sender,
     (SELECT s.receipt FROM entries s WHERE s.id = e.supersedes),
     (SELECT s.receipt FROM entries s WHERE s.id = e.superseded_by),
-    e.fields, e.warnings, f.filename, r.replied_at";
+    e.fields, e.warnings, f.filename, r.replied_at,
+    (SELECT d.decision FROM late_decisions d WHERE d.entry = e.id),
+    EXISTS (SELECT 1 FROM resolutions z WHERE z.key IN ('message:' || e.message || ':unknown_province',
+                                                        'message:' || e.message || ':authentication_failed'))";
 
 /// The replies are aggregated once and joined: `outbox` has no index on `message`, so a
 /// subquery per entry would scan it once per entry.
@@ -75,6 +83,8 @@ fn entry(r: &Row) -> rusqlite::Result<ReportEntry> {
         warnings: r.get(18)?,
         filename: r.get(19)?,
         replied_at: r.get(20)?,
+        late_decision: r.get(21)?,
+        held_resolved: r.get(22)?,
     })
 }
 
@@ -150,6 +160,7 @@ impl Registry {
         let mut st = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM {FROM}
              WHERE coalesce(e.arrived_at, e.created_at) <= ?1
+               AND (e.withdrawn_at IS NULL OR e.withdrawn_at > ?1)
                AND (e.superseded_by IS NULL
                     OR (SELECT coalesce(s.arrived_at, s.created_at) FROM entries s
                         WHERE s.id = e.superseded_by) > ?1)
@@ -168,6 +179,7 @@ impl Registry {
             "SELECT e.province, count(*) FROM entries e
              WHERE e.status = 'valid' AND e.province IS NOT NULL
                AND coalesce(e.arrived_at, e.created_at) <= ?1
+               AND (e.withdrawn_at IS NULL OR e.withdrawn_at > ?1)
                AND (e.superseded_by IS NULL
                     OR (SELECT coalesce(s.arrived_at, s.created_at) FROM entries s
                         WHERE s.id = e.superseded_by) > ?1)
@@ -183,7 +195,7 @@ impl Registry {
     pub fn entries_for_export(&self, all_versions: bool) -> Result<Vec<ReportEntry>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM {FROM}
-             WHERE ?1 OR e.superseded_by IS NULL
+             WHERE (?1 OR e.superseded_by IS NULL) AND e.withdrawn_at IS NULL
              ORDER BY e.receipt"
         ))?;
         let rows = st
@@ -222,18 +234,24 @@ impl Registry {
         let sql = format!(
             "WITH found AS MATERIALIZED (
                 SELECT json_extract(c.value, '$.code') AS code, m.id AS message,
-                       NULL AS filename
+                       NULL AS filename, NULL AS file
                 FROM messages m, json_each(m.result, '$.errors') c
                 WHERE m.result IS NOT NULL
                   AND json_extract(c.value, '$.code') IN (SELECT value FROM json_each(?2))
                 UNION ALL
-                SELECT json_extract(c.value, '$.code'), f.message, f.filename
+                SELECT json_extract(c.value, '$.code'), f.message, f.filename, f.id
                 FROM files f, json_each(f.errors) c
                 WHERE f.errors != '[]'
                   AND json_extract(c.value, '$.code') IN (SELECT value FROM json_each(?3)))
              SELECT found.code, m.id, {CAME_IN}, m.sender, m.subject, m.province, found.filename
              FROM found JOIN messages m ON m.id = found.message
-             WHERE {CAME_IN} <= ?1 AND m.skipped IS NULL AND NOT EXISTS (
+             WHERE {CAME_IN} <= ?1 AND m.skipped IS NULL
+               AND NOT EXISTS (SELECT 1 FROM resolutions z
+                   WHERE z.key = CASE WHEN found.file IS NULL
+                                      THEN 'message:' || m.id || ':' || found.code
+                                      ELSE 'file:' || found.file || ':' || found.code END
+                     AND z.at <= ?1)
+               AND NOT EXISTS (
                 SELECT 1 FROM entries x JOIN messages n ON n.id = x.message
                 WHERE lower(n.sender) = lower(m.sender)
                   AND coalesce(n.arrived_at, n.created_at) > {CAME_IN}
@@ -258,23 +276,30 @@ impl Registry {
         Ok(rows)
     }
 
-    /// Bounces (messages filed as `skipped = bounce`) that came in by a moment, oldest first.
+    /// Bounces (messages filed as `skipped = bounce`) that came in by a moment and that
+    /// staff had not marked handled by then, oldest first.
     pub fn bounces_as_of(&self, as_of: &str) -> Result<Vec<ListedMessage>> {
-        self.listed_messages(as_of, "m.skipped = 'bounce'")
+        self.listed_messages(as_of, "m.skipped = 'bounce'", "bounce")
     }
 
-    /// Messages whose processing crashed (quarantined, never answered) by a moment.
+    /// Messages whose processing crashed (quarantined, never answered) by a moment, unless
+    /// staff had handled them by then.
     pub fn quarantined_as_of(&self, as_of: &str) -> Result<Vec<ListedMessage>> {
-        self.listed_messages(as_of, "m.state = 'quarantined'")
+        self.listed_messages(as_of, "m.state = 'quarantined'", "quarantined")
     }
 
-    fn listed_messages(&self, as_of: &str, filter: &str) -> Result<Vec<ListedMessage>> {
+    /// Messages matching `filter`, without those whose desk item (`message:ID:{item}`, the
+    /// key `src/desk/attention.rs` gives it) was resolved by the moment.
+    fn listed_messages(&self, as_of: &str, filter: &str, item: &str) -> Result<Vec<ListedMessage>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT m.id, {CAME_IN}, m.sender, m.subject FROM messages m
-             WHERE {filter} AND {CAME_IN} <= ?1 ORDER BY {CAME_IN}, m.id"
+             WHERE {filter} AND {CAME_IN} <= ?1
+               AND NOT EXISTS (SELECT 1 FROM resolutions z
+                               WHERE z.key = 'message:' || m.id || ':' || ?2 AND z.at <= ?1)
+             ORDER BY {CAME_IN}, m.id"
         ))?;
         let rows = st
-            .query_map([as_of], listed)?
+            .query_map(params![as_of, item], listed)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -315,6 +340,8 @@ impl Registry {
                     m.subject, m.province
              FROM outbox o LEFT JOIN messages m ON m.id = o.message
              WHERE o.state IN ('failed', 'unknown') AND o.created_at <= ?1
+               AND NOT EXISTS (SELECT 1 FROM resolutions z
+                               WHERE z.key = 'outbox:' || o.id || ':' || o.state AND z.at <= ?1)
              ORDER BY o.created_at, o.id",
         )?;
         let rows = st
@@ -356,10 +383,13 @@ impl Registry {
             .is_some())
     }
 
-    /// How many slots were ever recorded.
+    /// How many report slots were ever recorded (the review reminders' slots, keyed
+    /// `review:…`, share the table and are not counted).
     pub fn report_slot_count(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM report_slots", [], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM report_slots WHERE slot NOT LIKE 'review:%'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 }

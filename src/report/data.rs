@@ -56,6 +56,11 @@ pub struct EntryLine {
     pub province_name: String,
     pub batch: Option<u8>,
     pub late: bool,
+    /// Staff decided about this late entry (an accepted one is no longer late at all), so
+    /// it no longer waits in 待人工处理.
+    pub late_decided: bool,
+    /// Staff rejected the held message this held entry came in: it waits for nobody.
+    pub held_resolved: bool,
     /// 第一批 … or report.toml's `late_batch`.
     pub batch_name: String,
     pub kind: String,
@@ -353,6 +358,8 @@ pub fn line(c: &Campaign, w: &ReportWording, r: RawEntry) -> EntryLine {
         people: people(c, l, kind, &r.fields),
         themes: serde_json::from_str(&r.themes).unwrap_or_default(),
         late: r.late || r.batch.is_none(),
+        late_decided: r.late_decision.is_some(),
+        held_resolved: r.held_resolved,
         came_in: r.arrived_at.clone().unwrap_or_else(|| r.created_at.clone()),
         replied_at: r.replied_at.as_deref().and_then(parse_stamp),
         receipt: r.receipt,

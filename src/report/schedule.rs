@@ -24,6 +24,14 @@ use crate::shutdown::Shutdown;
 /// Where the scheduler reads the time.
 pub type Clock = Box<dyn Fn() -> DateTime<Utc> + Send>;
 
+/// Another job the scheduler looks at on its ticks (expert review's reminders): given the
+/// time, it queues what is due (with once-only slots of its own) and says how many mails
+/// it queued, or what failed.
+pub type Extra = Box<dyn FnMut(DateTime<Utc>) -> std::result::Result<usize, String> + Send>;
+
+/// How often the extra job looks (its slots are days, not seconds).
+const EXTRA_EVERY: i64 = 60;
+
 /// How late a slot may be handled and still count as on time.
 const ON_TIME: i64 = 120;
 
@@ -33,6 +41,7 @@ pub struct Scheduler {
     schedule: cron::Schedule,
     tz: Tz,
     clock: Clock,
+    extra: Option<Extra>,
 }
 
 /// What a tick did.
@@ -71,7 +80,14 @@ impl Scheduler {
             schedule: parsed,
             tz,
             clock,
+            extra: None,
         })
+    }
+
+    /// Adds a job looked at every minute from the same loop and clock.
+    pub fn with_extra(mut self, extra: Extra) -> Scheduler {
+        self.extra = Some(extra);
+        self
     }
 
     /// The latest slot at or before `now`.
@@ -155,7 +171,19 @@ impl Scheduler {
                 "weekly report scheduled"
             );
         }
+        let mut extra_at: Option<DateTime<Utc>> = None;
         loop {
+            let now = (self.clock)();
+            if let Some(extra) = self.extra.as_mut() {
+                if extra_at.is_none_or(|t| (now - t).num_seconds() >= EXTRA_EVERY) {
+                    extra_at = Some(now);
+                    match extra(now) {
+                        Ok(0) => {}
+                        Ok(_) => wake.notify_one(),
+                        Err(e) => tracing::error!(error = %e, "scheduled review mail failed"),
+                    }
+                }
+            }
             let pause = match self.tick() {
                 Ok(Tick::Queued { .. }) => {
                     health.report_queued();
