@@ -1,7 +1,8 @@
 //! Forms: reads one attachment's bytes as one of the campaign's application forms or a
 //! province summary sheet (推荐汇总表), and returns typed fields.
 //!
-//! Owns: OOXML reading (.docx via zip + quick-xml, .xlsx via calamine), label matching,
+//! Owns: OOXML reading (.docx via zip + quick-xml, .xlsx via calamine), legacy .xls
+//! (BIFF) via calamine behind an extent check, label matching,
 //! tick detection, the case form's three sections. Does not own: validation (see `rules`),
 //! file-type sniffing (see `message::sniff`), legacy conversion (see `convert`).
 //! Pure: takes bytes, returns values; never touches the disk, the network or the database.
@@ -17,6 +18,7 @@ pub mod spec;
 mod summary;
 mod text;
 mod ticks;
+mod xls;
 mod xlsx;
 
 use std::collections::BTreeMap;
@@ -123,7 +125,24 @@ pub fn read_xlsx(
     spec: &FormsSpec,
     limits: &ReadLimits,
 ) -> Result<Document, ReadError> {
-    let grids = xlsx::read_grids(bytes, limits)?;
+    classify_sheets(xlsx::read_grids(bytes, limits)?, spec)
+}
+
+/// Reads a legacy Excel 97–2003 (BIFF8) or Excel 5/95 (BIFF5) workbook (.xls) like an .xlsx.
+pub fn read_xls(
+    bytes: &[u8],
+    spec: &FormsSpec,
+    limits: &ReadLimits,
+) -> Result<Document, ReadError> {
+    classify_sheets(xls::read_grids(bytes, limits)?, spec)
+}
+
+/// Whether [`read_xls`] can read the workbook's sheets (what it would refuse, as it would).
+pub fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadError> {
+    xls::read_grids(bytes, limits).map(|_| ())
+}
+
+fn classify_sheets(grids: Vec<grid::Grid>, spec: &FormsSpec) -> Result<Document, ReadError> {
     for grid in grids {
         match form::classify(grid, spec) {
             Document::NotAForm => continue,

@@ -132,7 +132,7 @@ fn merge_map(
     map
 }
 
-fn sheet_grid(
+pub(super) fn sheet_grid(
     range: &calamine::Range<Data>,
     merges: &[calamine::Dimensions],
     budget: &mut usize,

@@ -121,8 +121,8 @@ fn analyse_file(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
             FileAnalysis::error(FileRole::Unknown, Code::MacroDocument)
         }
         FileType::EncryptedOoxml => FileAnalysis::error(FileRole::Unknown, Code::EncryptedDocument),
+        FileType::Xls => xls(file, r, ctx),
         FileType::Doc
-        | FileType::Xls
         | FileType::Odt
         | FileType::Ods
         | FileType::Rtf
@@ -163,6 +163,43 @@ fn unknown(file: &File) -> FileAnalysis {
     }
 }
 
+/// A legacy workbook (BIFF): read natively by calamine; LibreOffice converts it only when
+/// the native reader cannot read it (BIFF versions or records calamine does not know,
+/// encryption LibreOffice opens). One over the cell limit is refused either way, as an
+/// .xlsx would be (LibreOffice would have to build it in memory too).
+fn xls(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
+    let native = read_natively(&file.bytes, r);
+    match native {
+        Ok(Ok(_)) | Ok(Err(ReadError::TooLarge(_))) => judge(file, native, r, ctx),
+        Ok(Err(why)) => {
+            tracing::info!(file = %file.filename, %why, "xls not read natively, converting");
+            legacy(file, r, ctx)
+        }
+        Err(_) => {
+            tracing::error!(file = %file.filename, "native xls reader panicked, converting");
+            legacy(file, r, ctx)
+        }
+    }
+}
+
+type Outcome = std::thread::Result<Result<Document, ReadError>>;
+
+fn read_natively(bytes: &[u8], r: &Readers) -> Outcome {
+    let limits = r.limits;
+    catch_unwind(AssertUnwindSafe(|| {
+        forms::read_xls(bytes, &r.campaign.forms, &limits)
+    }))
+}
+
+/// Whether [`analyse`] reads this legacy workbook without LibreOffice (so no converter
+/// worker needs to convert it ahead).
+fn xls_is_native(bytes: &[u8], limits: &ReadLimits) -> bool {
+    matches!(
+        catch_unwind(AssertUnwindSafe(|| forms::check_xls(bytes, limits))),
+        Ok(Ok(())) | Ok(Err(ReadError::TooLarge(_)))
+    )
+}
+
 fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     let Some(conv) = r.converter else {
         let mut a = FileAnalysis::error(FileRole::Form, Code::UnsupportedFormat);
@@ -193,11 +230,12 @@ fn legacy(file: &File, r: &Readers, ctx: &FormContext) -> FileAnalysis {
 
 /// The conversions filing `inbound` will ask for (its files in formats LibreOffice
 /// converts), so that converter workers can make them ahead.
-pub fn conversions(inbound: &Inbound) -> Vec<crate::convert::Conversion> {
+pub fn conversions(inbound: &Inbound, limits: &ReadLimits) -> Vec<crate::convert::Conversion> {
     inbound
         .files
         .iter()
         .filter(|f| f.problem.is_none() && needs_converter(f.file_type))
+        .filter(|f| !(f.file_type == FileType::Xls && xls_is_native(&f.bytes, limits)))
         .filter_map(|f| {
             let s = Source::of(f)?;
             let (target, input_ext, import_filter) = s.route;
@@ -273,6 +311,11 @@ fn read(file: &File, bytes: &[u8], reader: Reader, r: &Readers, ctx: &FormContex
     let spec = &r.campaign.forms;
     let limits = r.limits;
     let result = catch_unwind(AssertUnwindSafe(|| reader(bytes, spec, &limits)));
+    judge(file, result, r, ctx)
+}
+
+/// What a reader's outcome means for the file.
+fn judge(file: &File, result: Outcome, r: &Readers, ctx: &FormContext) -> FileAnalysis {
     let doc = match result {
         Ok(Ok(doc)) => doc,
         Ok(Err(ReadError::Macro)) => {

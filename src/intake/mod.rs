@@ -217,7 +217,7 @@ impl Intake {
             return Preparation::default();
         };
         let conversions = if self.converter.is_some() && inbound.skip.is_none() {
-            analyse::conversions(&inbound)
+            analyse::conversions(&inbound, &self.settings.read_limits)
         } else {
             Vec::new()
         };
