@@ -248,7 +248,8 @@ fn main() {
         )
         .unwrap()
     };
-    // 总览's numbers computed afresh (the page reuses them for 15 s).
+    // 总览's numbers computed afresh (a request never waits for this once the server's own
+    // first computation is done: stale numbers are served while new ones are computed).
     {
         let reg = Registry::open(&dir).unwrap();
         let r = reporter();
@@ -326,7 +327,7 @@ fn main() {
     let (status, _) = http.get("/");
     assert_eq!(status, 200);
     println!(
-        "总览, first request (numbers computed, then kept 15 s): {:.1} ms",
+        "总览, first request (waits only if the server's first computation is not done): {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0
     );
     println!("console, {RUNS} requests each (loopback HTTP, one client):");
@@ -345,7 +346,7 @@ fn main() {
             "/entries?q=%E9%93%B6%E9%BE%84",
         ),
         ("search, a receipt number", "/entries?q=ZHZL-2021-B1-GD"),
-        ("总览 (numbers kept from the first request)", "/"),
+        ("总览 (numbers fresh within 15 s)", "/"),
         ("an entry", "/entries/ZHZL-2021-B1-GD-C-0001"),
         ("messages, 50 rows", "/messages"),
     ] {
@@ -367,6 +368,24 @@ fn main() {
             weight as f64 / 1024.0
         );
     }
+    // 总览 over 20 s, one request every half second: its numbers go stale after 15 s and
+    // are computed again in the background while requests keep being answered.
+    let mut times = Vec::with_capacity(40);
+    for _ in 0..40 {
+        let t = Instant::now();
+        let (status, _) = http.get("/");
+        times.push(t.elapsed());
+        assert_eq!(status, 200);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    times.sort();
+    println!(
+        "  {:<42} median {:>6.1} ms   p95 {:>6.1} ms   max {:>6.1} ms",
+        "总览 over 20 s (one background recomputation)",
+        times[20].as_secs_f64() * 1000.0,
+        times[38].as_secs_f64() * 1000.0,
+        times[39].as_secs_f64() * 1000.0
+    );
     trigger.fire();
     let _ = server.join();
     let _ = std::fs::remove_dir_all(&dir);

@@ -38,6 +38,12 @@ fn append_config(l: &Lndx, extra: &str) {
     std::fs::write(&l.config, text).unwrap();
 }
 
+/// Serves /healthz (the console's server) for a test that reads it: the shared live
+/// config turns the web server off, since several daemons run at once.
+fn enable_web(l: &Lndx) {
+    replace_section(l, "web", "enabled = true");
+}
+
 /// Replaces one `[section]` of the test's config (up to the next section).
 fn replace_section(l: &Lndx, section: &str, body: &str) {
     let text = std::fs::read_to_string(&l.config).unwrap();
@@ -65,6 +71,7 @@ fn live_report_send_now_beside_the_daemon() {
         },
     );
     let port = free_port();
+    enable_web(&l);
     append_config(&l, &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"));
     l.start();
     let h = wait_for(Duration::from_secs(20), "/healthz", || healthz(port));
@@ -122,6 +129,7 @@ fn live_health_degrades_when_the_mailbox_stays_down() {
         1,
     );
     std::fs::write(&l.config, text).unwrap();
+    enable_web(&l);
     append_config(
         &l,
         &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n\n[health]\ndisconnected_secs = 2\n"),
@@ -249,7 +257,10 @@ fn live_doctor_says_what_to_change() {
     let port = taken.local_addr().unwrap().port();
     std::fs::write(
         &l.config,
-        format!("{original}\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+        format!(
+            "{}\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
+            original.replace("[web]\nenabled = false", "[web]\nenabled = true")
+        ),
     )
     .unwrap();
     let (ok, out, _) = l.cmd(&["doctor"]);

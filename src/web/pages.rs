@@ -984,7 +984,11 @@ pub(super) async fn outbox_eml(
 // 总览
 
 pub(super) async fn overview(State(s): State<super::State>, meta: Meta) -> Response {
-    run(s, meta, move |s, reg, ctx| overview_page(s, reg, ctx)).await
+    let shared = s.clone();
+    run(s, meta, move |s, reg, ctx| {
+        overview_page(&shared, s, reg, ctx)
+    })
+    .await
 }
 
 /// One bar of the weekly chart, placed in the SVG's coordinates.
@@ -1030,7 +1034,12 @@ fn week_bars(weeks: &[crate::report::progress::Week]) -> Vec<Bar> {
         .collect()
 }
 
-fn overview_page(s: &Inner, reg: &Registry, ctx: &Ctx) -> Result<Response, WebError> {
+fn overview_page(
+    shared: &super::State,
+    s: &Inner,
+    reg: &Registry,
+    ctx: &Ctx,
+) -> Result<Response, WebError> {
     let scope = ctx.scope()?;
     match scope {
         Scope::Nothing => render::html(s, ctx, "overview.html", context! { nothing => true }),
@@ -1063,25 +1072,9 @@ fn overview_page(s: &Inner, reg: &Registry, ctx: &Ctx) -> Result<Response, WebEr
             )
         }
         Scope::All => {
-            // The weekly report's own numbers, as of now: targets, the calendar, the pace
-            // still needed, the weekly chart, the province × kind matrix, 待人工处理.
-            let cached = s
-                .overview
-                .lock()
-                .ok()
-                .and_then(|c| c.clone())
-                .filter(|(at, _)| at.elapsed() < super::OVERVIEW_FOR)
-                .map(|(_, d)| d);
-            let d = match cached {
-                Some(d) => d,
-                None => {
-                    let d = std::sync::Arc::new(s.console.reporter.data(reg, chrono::Utc::now())?);
-                    if let Ok(mut c) = s.overview.lock() {
-                        *c = Some((std::time::Instant::now(), d.clone()));
-                    }
-                    d
-                }
-            };
+            // The weekly report's own numbers: targets, the calendar, the pace still
+            // needed, the weekly chart, the province × kind matrix, 待人工处理.
+            let d = shared.overview(reg)?;
             let bars = week_bars(&d.weeks.weeks);
             render::html(
                 s,
