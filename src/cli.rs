@@ -81,6 +81,30 @@ pub enum ReportCommand {
     SendNow,
 }
 
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// 纳入平台数据库: the batch's package for the national platform (manifest.json,
+    /// items.xlsx, files/<receipt>/…, lom/<receipt>.xml; docs/platform-export.md).
+    Platform {
+        /// The batch's number (rules/campaign.toml [[batches]]).
+        #[arg(long, value_name = "N")]
+        batch: u8,
+        /// Every current valid entry of the batch, instead of the recommended ones.
+        #[arg(long)]
+        all_valid: bool,
+        /// Contact details too (fields marked public = false in forms.toml: phone numbers,
+        /// contact persons); left out otherwise.
+        #[arg(long)]
+        include_contacts: bool,
+        /// The zip file to write.
+        #[arg(long, value_name = "FILE.zip")]
+        out: PathBuf,
+        /// Print one JSON object (ok, code, message / items, files, out).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// An error and its causes, each said once: a cause whose text its parent already
 /// includes (`cannot read config X: No such file…` over the same io::Error) is left out.
 pub fn explain(e: &anyhow::Error) -> String {
@@ -200,5 +224,17 @@ pub fn report(app: &App, cmd: ReportCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ReportCommand::SendNow => commands::report::send_now(app),
+    }
+}
+
+pub fn export(app: &App, cmd: ExportCommand) -> Result<ExitCode> {
+    match cmd {
+        ExportCommand::Platform {
+            batch,
+            all_valid,
+            include_contacts,
+            out,
+            json,
+        } => commands::book::export_platform(app, batch, all_valid, include_contacts, &out, json),
     }
 }

@@ -12,6 +12,9 @@
 //! - [`reply`]: renders the answer to a message from `templates/` (pure).
 //! - [`outbox`]: delivers queued mail (a folder of .eml files, or SMTP).
 //! - [`report`]: the weekly progress report.
+//! - [`book`]: 汇编成册, a batch's entries as a typeset PDF (typst) and an editable .docx.
+//! - [`platform`]: the platform export, a documented zip package (manifest, workbook,
+//!   files, LOM records).
 //! - [`intake`]: wires one message through the stages above.
 //! - [`daemon`]: the long-running `lndx run`.
 //! - [`commands`], with [`app`]: the command layer, which builds the parts above from the
@@ -23,6 +26,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod book;
 pub mod campaign;
 pub mod commands;
 pub mod config;
@@ -38,6 +42,7 @@ pub mod mailbox;
 pub mod message;
 pub mod outbox;
 pub mod outcome;
+pub mod platform;
 pub mod queued;
 pub mod registry;
 pub mod reply;

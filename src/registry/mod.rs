@@ -4,6 +4,7 @@
 //! receipt numbers (stable, never reused), entry versions, the outbox queue and its
 //! delivery log. Knows nothing of IMAP, MIME or forms: callers hand it plain values.
 
+mod book;
 mod entries;
 pub mod imap;
 mod report;
@@ -21,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::spelling::spelled;
 
+pub use book::{PublishedEntry, StoredFile};
 pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
 pub use outbox::{Delivery, OutboxRow, QueuedMail};
 pub use raw::Stored;
