@@ -54,7 +54,7 @@ pub fn write(r: &Record) -> String {
     x.push_str("      <role><source>LOMv1.0</source><value>author</value></role>\n");
     x.push_str(&format!(
         "      <entity>{}</entity>\n",
-        escape(&vcard(r.unit))
+        escape(vcard(r.unit))
     ));
     x.push_str(&format!(
         "      <date><dateTime>{}</dateTime></date>\n",

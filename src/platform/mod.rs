@@ -232,12 +232,12 @@ pub fn export(
                     .into_iter()
                     .filter(|f| f.id != e.form.id),
             );
-            if !parsed.contains_key(&e.message) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = parsed.entry(e.message) {
                 let raw = reg.raw_message(e.message)?.ok_or(ExportError::RawMissing {
                     receipt: e.receipt.clone(),
                     message: e.message,
                 })?;
-                parsed.insert(e.message, message::parse(&raw, parts.parse).files);
+                slot.insert(message::parse(&raw, parts.parse).files);
             }
             let extracted = &parsed[&e.message];
             let mut used_names: Vec<String> = Vec::new();
