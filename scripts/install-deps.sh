@@ -3,7 +3,8 @@
 # when done): libarchive (linked by lndx to read .rar and .7z; needed before the first
 # build), LibreOffice (headless converter for legacy .doc/.xls), Chromium with its driver
 # and the Noto CJK fonts (the report test renders the weekly report's HTML in a real
-# headless browser at desktop and phone widths), Dovecot and Postfix (the real mail stack
+# headless browser at desktop and phone widths; the book's PDF is set in these fonts),
+# poppler-utils (the book test reads the PDF back), Dovecot and Postfix (the real mail stack
 # the live tests run on loopback), and python3 for the harness self-test.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,6 +17,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 # Without a CJK font the browser draws Chinese as boxes and every width it measures is wrong.
 dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' || need+=(fonts-noto-cjk)
+# pdftotext, pdffonts and pdftoppm read the book's PDF back in tests/book.rs.
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt_install() {

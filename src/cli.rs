@@ -122,6 +122,30 @@ pub enum ReportCommand {
     SendNow,
 }
 
+#[derive(Subcommand)]
+pub enum ExportCommand {
+    /// 纳入平台数据库: the batch's package for the national platform (manifest.json,
+    /// items.xlsx, files/<receipt>/…, lom/<receipt>.xml; docs/platform-export.md).
+    Platform {
+        /// The batch's number (rules/campaign.toml [[batches]]).
+        #[arg(long, value_name = "N")]
+        batch: u8,
+        /// Every current valid entry of the batch, instead of the recommended ones.
+        #[arg(long)]
+        all_valid: bool,
+        /// Contact details too (fields marked public = false in forms.toml: phone numbers,
+        /// contact persons); left out otherwise.
+        #[arg(long)]
+        include_contacts: bool,
+        /// The zip file to write.
+        #[arg(long, value_name = "FILE.zip")]
+        out: PathBuf,
+        /// Print one JSON object (ok, code, message / items, files, out).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// An error and its causes, each said once: a cause whose text its parent already
 /// includes (`cannot read config X: No such file…` over the same io::Error) is left out.
 pub fn explain(e: &anyhow::Error) -> String {
@@ -855,5 +879,17 @@ pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
         ReviewCommand::Decisions { round, json } => r::decisions(app, round, json),
         ReviewCommand::Remind { at } => r::remind(app, at.as_deref()),
         ReviewCommand::PublishDecisions { round } => r::publish_decisions(app, round),
+    }
+}
+
+pub fn export(app: &App, cmd: ExportCommand) -> Result<ExitCode> {
+    match cmd {
+        ExportCommand::Platform {
+            batch,
+            all_valid,
+            include_contacts,
+            out,
+            json,
+        } => commands::book::export_platform(app, batch, all_valid, include_contacts, &out, json),
     }
 }

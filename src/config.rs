@@ -60,6 +60,9 @@ pub struct Config {
     /// The staff console, /healthz and /metrics.
     #[serde(default)]
     pub web: WebConfig,
+    /// The book (汇编成册) and the platform export.
+    #[serde(default)]
+    pub book: BookConfig,
 }
 
 /// `[health]`: when /healthz turns `degraded` (see `health::Thresholds`).
@@ -349,6 +352,37 @@ impl Default for WebConfig {
             link_hours: 72,
             session_idle_minutes: 120,
             check_upload_mb: 20,
+        }
+    }
+}
+
+/// `[book]`: the book (汇编成册) and the platform export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BookConfig {
+    /// The date on the cover and under the 前言, and the platform export's generated time
+    /// (that day, 00:00 in the campaign's time zone). Unset: the batch's deadline. Never
+    /// the clock, so a book made twice is the same file.
+    pub date: Option<chrono::NaiveDate>,
+    /// Font files the PDF is set in (.ttf/.otf/.ttc): they must hold the families that
+    /// templates/book.toml [fonts] names. Default: Debian's fonts-noto-cjk.
+    pub fonts: Vec<PathBuf>,
+}
+
+impl Default for BookConfig {
+    fn default() -> Self {
+        let dir = Path::new("/usr/share/fonts/opentype/noto");
+        BookConfig {
+            date: None,
+            fonts: [
+                "NotoSerifCJK-Regular.ttc",
+                "NotoSerifCJK-Bold.ttc",
+                "NotoSansCJK-Regular.ttc",
+                "NotoSansCJK-Bold.ttc",
+            ]
+            .iter()
+            .map(|f| dir.join(f))
+            .collect(),
         }
     }
 }

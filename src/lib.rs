@@ -13,6 +13,9 @@
 //! - [`outbox`]: delivers queued mail (a folder of .eml files, or SMTP).
 //! - [`report`]: the weekly progress report.
 //! - [`review`]: 专家评议: rounds, experts, the assignment, scores, ranking, decisions.
+//! - [`book`]: 汇编成册, a batch's entries as a typeset PDF (typst) and an editable .docx.
+//! - [`platform`]: the platform export, a documented zip package (manifest, workbook,
+//!   files, LOM records).
 //! - [`intake`]: wires one message through the stages above.
 //! - [`desk`]: what staff do with what intake could not finish (the 待人工处理 queue, the
 //!   actions that resolve it, the audit log).
@@ -26,6 +29,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod book;
 pub mod campaign;
 pub mod commands;
 pub mod config;
@@ -42,6 +46,7 @@ pub mod mailbox;
 pub mod message;
 pub mod outbox;
 pub mod outcome;
+pub mod platform;
 pub mod queued;
 pub mod registry;
 pub mod reply;

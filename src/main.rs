@@ -202,6 +202,35 @@ Exit status: 0 nothing failed (warnings allowed); 1 a line says FAIL; 2 the conf
         #[command(subcommand)]
         command: cli::ReviewCommand,
     },
+    /// 汇编成册: write a batch's book as a PDF and an editable .docx into a folder.
+    #[command(
+        long_about = "汇编成册: write the book of a batch — cover, 前言, table of contents, one \
+section per entry (kind, then province, then receipt) — as a typeset PDF and an editable .docx \
+into DIR. Without --all-valid the book holds the entries the published review decisions \
+recommend. Contact details (fields marked public = false in forms.toml) are never printed.\n\n\
+Exit status: 0 written; 1 nothing to write or a setting to fix (code and Chinese message; \
+one JSON object with --json); 2 the database, disk or typesetter failed."
+    )]
+    Book {
+        /// The batch's number (rules/campaign.toml [[batches]]).
+        #[arg(long, value_name = "N")]
+        batch: u8,
+        /// Every current valid entry of the batch, instead of the recommended ones.
+        #[arg(long)]
+        all_valid: bool,
+        /// The folder to write the .pdf and the .docx into (created when missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Print one JSON object (ok, code, message / entries, pdf, docx).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a batch for another system: `export platform` writes the national platform's
+    /// package.
+    Export {
+        #[command(subcommand)]
+        command: cli::ExportCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -236,6 +265,13 @@ fn main() -> ExitCode {
                 json,
             } => commands::desk::audit(&app, object, who, limit, json),
             Command::Review { command } => cli::review(&app, command),
+            Command::Book {
+                batch,
+                all_valid,
+                out,
+                json,
+            } => commands::book::book(&app, batch, all_valid, &out, json),
+            Command::Export { command } => cli::export(&app, command),
         }
     })();
     match result {

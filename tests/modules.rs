@@ -31,7 +31,7 @@ const COMMAND_LAYER: &[&str] = &[ROOT, "cli", "commands", "app"];
 const PURE_STAGES: &[&str] = &["message", "forms", "rules", "reply", "mail", "text"];
 const IO_MODULES: &[&str] = &[
     "registry", "mailbox", "outbox", "convert", "intake", "desk", "daemon", "health", "config",
-    "app", "commands", "web",
+    "app", "commands", "web", "book", "platform",
 ];
 
 // ---------------------------------------------------------------------------------------

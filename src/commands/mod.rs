@@ -7,6 +7,7 @@
 //! stages (mailbox, message, forms, rules, registry, reply, outbox, report, intake) →
 //! small leaf types. `tests/modules.rs` fails on an import that runs back.
 
+pub mod book;
 pub mod check;
 pub mod desk;
 pub mod doctor;

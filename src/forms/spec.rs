@@ -120,6 +120,16 @@ pub struct FieldSpec {
     /// follow is the count even when more numbers stand in the cell.
     #[serde(default)]
     pub units: Vec<String>,
+    /// Whether the value may be published: `public = false` marks contact details (phone
+    /// numbers, contact persons), which the book never prints and the platform export
+    /// leaves out unless contacts are asked for. Decided here, by the rules, never by a
+    /// field's name in code.
+    #[serde(default = "public_default")]
+    pub public: bool,
+}
+
+fn public_default() -> bool {
+    true
 }
 
 /// One option of the tick list.

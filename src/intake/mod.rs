@@ -133,6 +133,7 @@ pub struct ReviewIntake {
 }
 
 impl Intake {
+    /// How this intake parses messages; the platform export re-extracts stored files with it.
     pub fn parse_options(&self) -> ParseOptions {
         let mut own = self.campaign.own_addresses.clone();
         let me = self.settings.own_address.to_lowercase();

@@ -4,6 +4,7 @@
 //! receipt numbers (stable, never reused), entry versions, the outbox queue and its
 //! delivery log. Knows nothing of IMAP, MIME or forms: callers hand it plain values.
 
+mod book;
 pub mod console;
 mod desk;
 mod entries;
@@ -24,6 +25,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::spelling::spelled;
 
+pub use book::{PublishedEntry, StoredFile};
 pub use desk::{
     AuditEntry, DeskMail, DeskMessage, LateDecision, NewAudit, NoteRow, ProblemFile, ResolutionRow,
 };
