@@ -276,6 +276,7 @@ fn main() {
         check_upload_bytes: 20 * 1024 * 1024,
         reporter: reporter(),
         desk: lndx::desk::Desk::new(&dir, intake(), Some(&repo().join("templates"))).unwrap(),
+        book: lndx::book::Setup::default(),
     };
     let (trigger, shutdown) = Shutdown::channel();
     let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();

@@ -216,7 +216,17 @@ impl App {
             check_upload_bytes: (w.check_upload_mb.max(1) * 1024 * 1024) as usize,
             reporter: self.reporter()?,
             desk: self.desk()?,
+            book: self.book_setup(),
         })
+    }
+
+    /// The book's settings from `[book]` and the templates folder.
+    pub fn book_setup(&self) -> crate::book::Setup {
+        crate::book::Setup {
+            templates_dir: self.templates_dir.clone(),
+            fonts: self.config.book.fonts.clone(),
+            date: self.config.book.date,
+        }
     }
 
     /// The address sign-in links start with: `[web] public_url`, else the listen address.

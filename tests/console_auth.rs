@@ -196,7 +196,12 @@ fn every_role_sees_what_it_may_and_nothing_else() {
     ];
     let admin_only = ["/users", "/users.xlsx"];
     // The weekly report covers every province: not for province or expert accounts.
-    let all_seeing = ["/reports", "/reports/preview", "/reports/preview.xlsx"];
+    let all_seeing = [
+        "/reports",
+        "/reports/preview",
+        "/reports/preview.xlsx",
+        "/book",
+    ];
 
     // Who gets what: (lists, GD objects, ZJ objects, admin pages, reports).
     let expect = [
@@ -685,4 +690,56 @@ fn the_public_self_check_needs_no_account_stores_nothing_and_is_limited() {
         }
     }
     assert_eq!(last, 429);
+}
+
+/// 汇编: staff and the ministry's viewers download the book and the platform package of a
+/// batch, built on request; without published review decisions the recommended selection
+/// is refused with its code; province and expert accounts get nothing.
+#[test]
+fn the_book_is_a_download_for_staff_and_viewers_only() {
+    let c = Console::start("console-book");
+    let receipt = c.receipts_of("GD")[0].clone();
+    // ZHZL-2021-B1-GD-C-0001: the batch is the number after "-B".
+    let batch: String = receipt
+        .split('-')
+        .find_map(|p| p.strip_prefix('B').filter(|n| n.parse::<u8>().is_ok()))
+        .expect("a batch in the receipt")
+        .to_string();
+    let all = |format: &str| format!("/book/download?batch={batch}&selection=all&format={format}");
+
+    let mut viewer = Client::signed_in(&c, "viewer@moe.test");
+    let page = viewer.get("/book");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("生成并下载"), "{}", page.body);
+    let pdf = viewer.get(&all("pdf"));
+    assert_eq!(pdf.status, 200, "{}", pdf.body);
+    assert!(pdf.body.starts_with("%PDF"), "not a PDF");
+    assert!(
+        pdf.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment")),
+        "{:?}",
+        pdf.headers
+    );
+    let docx = viewer.get(&all("docx"));
+    assert_eq!(docx.status, 200);
+    assert!(docx.body.starts_with("PK"), "not a .docx");
+    let zip = viewer.get(&all("zip"));
+    assert_eq!(zip.status, 200);
+    assert!(zip.body.starts_with("PK"), "not a zip");
+
+    let refused = viewer.get(&format!(
+        "/book/download?batch={batch}&selection=recommended&format=pdf"
+    ));
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("no_published_decisions"),
+        "{}",
+        refused.body
+    );
+
+    for email in ["gd@gd.test", "expert@nou.test"] {
+        let mut client = Client::signed_in(&c, email);
+        assert_eq!(client.get("/book").status, 403, "{email}");
+        assert_eq!(client.get(&all("pdf")).status, 403, "{email}");
+    }
 }

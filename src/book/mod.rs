@@ -89,6 +89,51 @@ pub struct Parts<'a> {
     pub date: NaiveDate,
 }
 
+/// What the configuration says about the book (`[book]` and the templates folder): the
+/// command line and the console build books and packages through it alike.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// The templates folder (`book.toml`, `book.typ`); None: the shipped one.
+    pub templates_dir: Option<std::path::PathBuf>,
+    /// The font files the PDF is set in.
+    pub fonts: Vec<std::path::PathBuf>,
+    /// The date on the cover and under the 前言; None: the batch's deadline.
+    pub date: Option<NaiveDate>,
+}
+
+impl Setup {
+    /// The book's date for `batch`: the configured one, else the batch's deadline (None for
+    /// a batch the campaign does not have).
+    pub fn date_for(&self, campaign: &Campaign, batch: u8) -> Option<NaiveDate> {
+        self.date
+            .or_else(|| campaign.batch(batch).map(|b| b.deadline))
+    }
+
+    /// Builds the book of `batch`: the batch and the selection are checked before the
+    /// template and the fonts are read.
+    pub fn build(
+        &self,
+        reg: &Registry,
+        campaign: &Campaign,
+        batch: u8,
+        selection: &Selection,
+    ) -> Result<BookFiles, BookError> {
+        select(reg, campaign, batch, selection)?;
+        let template = BookTemplate::load(self.templates_dir.as_deref(), campaign)?;
+        let fonts = Fonts::load(&self.fonts)?;
+        let date = self
+            .date_for(campaign, batch)
+            .expect("select checked the batch");
+        let parts = Parts {
+            campaign,
+            template: &template,
+            fonts: &fonts,
+            date,
+        };
+        build(reg, &parts, batch, selection)
+    }
+}
+
 /// The two files of a book.
 #[derive(Debug, Clone)]
 pub struct BookFiles {

@@ -10,20 +10,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone};
 
 use crate::app::App;
-use crate::book::{self, BookError, BookTemplate, Fonts, Parts, Selection};
-use crate::campaign::Campaign;
-use crate::platform::{self, ExportError, ExportParts};
-
-/// The book's date: the config's `[book] date`, else the batch's deadline.
-fn book_date(app: &App, campaign: &Campaign, batch: u8) -> Option<NaiveDate> {
-    app.config
-        .book
-        .date
-        .or_else(|| campaign.batch(batch).map(|b| b.deadline))
-}
+use crate::book::{self, BookError, Selection};
+use crate::platform::{self, ExportError};
 
 /// The selection: every valid entry, or the published recommendations.
 fn selection(
@@ -69,20 +59,10 @@ fn is_refusal(e: &BookError) -> bool {
 pub fn book(app: &App, batch: u8, all_valid: bool, out: &Path, json: bool) -> Result<ExitCode> {
     let campaign = app.campaign()?;
     let reg = app.registry()?;
+    let setup = app.book_setup();
     let run = || -> Result<book::BookFiles, BookError> {
         let selection = selection(&reg, batch, all_valid)?;
-        // Checks the batch and the selection before the fonts are read.
-        book::select(&reg, &campaign, batch, &selection)?;
-        let template = BookTemplate::load(app.templates_dir.as_deref(), &campaign)?;
-        let fonts = Fonts::load(&app.config.book.fonts)?;
-        let date = book_date(app, &campaign, batch).expect("select checked the batch");
-        let parts = Parts {
-            campaign: &campaign,
-            template: &template,
-            fonts: &fonts,
-            date,
-        };
-        book::build(&reg, &parts, batch, &selection)
+        setup.build(&reg, &campaign, batch, &selection)
     };
     let files = match run() {
         Ok(f) => f,
@@ -126,21 +106,18 @@ pub fn export_platform(
     let reg = app.registry()?;
     let intake = app.intake()?;
     let parse = intake.parse_options();
+    let setup = app.book_setup();
     let run = || -> Result<platform::Package, ExportError> {
         let selection = selection(&reg, batch, all_valid)?;
-        book::select(&reg, &campaign, batch, &selection)?;
-        let template =
-            BookTemplate::load(app.templates_dir.as_deref(), &campaign).map_err(BookError::from)?;
-        let date = book_date(app, &campaign, batch).expect("select checked the batch");
-        let parts = ExportParts {
-            campaign: &campaign,
-            template: &template,
-            parse: &parse,
-            generated: start_of_day(&campaign, date),
+        platform::export_with(
+            &setup,
+            &reg,
+            &campaign,
+            &parse,
+            batch,
+            &selection,
             include_contacts,
-            include_files: true,
-        };
-        platform::export(&reg, &parts, batch, &selection)
+        )
     };
     let package = match run() {
         Ok(p) => p,
@@ -175,17 +152,6 @@ pub fn export_platform(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// 00:00 of `day` in the campaign's time zone.
-fn start_of_day(campaign: &Campaign, day: NaiveDate) -> DateTime<FixedOffset> {
-    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    campaign
-        .tz
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.fixed_offset())
-        .unwrap_or_else(|| midnight.and_utc().fixed_offset())
 }
 
 /// Writes a file.

@@ -167,6 +167,47 @@ pub struct FileRef {
     pub media_type: &'static str,
 }
 
+/// Builds the package of `batch` with the book's settings (templates, date): the command
+/// line and the console alike. The generated time is the book's date, 00:00 in the
+/// campaign's time zone (never the clock, so the same registry gives the same bytes).
+pub fn export_with(
+    setup: &book::Setup,
+    reg: &Registry,
+    campaign: &Campaign,
+    parse: &ParseOptions,
+    batch: u8,
+    selection: &Selection,
+    include_contacts: bool,
+) -> Result<Package, ExportError> {
+    book::select(reg, campaign, batch, selection)?;
+    let template =
+        BookTemplate::load(setup.templates_dir.as_deref(), campaign).map_err(BookError::from)?;
+    let date = setup
+        .date_for(campaign, batch)
+        .expect("select checked the batch");
+    let parts = ExportParts {
+        campaign,
+        template: &template,
+        parse,
+        generated: start_of_day(campaign, date),
+        include_contacts,
+        include_files: true,
+    };
+    export(reg, &parts, batch, selection)
+}
+
+/// Midnight of `day` in the campaign's time zone.
+pub fn start_of_day(campaign: &Campaign, day: chrono::NaiveDate) -> DateTime<FixedOffset> {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    campaign
+        .tz
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.fixed_offset())
+        .unwrap_or_else(|| midnight.and_utc().fixed_offset())
+}
+
 /// Builds the package of `batch`.
 pub fn export(
     reg: &Registry,

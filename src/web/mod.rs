@@ -18,6 +18,7 @@
 
 mod actions;
 pub mod auth;
+mod book;
 mod export;
 mod pages;
 mod render;
@@ -62,6 +63,8 @@ pub struct Console {
     pub reporter: Reporter,
     /// Staff actions and the audit log (the same desk the command line uses).
     pub desk: crate::desk::Desk,
+    /// 汇编: the book's settings (`[book]`, the templates folder), as `lndx book` uses them.
+    pub book: crate::book::Setup,
 }
 
 impl Console {
@@ -286,6 +289,8 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
         .route("/actions/{kind}", post(actions::perform))
         .route("/audit", get(actions::audit))
         .route("/reports", get(pages::reports))
+        .route("/book", get(book::page))
+        .route("/book/download", get(book::download_file))
         .route("/reports/preview", get(pages::report_preview))
         .route("/reports/preview.xlsx", get(pages::report_workbook))
         .route("/reports/send", post(pages::report_send))

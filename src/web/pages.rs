@@ -1096,7 +1096,7 @@ fn overview_page(
 // 周报
 
 /// Reports are the whole campaign's numbers: for the accounts that see everything.
-fn require_all(ctx: &Ctx) -> Result<(), WebError> {
+pub(super) fn require_all(ctx: &Ctx) -> Result<(), WebError> {
     match ctx.scope()? {
         Scope::All => Ok(()),
         _ => Err(WebError::Forbidden),

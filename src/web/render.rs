@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("account.html", include_str!("templates/account.html")),
     ("users.html", include_str!("templates/users.html")),
     ("overview.html", include_str!("templates/overview.html")),
+    ("book.html", include_str!("templates/book.html")),
     ("entries.html", include_str!("templates/entries.html")),
     ("entry.html", include_str!("templates/entry.html")),
     ("messages.html", include_str!("templates/messages.html")),
