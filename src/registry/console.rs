@@ -537,6 +537,71 @@ pub struct ConsoleMessage {
     pub entries: i64,
 }
 
+/// A WHERE clause made of the conditions a list's filters ask for, with its numbered
+/// parameters (the messages and outbox lists).
+struct Filter {
+    sql: String,
+    args: Vec<Value>,
+}
+
+impl Filter {
+    fn new() -> Filter {
+        Filter {
+            sql: String::from(" WHERE 1=1"),
+            args: Vec::new(),
+        }
+    }
+
+    /// The placeholder of a new parameter holding `v`.
+    fn arg(&mut self, v: impl Into<Value>) -> String {
+        self.args.push(v.into());
+        format!("?{}", self.args.len())
+    }
+
+    /// `AND {column} = ?` when the filter has a value.
+    fn eq(&mut self, column: &str, v: Option<impl Into<Value>>) {
+        if let Some(v) = v {
+            let p = self.arg(v);
+            self.sql.push_str(&format!(" AND {column} = {p}"));
+        }
+    }
+
+    /// `AND {condition}`, a condition without parameters.
+    fn and(&mut self, condition: &str) {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(condition);
+    }
+}
+
+impl Registry {
+    /// One page of `SELECT {columns} {from}{filter} ORDER BY {order}` and how many rows
+    /// match in all.
+    fn paged<T>(
+        &self,
+        columns: &str,
+        from: &str,
+        filter: &Filter,
+        order: &str,
+        page: (Option<usize>, usize),
+        row: fn(&Row) -> rusqlite::Result<T>,
+    ) -> Result<(Vec<T>, i64)> {
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) {from}{}", filter.sql),
+            params_from_iter(filter.args.iter()),
+            |r| r.get(0),
+        )?;
+        let mut sql = format!("SELECT {columns} {from}{} ORDER BY {order}", filter.sql);
+        if let (Some(limit), offset) = page {
+            sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+        }
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st
+            .query_map(params_from_iter(filter.args.iter()), row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok((rows, total))
+    }
+}
+
 /// Which messages a console list shows.
 #[derive(Debug, Clone, Default)]
 pub struct MessageQuery {
@@ -575,46 +640,30 @@ fn message_row(r: &Row) -> rusqlite::Result<ConsoleMessage> {
 impl Registry {
     /// A page of messages and how many match in all.
     pub fn console_messages(&self, q: &MessageQuery) -> Result<(Vec<ConsoleMessage>, i64)> {
-        let mut args: Vec<Value> = Vec::new();
-        let mut filter = String::from(" WHERE 1=1");
-        if let Some(p) = &q.province {
-            args.push(p.clone().into());
-            filter.push_str(&format!(" AND m.province = ?{}", args.len()));
-        }
-        if let Some(s) = &q.state {
-            args.push(s.clone().into());
-            filter.push_str(&format!(" AND m.state = ?{}", args.len()));
-        }
+        let mut f = Filter::new();
+        f.eq("m.province", q.province.clone());
+        f.eq("m.state", q.state.clone());
         match q.skipped {
-            Some(true) => filter.push_str(" AND m.skipped IS NOT NULL"),
-            Some(false) => filter.push_str(" AND m.skipped IS NULL"),
+            Some(true) => f.and("m.skipped IS NOT NULL"),
+            Some(false) => f.and("m.skipped IS NULL"),
             None => {}
         }
         if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            args.push(like_pattern(t).into());
-            let n = args.len();
-            filter.push_str(&format!(
-                " AND (coalesce(m.sender, '') LIKE ?{n} ESCAPE '\\' OR coalesce(m.subject, '') LIKE ?{n} ESCAPE '\\')"
+            let n = f.arg(like_pattern(t));
+            f.and(&format!(
+                "(coalesce(m.sender, '') LIKE {n} ESCAPE '\\' OR coalesce(m.subject, '') LIKE {n} ESCAPE '\\')"
             ));
         }
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM messages m{filter}"),
-            params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
         let dir = if q.ascending { "ASC" } else { "DESC" };
         let col = if q.by_arrival { "m.arrived_at" } else { "m.id" };
-        let mut sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m{filter} ORDER BY {col} {dir}, m.id {dir}"
-        );
-        if let Some(limit) = q.limit {
-            sql.push_str(&format!(" LIMIT {limit} OFFSET {}", q.offset));
-        }
-        let mut st = self.conn.prepare(&sql)?;
-        let rows = st
-            .query_map(params_from_iter(args.iter()), message_row)?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok((rows, total))
+        self.paged(
+            MESSAGE_COLUMNS,
+            "FROM messages m",
+            &f,
+            &format!("{col} {dir}, m.id {dir}"),
+            (q.limit, q.offset),
+            message_row,
+        )
     }
 
     /// One message, with its stored JSON result.
@@ -684,40 +733,20 @@ fn outbox_item(r: &Row) -> rusqlite::Result<OutboxItem> {
 impl Registry {
     /// A page of queued mail and how many match in all.
     pub fn console_outbox(&self, q: &OutboxQuery) -> Result<(Vec<OutboxItem>, i64)> {
-        let mut args: Vec<Value> = Vec::new();
-        let mut filter = String::from(" WHERE 1=1");
-        if let Some(p) = &q.province {
-            args.push(p.clone().into());
-            filter.push_str(&format!(" AND m.province = ?{}", args.len()));
-        }
-        if let Some(s) = &q.state {
-            args.push(s.clone().into());
-            filter.push_str(&format!(" AND o.state = ?{}", args.len()));
-        }
-        if let Some(s) = &q.purpose {
-            args.push(s.clone().into());
-            filter.push_str(&format!(" AND o.purpose = ?{}", args.len()));
-        }
-        if let Some(m) = q.message {
-            args.push(m.into());
-            filter.push_str(&format!(" AND o.message = ?{}", args.len()));
-        }
-        let from = "FROM outbox o LEFT JOIN messages m ON m.id = o.message";
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT count(*) {from}{filter}"),
-            params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
+        let mut f = Filter::new();
+        f.eq("m.province", q.province.clone());
+        f.eq("o.state", q.state.clone());
+        f.eq("o.purpose", q.purpose.clone());
+        f.eq("o.message", q.message);
         let dir = if q.ascending { "ASC" } else { "DESC" };
-        let mut sql = format!("SELECT {OUTBOX_COLUMNS} {from}{filter} ORDER BY o.id {dir}");
-        if let Some(limit) = q.limit {
-            sql.push_str(&format!(" LIMIT {limit} OFFSET {}", q.offset));
-        }
-        let mut st = self.conn.prepare(&sql)?;
-        let rows = st
-            .query_map(params_from_iter(args.iter()), outbox_item)?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok((rows, total))
+        self.paged(
+            OUTBOX_COLUMNS,
+            "FROM outbox o LEFT JOIN messages m ON m.id = o.message",
+            &f,
+            &format!("o.id {dir}"),
+            (q.limit, q.offset),
+            outbox_item,
+        )
     }
 
     /// One queued mail with its complete bytes.

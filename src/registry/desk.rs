@@ -511,26 +511,12 @@ impl Tx<'_> {
         Ok(self
             .tx
             .query_row(
-                "SELECT id, message, purpose, message_id, envelope_from, recipients, body, state,
-                        attempts, last_error, released_at IS NOT NULL
-                 FROM outbox WHERE id = ?1",
+                &format!(
+                    "SELECT {} FROM outbox WHERE id = ?1",
+                    super::outbox::OUTBOX_ROW_COLUMNS
+                ),
                 [id],
-                |r| {
-                    let rcpts: String = r.get(5)?;
-                    Ok(OutboxRow {
-                        id: r.get(0)?,
-                        message: r.get(1)?,
-                        purpose: r.get(2)?,
-                        message_id: r.get(3)?,
-                        envelope_from: r.get(4)?,
-                        recipients: serde_json::from_str(&rcpts).unwrap_or_default(),
-                        body: r.get(6)?,
-                        state: r.get(7)?,
-                        attempts: r.get(8)?,
-                        last_error: r.get(9)?,
-                        released: r.get(10)?,
-                    })
-                },
+                super::outbox::outbox_row,
             )
             .optional()?)
     }

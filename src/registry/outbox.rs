@@ -143,6 +143,28 @@ pub struct LoopEvidence {
     pub bare_answers: i64,
 }
 
+/// The columns [`outbox_row`] reads, in its order.
+pub(super) const OUTBOX_ROW_COLUMNS: &str = "id, message, purpose, message_id, envelope_from,
+    recipients, body, state, attempts, last_error, released_at IS NOT NULL";
+
+/// A queued mail as the outbox delivers it (columns [`OUTBOX_ROW_COLUMNS`]).
+pub(super) fn outbox_row(r: &rusqlite::Row) -> rusqlite::Result<OutboxRow> {
+    let rcpts: String = r.get(5)?;
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        message: r.get(1)?,
+        purpose: r.get(2)?,
+        message_id: r.get(3)?,
+        envelope_from: r.get(4)?,
+        recipients: serde_json::from_str(&rcpts).unwrap_or_default(),
+        body: r.get(6)?,
+        state: r.get(7)?,
+        attempts: r.get(8)?,
+        last_error: r.get(9)?,
+        released: r.get(10)?,
+    })
+}
+
 /// Flips one `held` mail to `pending`, due now, and logs the release for each recipient.
 /// False when the mail is not held (already released, sent, or no such mail): a release
 /// never sends anything twice. The desk's `ReleaseMail` calls it inside its own
@@ -243,30 +265,17 @@ impl Registry {
 
     /// Pending mail whose next attempt is due.
     pub fn due_mail(&self, limit: usize) -> Result<Vec<OutboxRow>> {
-        let mut st = self.conn.prepare(
-            "SELECT id, message, purpose, message_id, envelope_from, recipients, body, state,
-                    attempts, last_error, released_at IS NOT NULL
-             FROM outbox WHERE state = ?3 AND next_attempt_at <= ?1
-               AND (claimed_until IS NULL OR claimed_until < ?1)
-             ORDER BY id LIMIT ?2",
-        )?;
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {OUTBOX_ROW_COLUMNS} FROM outbox
+                 WHERE state = ?3 AND next_attempt_at <= ?1
+                   AND (claimed_until IS NULL OR claimed_until < ?1)
+                 ORDER BY id LIMIT ?2"
+        ))?;
         let rows = st
-            .query_map(params![now(), limit as i64, OutboxState::Pending], |r| {
-                let rcpts: String = r.get(5)?;
-                Ok(OutboxRow {
-                    id: r.get(0)?,
-                    message: r.get(1)?,
-                    purpose: r.get(2)?,
-                    message_id: r.get(3)?,
-                    envelope_from: r.get(4)?,
-                    recipients: serde_json::from_str(&rcpts).unwrap_or_default(),
-                    body: r.get(6)?,
-                    state: r.get(7)?,
-                    attempts: r.get(8)?,
-                    last_error: r.get(9)?,
-                    released: r.get(10)?,
-                })
-            })?
+            .query_map(
+                params![now(), limit as i64, OutboxState::Pending],
+                outbox_row,
+            )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

@@ -33,6 +33,13 @@ fn given(v: &Option<String>) -> Option<String> {
         .map(String::from)
 }
 
+/// The rows before page `page` (1-based) of `limit` rows each.
+fn offset(page: Option<usize>, limit: Option<usize>) -> usize {
+    limit
+        .map(|l| l * (page.unwrap_or(1).max(1) - 1))
+        .unwrap_or(0)
+}
+
 /// A list page's position: 1-based page and the pages there are.
 #[derive(Serialize)]
 pub(super) struct Pager {
@@ -164,9 +171,7 @@ impl EntryParams {
             sort,
             descending: given(&self.dir).as_deref() != Some("asc"),
             limit,
-            offset: limit
-                .map(|l| l * (self.page.unwrap_or(1).max(1) - 1))
-                .unwrap_or(0),
+            offset: offset(self.page, limit),
         }
     }
 
@@ -636,9 +641,7 @@ impl MessageParams {
             by_arrival: false,
             ascending: given(&self.dir).as_deref() == Some("asc"),
             limit,
-            offset: limit
-                .map(|l| l * (self.page.unwrap_or(1).max(1) - 1))
-                .unwrap_or(0),
+            offset: offset(self.page, limit),
         }
     }
     fn link(&self, path: &str, page: Option<usize>, dir: Option<&str>) -> String {
@@ -851,9 +854,7 @@ impl OutboxParams {
             message: None,
             ascending: given(&self.dir).as_deref() == Some("asc"),
             limit,
-            offset: limit
-                .map(|l| l * (self.page.unwrap_or(1).max(1) - 1))
-                .unwrap_or(0),
+            offset: offset(self.page, limit),
         }
     }
     fn link(&self, path: &str, page: Option<usize>, dir: Option<&str>) -> String {
