@@ -735,8 +735,37 @@ fn viewers_see_without_buttons_others_get_404_and_posts_are_checked() {
             .unwrap(),
         0
     );
-    // With both, it is done; with two experts from different provinces and k = 1 every
-    // entry is served.
+    // With both, it is done. Three experts per entry from two: refused, each entry's
+    // shortfall explained.
+    let out = c.scratch.lndx(
+        Some(&cfg),
+        &[
+            "review",
+            "round",
+            "create",
+            "--batch",
+            "1",
+            "--per-entry",
+            "3",
+        ],
+    );
+    let three = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let p = staff.post(&format!("/rounds/{three}/assign"), &[("csrf", &csrf)]);
+    assert_eq!(p.status, 409, "{}", p.body);
+    assert!(p.body.contains("unservable_entries"), "{}", p.body);
+    assert!(p.body.contains("id=\"unservable\""), "{}", p.body);
+    assert!(
+        p.body.contains("位专家与之无回避关系，需要 3 位"),
+        "{}",
+        p.body
+    );
+    // With two experts from different provinces and k = 1 every entry is served.
     let p = staff.post(&assign, &[("csrf", &csrf)]);
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains("已计算分配草案"), "{}", p.body);

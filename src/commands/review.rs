@@ -348,14 +348,34 @@ pub fn publish(app: &App, round: i64) -> Result<ExitCode> {
 
 /// `lndx review remind [--at TIME]`: one look at the reminder schedule as of now (or the
 /// given time): reminders due today to experts with unfinished reviews, each reminder day
-/// once; the staff's mail for a completed round.
-pub fn remind(app: &App, at: Option<&str>) -> Result<ExitCode> {
+/// once; the staff's mail for a completed round. With `--round N`: that round's experts
+/// with unfinished reviews are reminded now (each at most one review mail a day); those
+/// already mailed today are named.
+pub fn remind(app: &App, at: Option<&str>, round: Option<i64>) -> Result<ExitCode> {
     let parts = Parts::load(app)?;
     let now = match at {
         Some(s) => super::report::parse_at(s, parts.campaign.tz)?,
         None => chrono::Utc::now(),
     };
     let mut reg = app.registry()?;
+    if let Some(round) = round {
+        let done = parts.staff().remind_now(&mut reg, round, now);
+        return run(
+            false,
+            || done,
+            |(queued, left_out)| {
+                for q in &queued {
+                    println!("{}", q.to.join(", "));
+                }
+                if !left_out.is_empty() {
+                    println!("今天已收到评审邮件，未再发送：{}", left_out.join("、"));
+                }
+                println!("已排队 {} 封催办邮件", queued.len());
+                super::flush_outbox(app, &reg)?;
+                Ok(ExitCode::SUCCESS)
+            },
+        );
+    }
     let done = parts.mailer().tick(&mut reg, now);
     run(
         false,
