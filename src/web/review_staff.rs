@@ -417,7 +417,7 @@ fn round_detail(
             })
         })
         .collect();
-    progress.sort_by(|a, b| (b.assigned - b.submitted).cmp(&(a.assigned - a.submitted)));
+    progress.sort_by_key(|p| std::cmp::Reverse(p.assigned - p.submitted));
     let entries = reg.round_entries(id)?;
     let mut per_entry: HashMap<&str, Vec<AssignedExpert>> = HashMap::new();
     for a in &assigned {
