@@ -316,6 +316,28 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
     let bad = staff.post("/rounds", &[("csrf", &csrf), ("batch", "9"), ("due", "")]);
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("批次 9 不存在"), "{}", bad.body);
+    // Several kinds ticked: a round of those kinds only.
+    let two = staff.post(
+        "/rounds",
+        &[
+            ("csrf", &csrf),
+            ("batch", "1"),
+            ("kind", "case"),
+            ("kind", "project"),
+            ("k", "3"),
+            ("due", "2021-11-20"),
+        ],
+    );
+    assert_eq!(two.status, 200, "{}", two.body);
+    let kinds: String = c
+        .db()
+        .query_row(
+            "SELECT kinds FROM review_rounds ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kinds, r#"["case","project"]"#);
 
     // The draft assignment, then publication: one invitation per expert.
     let path = format!("/rounds/{round}");

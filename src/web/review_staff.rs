@@ -258,26 +258,39 @@ pub(super) async fn rounds(State(s): State<super::State>, meta: Meta) -> Respons
     .await
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct CreateForm {
-    #[serde(default)]
+/// The round form's fields; `kind` may come several times (one per ticked kind).
+#[derive(Default)]
+struct CreateForm {
     csrf: String,
-    #[serde(default)]
     batch: String,
-    /// Kind keys, comma separated when several (a multiple select sends several fields).
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
+    kinds: Vec<String>,
     k: String,
-    #[serde(default)]
     due: String,
+}
+
+impl CreateForm {
+    fn of(pairs: Vec<(String, String)>) -> CreateForm {
+        let mut f = CreateForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "csrf" => f.csrf = v,
+                "batch" => f.batch = v,
+                "kind" if !v.trim().is_empty() => f.kinds.push(v.trim().to_string()),
+                "k" => f.k = v,
+                "due" => f.due = v,
+                _ => {}
+            }
+        }
+        f
+    }
 }
 
 pub(super) async fn create_round(
     State(s): State<super::State>,
     meta: Meta,
-    Form(f): Form<CreateForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let f = CreateForm::of(pairs);
     run(s, meta, move |s, reg, ctx| {
         let actor = may_act(ctx, &f.csrf)?;
         let per_entry = match f.k.trim() {
@@ -298,13 +311,7 @@ pub(super) async fn create_round(
         };
         let req = RoundRequest {
             batch: f.batch.clone(),
-            kinds: f
-                .kind
-                .split([',', '，', '、'])
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
-                .map(String::from)
-                .collect(),
+            kinds: f.kinds.clone(),
             per_entry,
             cap: None,
             due: Some(f.due.trim().to_string()).filter(|d| !d.is_empty()),
