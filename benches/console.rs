@@ -277,6 +277,17 @@ fn main() {
         reporter: reporter(),
         desk: lndx::desk::Desk::new(&dir, intake(), Some(&repo().join("templates"))).unwrap(),
         book: lndx::book::Setup::default(),
+        review: lndx::review::staff::Setup {
+            rubric: lndx::review::Rubric::builtin(&campaign).unwrap(),
+            wording: lndx::review::wording::Wording::load(None).unwrap(),
+            sender: lndx::report::Sender {
+                address: "lndx@example.test".into(),
+                name: "lndx".into(),
+                loop_header: "X-Lndx-Loop".into(),
+                to: Vec::new(),
+                cc: Vec::new(),
+            },
+        },
     };
     let (trigger, shutdown) = Shutdown::channel();
     let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();

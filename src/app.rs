@@ -181,6 +181,15 @@ impl App {
         })
     }
 
+    /// Expert review's setup: the rubric, the mail's wording, who sends.
+    pub fn review_setup(&self, campaign: &Campaign) -> Result<crate::review::staff::Setup> {
+        Ok(crate::review::staff::Setup {
+            rubric: self.rubric(campaign)?,
+            wording: crate::review::wording::Wording::load(self.templates_dir.as_deref())?,
+            sender: self.report_sender(),
+        })
+    }
+
     /// Expert review's reminders and completion mail, run by the report's scheduler on its
     /// clock, with a registry connection of their own.
     pub fn review_reminders(&self) -> Result<crate::report::schedule::Extra> {
@@ -217,6 +226,7 @@ impl App {
             reporter: self.reporter()?,
             desk: self.desk()?,
             book: self.book_setup(),
+            review: self.review_setup(&self.campaign()?)?,
         })
     }
 

@@ -705,6 +705,10 @@ pub enum ReviewCommand {
         /// time zone [default: now].
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
+        /// Remind this round's experts with unfinished reviews now, whatever the day (each
+        /// at most one review mail a day), as the console's 立即催办 does.
+        #[arg(long, value_name = "ROUND")]
+        round: Option<i64>,
     },
     /// Publish the round's decisions: one outcome mail per province.
     PublishDecisions {
@@ -877,7 +881,7 @@ pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
             note,
         } => r::decide(app, round, &receipt, &decision, &note),
         ReviewCommand::Decisions { round, json } => r::decisions(app, round, json),
-        ReviewCommand::Remind { at } => r::remind(app, at.as_deref()),
+        ReviewCommand::Remind { at, round } => r::remind(app, at.as_deref(), round),
         ReviewCommand::PublishDecisions { round } => r::publish_decisions(app, round),
     }
 }

@@ -538,3 +538,164 @@ fn a_person_signs_in_searches_filters_opens_an_entry_and_downloads_its_original(
         b.both_widths(name);
     }
 }
+
+/// `lndx …` against the running console's data, which must succeed; its stdout.
+fn cli(c: &Console, args: &[&str]) -> String {
+    let cfg = c.scratch.dir.join("lndx.toml");
+    let out = c.scratch.lndx(Some(&cfg), args);
+    assert!(
+        out.status.success(),
+        "lndx {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// 评审 and 推介 in the browser: a published round with every review in (set up from the
+/// command line), its page and the ranking at 1280 and 390 px, a decision made with the
+/// ranking's form.
+#[test]
+fn review_rounds_and_the_ranking_in_a_browser() {
+    let c = Console::start("console-browser-review");
+    for (email, name, province, unit) in [
+        ("liu@experts.cn", "刘一", "辽宁", "辽宁大学"),
+        ("chen@experts.cn", "陈二", "四川", "四川大学"),
+        ("yang@experts.cn", "杨三", "湖南", "湖南开放大学"),
+        ("huang@experts.cn", "黄四", "江苏", "江苏开放大学"),
+    ] {
+        cli(
+            &c,
+            &[
+                "review",
+                "expert",
+                "add",
+                email,
+                "--name",
+                name,
+                "--province",
+                province,
+                "--unit",
+                unit,
+                "--expertise",
+                "案例",
+            ],
+        );
+    }
+    let out = cli(
+        &c,
+        &[
+            "review",
+            "round",
+            "create",
+            "--batch",
+            "1",
+            "--due",
+            "2021-11-20",
+        ],
+    );
+    let round = out.lines().last().unwrap().trim().to_string();
+    let out = cli(&c, &["review", "assign", &round, "--json"]);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    cli(&c, &["review", "publish", &round]);
+    // Every assignment scored: the criteria from the rules, totals differing by entry.
+    let rules = std::fs::read_to_string(c.scratch.rules().join("review.toml")).unwrap();
+    let mut keys: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut section: Option<String> = None;
+    for line in rules.lines().map(str::trim) {
+        if line == "[[general]]" {
+            section = Some(String::new());
+        } else if let Some(rest) = line.strip_prefix("[[kinds.") {
+            section = rest.split('.').next().map(String::from);
+        } else if line.starts_with('[') {
+            section = None;
+        } else if let (Some(s), Some(v)) = (&section, line.strip_prefix("key = ")) {
+            keys.entry(s.clone())
+                .or_default()
+                .push(v.trim_matches('"').to_string());
+        }
+    }
+    for (i, a) in doc["assignments"].as_array().unwrap().iter().enumerate() {
+        let receipt = a["receipt"].as_str().unwrap();
+        let kind: String = c
+            .db()
+            .query_row(
+                "SELECT kind FROM entries WHERE receipt = ?1",
+                [receipt],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let mut args: Vec<String> = [
+            "review",
+            "score",
+            &round,
+            receipt,
+            "--expert",
+            a["expert"].as_str().unwrap(),
+            "--comment",
+            "材料扎实",
+            "--recommendation",
+            if i % 4 == 0 { "不推荐" } else { "推荐" },
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for k in keys[&kind].iter().chain(&keys[""]) {
+            args.push("--score".into());
+            args.push(format!("{k}={}", 3 + (i * 7) % 6));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&c, &args);
+    }
+
+    let work = tempfile::tempdir().unwrap();
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start(&work.path().join("chromedriver.log"));
+    let b = Browser::open(&driver, &work.path().join("profile"), &downloads);
+    b.go(&c.link("staff@nou.test"));
+    b.follow("#signin");
+
+    b.go(&format!("{}/rounds", c.base()));
+    assert!(b.text().contains(&format!("第 {round} 轮")), "{}", b.text());
+    b.assert_labelled("rounds");
+    b.both_widths("review-rounds");
+
+    b.follow(&format!("a[href='/rounds/{round}']"));
+    let text = b.text();
+    assert!(text.contains("专家进度") && text.contains("刘一"), "{text}");
+    let rows = b.script("return document.querySelectorAll('#assignment tbody tr').length;");
+    assert!(rows.as_u64().unwrap() >= 5, "{rows}");
+    b.assert_labelled("round");
+    b.both_widths("review-round");
+
+    b.go(&format!("{}/experts", c.base()));
+    b.assert_labelled("experts");
+    b.both_widths("review-experts");
+
+    b.go(&format!("{}/recommend?round={round}", c.base()));
+    let ranked = b.script("return document.querySelectorAll('#ranking tbody tr').length;");
+    assert_eq!(ranked, rows, "every entry of the round is ranked");
+    b.assert_labelled("recommend");
+    b.both_widths("recommend");
+    // A decision with the first row's form.
+    let first = "#ranking tbody tr:first-child form.decide";
+    b.click(&format!(
+        "{first} select[name=decision] option[value=recommend]"
+    ));
+    b.type_into(&format!("{first} input[name=note]"), "特色鲜明");
+    b.follow_submit(&format!("{first} button[type=submit]"));
+    let text = b.text();
+    assert!(text.contains("：推介"), "{text}");
+    assert!(text.contains("已定 1 / "), "{text}");
+    b.both_widths("recommend-decided");
+    // The ranking's rows and the round's assignment, further down, on a phone.
+    b.width(390);
+    b.script("document.getElementById('ranking').scrollIntoView();");
+    b.screenshot("recommend-ranking-390");
+    b.go(&format!("{}/rounds/{round}", c.base()));
+    b.script("document.getElementById('assignment').scrollIntoView();");
+    b.screenshot("review-round-assignment-390");
+    b.width(1280);
+    b.script("document.getElementById('assignment').scrollIntoView();");
+    b.screenshot("review-round-assignment-1280");
+}

@@ -952,4 +952,42 @@ fn an_expert_gets_at_most_one_review_mail_a_day() {
     let on_due = format!("{} 09:30", due.format("%Y-%m-%d"));
     ok(&s.lndx(None, &["review", "remind", "--at", &on_due]));
     assert_eq!(s.outbox_files().len(), n + invited);
+    // Staff's reminder now (`--round`), the same day: nobody twice.
+    let out = ok(&s.lndx(
+        None,
+        &["review", "remind", "--round", &round, "--at", &on_due],
+    ));
+    assert!(out.contains("已排队 0 封催办邮件"), "{out}");
+    assert!(out.contains("今天已收到评审邮件"), "{out}");
+    assert_eq!(s.outbox_files().len(), n + invited);
+    // The next day, whatever the schedule: each unfinished expert once.
+    let next = format!(
+        "{} 10:00",
+        (due + chrono::Duration::days(1)).format("%Y-%m-%d")
+    );
+    let out = ok(&s.lndx(
+        None,
+        &["review", "remind", "--round", &round, "--at", &next],
+    ));
+    assert!(
+        out.contains(&format!("已排队 {invited} 封催办邮件")),
+        "{out}"
+    );
+    assert_eq!(s.outbox_files().len(), n + 2 * invited);
+    let again = ok(&s.lndx(
+        None,
+        &["review", "remind", "--round", &round, "--at", &next],
+    ));
+    assert!(again.contains("已排队 0 封催办邮件"), "{again}");
+    // The audit log has them, by the command line's actor.
+    let db = rusqlite::Connection::open(s.data().join("lndx.db")).unwrap();
+    let (n_audit, actor): (i64, String) = db
+        .query_row(
+            "SELECT count(*), max(actor) FROM audit_log WHERE action = 'review_remind'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(n_audit, 3);
+    assert!(actor.starts_with("cli:"), "{actor}");
 }

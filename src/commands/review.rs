@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::app::App;
-use crate::review::experts::{self, ExpertInput};
+use crate::review::experts::ExpertInput;
 use crate::review::mail::Mailer;
-use crate::review::wording::Wording;
+use crate::review::staff::{Setup, Staff};
 use crate::review::{self, Decision, ReviewError, RoundRequest, Rubric, ScoreInput};
 
 /// Says a review error (and with `json`, prints it as a JSON object); exit status 2.
@@ -59,10 +59,9 @@ pub fn rubric(app: &App, campaign: &crate::campaign::Campaign) -> Result<Rubric>
 
 /// `lndx review round create`: the new round's id is the last line.
 pub fn round_create(app: &App, req: &RoundRequest) -> Result<ExitCode> {
-    let campaign = app.campaign()?;
-    let rubric = rubric(app, &campaign)?;
+    let parts = Parts::load(app)?;
     let mut reg = app.registry()?;
-    let created = review::create_round(&mut reg, &campaign, &rubric, req);
+    let created = parts.staff().create_round(&mut reg, req);
     run(
         false,
         || created,
@@ -104,11 +103,11 @@ pub fn round_list(app: &App) -> Result<ExitCode> {
 
 /// `lndx review expert add`.
 pub fn expert_add(app: &App, x: &ExpertInput) -> Result<ExitCode> {
-    let campaign = app.campaign()?;
-    let reg = app.registry()?;
+    let parts = Parts::load(app)?;
+    let mut reg = app.registry()?;
     run(
         false,
-        || experts::add_expert(&reg, &campaign, x),
+        || parts.staff().add_expert(&mut reg, x),
         |added| {
             println!(
                 "{}：{}",
@@ -127,12 +126,12 @@ pub fn expert_add(app: &App, x: &ExpertInput) -> Result<ExitCode> {
 /// `lndx review expert import FILE.xlsx`: every bad row reported; exit 1 when some row
 /// was not imported.
 pub fn expert_import(app: &App, file: &Path, json: bool) -> Result<ExitCode> {
-    let campaign = app.campaign()?;
-    let reg = app.registry()?;
+    let parts = Parts::load(app)?;
+    let mut reg = app.registry()?;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     run(
         json,
-        || experts::import_experts(&reg, &campaign, &bytes),
+        || parts.staff().import_experts(&mut reg, &bytes),
         |report| {
             if json {
                 println!("{}", serde_json::to_string(&report)?);
@@ -201,12 +200,11 @@ pub fn expert_list(app: &App) -> Result<ExitCode> {
 
 /// `lndx review assign ROUND [--json]`: computes and stores the draft.
 pub fn assign(app: &App, round: i64, json: bool) -> Result<ExitCode> {
-    let campaign = app.campaign()?;
-    let rubric = rubric(app, &campaign)?;
+    let parts = Parts::load(app)?;
     let mut reg = app.registry()?;
     run(
         json,
-        || review::draft(&mut reg, &rubric, round),
+        || parts.staff().draft(&mut reg, round),
         |list| {
             if json {
                 println!(
@@ -254,12 +252,11 @@ pub fn adjust(
     remove: Option<&str>,
     add: Option<&str>,
 ) -> Result<ExitCode> {
-    let campaign = app.campaign()?;
-    let rubric = rubric(app, &campaign)?;
+    let parts = Parts::load(app)?;
     let mut reg = app.registry()?;
     run(
         false,
-        || review::adjust(&mut reg, &rubric, round, receipt, remove, add),
+        || parts.staff().adjust(&mut reg, round, receipt, remove, add),
         |()| {
             println!("已调整：{receipt}");
             Ok(ExitCode::SUCCESS)
@@ -291,34 +288,42 @@ pub fn recuse(app: &App, round: i64, receipt: &str, email: &str, note: &str) -> 
     )
 }
 
-/// The parts review mail needs, built from the app.
+/// The parts review needs, built from the app: the campaign and the [`Setup`] (rubric,
+/// wording, sender) the console is given too.
 pub struct Parts {
     pub campaign: crate::campaign::Campaign,
-    pub rubric: Rubric,
-    pub wording: Wording,
-    pub sender: crate::report::Sender,
+    pub setup: Setup,
+    /// Who acts, in the audit log: `cli:<login name>`.
+    pub actor: String,
 }
 
 impl Parts {
     pub fn load(app: &App) -> Result<Parts> {
         let campaign = app.campaign()?;
-        let rubric = rubric(app, &campaign)?;
         Ok(Parts {
-            rubric,
-            wording: Wording::load(app.templates_dir.as_deref())?,
-            sender: app.report_sender(),
+            setup: setup(app, &campaign)?,
             campaign,
+            actor: super::desk::actor(None),
         })
     }
 
     pub fn mailer(&self) -> Mailer<'_> {
-        Mailer {
+        self.setup.mailer(&self.campaign)
+    }
+
+    /// The audited staff actions, shared with the console.
+    pub fn staff(&self) -> Staff<'_> {
+        Staff {
             campaign: &self.campaign,
-            rubric: &self.rubric,
-            wording: &self.wording,
-            sender: &self.sender,
+            setup: &self.setup,
+            actor: &self.actor,
         }
     }
+}
+
+/// Review's setup from the app (also what the console gets).
+pub fn setup(app: &App, campaign: &crate::campaign::Campaign) -> Result<Setup> {
+    app.review_setup(campaign)
 }
 
 /// `lndx review publish ROUND`: publishes the draft and queues one invitation per expert
@@ -326,7 +331,7 @@ impl Parts {
 pub fn publish(app: &App, round: i64) -> Result<ExitCode> {
     let parts = Parts::load(app)?;
     let mut reg = app.registry()?;
-    let done = parts.mailer().publish(&mut reg, round, chrono::Utc::now());
+    let done = parts.staff().publish(&mut reg, round, chrono::Utc::now());
     run(
         false,
         || done,
@@ -343,14 +348,34 @@ pub fn publish(app: &App, round: i64) -> Result<ExitCode> {
 
 /// `lndx review remind [--at TIME]`: one look at the reminder schedule as of now (or the
 /// given time): reminders due today to experts with unfinished reviews, each reminder day
-/// once; the staff's mail for a completed round.
-pub fn remind(app: &App, at: Option<&str>) -> Result<ExitCode> {
+/// once; the staff's mail for a completed round. With `--round N`: that round's experts
+/// with unfinished reviews are reminded now (each at most one review mail a day); those
+/// already mailed today are named.
+pub fn remind(app: &App, at: Option<&str>, round: Option<i64>) -> Result<ExitCode> {
     let parts = Parts::load(app)?;
     let now = match at {
         Some(s) => super::report::parse_at(s, parts.campaign.tz)?,
         None => chrono::Utc::now(),
     };
     let mut reg = app.registry()?;
+    if let Some(round) = round {
+        let done = parts.staff().remind_now(&mut reg, round, now);
+        return run(
+            false,
+            || done,
+            |(queued, left_out)| {
+                for q in &queued {
+                    println!("{}", q.to.join(", "));
+                }
+                if !left_out.is_empty() {
+                    println!("今天已收到评审邮件，未再发送：{}", left_out.join("、"));
+                }
+                println!("已排队 {} 封催办邮件", queued.len());
+                super::flush_outbox(app, &reg)?;
+                Ok(ExitCode::SUCCESS)
+            },
+        );
+    }
     let done = parts.mailer().tick(&mut reg, now);
     run(
         false,
@@ -368,10 +393,11 @@ pub fn remind(app: &App, at: Option<&str>) -> Result<ExitCode> {
 
 /// `lndx review close ROUND`.
 pub fn close(app: &App, round: i64) -> Result<ExitCode> {
-    let reg = app.registry()?;
+    let parts = Parts::load(app)?;
+    let mut reg = app.registry()?;
     run(
         false,
-        || review::close(&reg, round),
+        || parts.staff().close(&mut reg, round),
         |()| {
             println!("第 {round} 轮已结束");
             Ok(ExitCode::SUCCESS)
@@ -494,12 +520,13 @@ pub fn decide(
     decision: &str,
     note: &str,
 ) -> Result<ExitCode> {
-    let reg = app.registry()?;
+    let parts = Parts::load(app)?;
+    let mut reg = app.registry()?;
     run(
         false,
         || {
             let d = Decision::parse(decision)?;
-            review::decide(&reg, round, receipt, d, note)?;
+            parts.staff().decide(&mut reg, round, receipt, d, note)?;
             Ok(d)
         },
         |d| {
@@ -514,7 +541,7 @@ pub fn decide(
 pub fn publish_decisions(app: &App, round: i64) -> Result<ExitCode> {
     let parts = Parts::load(app)?;
     let mut reg = app.registry()?;
-    let done = parts.mailer().publish_decisions(&mut reg, round);
+    let done = parts.staff().publish_decisions(&mut reg, round);
     run(
         false,
         || done,
@@ -536,48 +563,31 @@ pub fn decisions(app: &App, round: i64, json: bool) -> Result<ExitCode> {
     let campaign = app.campaign()?;
     let rubric = rubric(app, &campaign)?;
     let reg = app.registry()?;
-    let ranked = match review::ranking(&reg, &rubric, round) {
-        Ok(r) => r,
+    let board = match review::staff::board(&reg, &campaign, &rubric, round) {
+        Ok(b) => b,
         Err(e) => return refuse(&e, json, serde_json::json!({})),
     };
     let r = reg.round(round)?.context("the round")?;
-    let provinces: BTreeMap<String, String> = reg
-        .round_entries(round)?
-        .into_iter()
-        .map(|e| (e.receipt, e.province.unwrap_or_default()))
+    let per_province = &board.provinces;
+    let rows: Vec<serde_json::Value> = board
+        .rows
+        .iter()
+        .map(|row| {
+            let e = &row.ranked;
+            serde_json::json!({
+                "receipt": e.receipt, "kind": e.kind, "province": row.province, "rank": e.rank,
+                "mean": e.mean, "mean_z": e.mean_z, "spread": e.spread, "flagged": e.flagged,
+                "decision": row.decision, "note": row.note,
+            })
+        })
         .collect();
-    let decided: BTreeMap<String, (String, String)> = reg
-        .decisions(round)?
-        .into_iter()
-        .map(|d| (d.receipt, (d.decision, d.note)))
-        .collect();
-    let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
-    let mut per_province: BTreeMap<String, usize> = BTreeMap::new();
-    let mut rows = Vec::new();
-    for e in &ranked {
-        let (d, note) = decided.get(&e.receipt).cloned().unwrap_or_default();
-        let province = provinces.get(&e.receipt).cloned().unwrap_or_default();
-        if d == "recommend" {
-            *per_kind.entry(e.kind.clone()).or_default() += 1;
-            *per_province.entry(province.clone()).or_default() += 1;
-        }
-        rows.push(serde_json::json!({
-            "receipt": e.receipt, "kind": e.kind, "province": province, "rank": e.rank,
-            "mean": e.mean, "mean_z": e.mean_z, "spread": e.spread, "flagged": e.flagged,
-            "decision": if d.is_empty() { serde_json::Value::Null } else { d.into() },
-            "note": note,
-        }));
-    }
-    let kinds: Vec<serde_json::Value> = r
+    let kinds: Vec<serde_json::Value> = board
         .kinds
         .iter()
-        .filter_map(|k| campaign.kind(k))
         .map(|k| {
             serde_json::json!({
-                "kind": k.key(),
-                "recommended": per_kind.get(k.key()).copied().unwrap_or(0),
-                "quota": rubric.quota(r.batch, k),
-                "target": campaign.kind_info(k).target,
+                "kind": k.kind, "recommended": k.recommended, "quota": k.quota,
+                "target": k.target, "recommended_all": k.recommended_all,
             })
         })
         .collect();

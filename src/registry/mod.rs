@@ -11,6 +11,7 @@ mod entries;
 pub mod imap;
 mod report;
 mod review;
+mod review_staff;
 
 pub use report::{AnsweredProblem, ListedMessage, ReportEntry, SentMail, Undelivered};
 mod migrate;
@@ -36,6 +37,7 @@ pub use review::{
     AssignmentRow, DecisionRow, EntrySender, ExpertRow, NewExpert, NewReview, NewRound,
     ReviewEntry, ReviewRow, RoundRow,
 };
+pub use review_staff::ReviewMailRow;
 
 /// A registry operation that failed; these stop the current message, never the daemon.
 #[derive(Debug, thiserror::Error)]

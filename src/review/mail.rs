@@ -287,47 +287,11 @@ impl Mailer<'_> {
             if reg.report_slot_taken(&key)? {
                 continue;
             }
-            let mut mails = Vec::new();
-            if day == today {
-                let submitted: Vec<(String, i64)> = reg
-                    .current_reviews(r.id)?
-                    .into_iter()
-                    .filter(|v| v.submitted)
-                    .map(|v| (v.receipt, v.expert))
-                    .collect();
-                let ids: HashMap<String, i64> = reg
-                    .experts()?
-                    .into_iter()
-                    .map(|x| (x.email, x.id))
-                    .collect();
-                for (email, (name, entries)) in self.per_expert(reg, r.id)? {
-                    let id = ids[&email];
-                    let open: Vec<&(String, String, String)> = entries
-                        .iter()
-                        .filter(|(rc, _, _)| !submitted.contains(&(rc.clone(), id)))
-                        .collect();
-                    if open.is_empty() {
-                        continue;
-                    }
-                    let params = json!({
-                        "name": name,
-                        "batch_name": self.batch_name(r.batch),
-                        "due": Self::date_text(&r.due),
-                        "unfinished": open.len(),
-                        "when": self.wording.when(when),
-                        "entries": open.iter().map(|(rc, k, t)| json!({"receipt": rc, "kind": self.kind_name(k), "title": t})).collect::<Vec<_>>(),
-                        "round": r.id,
-                    });
-                    let m = self.mail(
-                        vec![email.clone()],
-                        self.wording.subject("reminder", &params),
-                        self.wording.text("reminder", &params),
-                        Vec::new(),
-                        None,
-                    )?;
-                    mails.push((email, m));
-                }
-            }
+            let mails = if day == today {
+                self.reminder_mails(reg, &r, when)?
+            } else {
+                Vec::new()
+            };
             let tx = reg.begin()?;
             if !tx.claim_review_slot(&key)? {
                 continue;
@@ -352,6 +316,102 @@ impl Mailer<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// The reminders of a round, one per expert with unfinished reviews, as (address,
+    /// mail), worded with the `when` phrase.
+    fn reminder_mails(
+        &self,
+        reg: &Registry,
+        r: &crate::registry::RoundRow,
+        when: &str,
+    ) -> Result<Vec<(String, QueuedMail)>> {
+        let submitted: Vec<(String, i64)> = reg
+            .current_reviews(r.id)?
+            .into_iter()
+            .filter(|v| v.submitted)
+            .map(|v| (v.receipt, v.expert))
+            .collect();
+        let ids: HashMap<String, i64> = reg
+            .experts()?
+            .into_iter()
+            .map(|x| (x.email, x.id))
+            .collect();
+        let mut mails = Vec::new();
+        for (email, (name, entries)) in self.per_expert(reg, r.id)? {
+            let id = ids[&email];
+            let open: Vec<&(String, String, String)> = entries
+                .iter()
+                .filter(|(rc, _, _)| !submitted.contains(&(rc.clone(), id)))
+                .collect();
+            if open.is_empty() {
+                continue;
+            }
+            let params = json!({
+                "name": name,
+                "batch_name": self.batch_name(r.batch),
+                "due": Self::date_text(&r.due),
+                "unfinished": open.len(),
+                "when": self.wording.when(when),
+                "entries": open.iter().map(|(rc, k, t)| json!({"receipt": rc, "kind": self.kind_name(k), "title": t})).collect::<Vec<_>>(),
+                "round": r.id,
+            });
+            let m = self.mail(
+                vec![email.clone()],
+                self.wording.subject("reminder", &params),
+                self.wording.text("reminder", &params),
+                Vec::new(),
+                None,
+            )?;
+            mails.push((email, m));
+        }
+        Ok(mails)
+    }
+
+    /// Reminders at staff's request (the console's 立即发送催办): to the experts of a
+    /// published round with unfinished reviews, at most one review mail a day each (one who
+    /// already had an invitation or reminder today is left out and named in the second
+    /// list). No reminder day's slot is taken: the scheduled reminders still come.
+    pub fn remind_now(
+        &self,
+        reg: &mut Registry,
+        round: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Queued>, Vec<String>)> {
+        let r = super::round(reg, round)?;
+        if r.state != "published" {
+            return Err(ReviewError::WrongState {
+                round,
+                state: r.state,
+                action: "催办",
+            });
+        }
+        let today = self.day(now);
+        let when = match NaiveDate::parse_from_str(&r.due, "%Y-%m-%d") {
+            Ok(due) if today == due => "on",
+            Ok(due) if today > due => "overdue",
+            _ => "soon",
+        };
+        let mails = self.reminder_mails(reg, &r, when)?;
+        let d = today.format("%Y-%m-%d").to_string();
+        let tx = reg.begin()?;
+        let mut out = Vec::new();
+        let mut left_out = Vec::new();
+        for (email, m) in mails {
+            if !tx.claim_review_mail(&email, &d, round, "reminder")? {
+                left_out.push(email);
+                continue;
+            }
+            let id = tx.enqueue(&m)?;
+            tx.set_review_mail_outbox(&email, &d, id)?;
+            out.push(Queued {
+                to: m.recipients,
+                subject: String::new(),
+                outbox: id,
+            });
+        }
+        tx.commit()?;
+        Ok((out, left_out))
     }
 
     /// Queues the staff's mail when every assignment in force of a round has a submitted

@@ -20,6 +20,7 @@ pub mod experts;
 pub mod mail;
 pub mod rubric;
 pub mod sheet;
+pub mod staff;
 pub mod wording;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

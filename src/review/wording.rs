@@ -30,7 +30,14 @@ const SHEET: &[&str] = &[
     "filename",
 ];
 const MAILS: &[&str] = &["invitation", "reminder", "complete", "outcome", "receipt"];
-const WHEN: &[&str] = &["before", "on", "after", "sign_in_pending"];
+const WHEN: &[&str] = &[
+    "before",
+    "on",
+    "after",
+    "soon",
+    "overdue",
+    "sign_in_pending",
+];
 /// The problems a returned score sheet can have (also their stable codes).
 pub const PROBLEMS: &[&str] = &[
     "not_assigned",

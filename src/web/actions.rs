@@ -369,6 +369,12 @@ pub(super) fn audit_rows(
                 .iter()
                 .find(|k| k.key() == r.action)
                 .map(|k| action_label(*k).to_string())
+                .or_else(|| {
+                    crate::review::staff::ACTIONS
+                        .iter()
+                        .find(|(k, _)| *k == r.action)
+                        .map(|(_, l)| l.to_string())
+                })
                 .unwrap_or(r.action.clone());
             AuditView {
                 id: r.id,

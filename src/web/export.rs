@@ -10,7 +10,11 @@ use super::{run, Inner, Meta, WebError};
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// One sheet with a bold header row, frozen, with a filter; every cell as text.
-fn workbook(sheet: &str, head: &[&str], rows: Vec<Vec<String>>) -> Result<Vec<u8>, WebError> {
+pub(super) fn workbook(
+    sheet: &str,
+    head: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<Vec<u8>, WebError> {
     let fail = |e: rust_xlsxwriter::XlsxError| WebError::BadRequest(format!("导出失败：{e}"));
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();

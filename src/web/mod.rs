@@ -22,6 +22,7 @@ mod book;
 mod export;
 mod pages;
 mod render;
+mod review_staff;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +66,8 @@ pub struct Console {
     pub desk: crate::desk::Desk,
     /// 汇编: the book's settings (`[book]`, the templates folder), as `lndx book` uses them.
     pub book: crate::book::Setup,
+    /// 评审 and 推介: the rubric, review mail's wording and sender, as `lndx review` uses them.
+    pub review: crate::review::staff::Setup,
 }
 
 impl Console {
@@ -308,6 +311,7 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
                 .post(pages::check)
                 .layer(DefaultBodyLimit::max(upload + 64 * 1024)),
         )
+        .merge(review_staff::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(security_headers))
         .with_state(inner);

@@ -34,6 +34,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("attention.html", include_str!("templates/attention.html")),
     ("done.html", include_str!("templates/done.html")),
     ("audit.html", include_str!("templates/audit.html")),
+    ("rounds.html", include_str!("templates/rounds.html")),
+    ("round.html", include_str!("templates/round.html")),
+    ("experts.html", include_str!("templates/experts.html")),
+    ("recommend.html", include_str!("templates/recommend.html")),
 ];
 
 const STYLESHEET: &str = include_str!("templates/app.css");
