@@ -188,6 +188,7 @@ impl App {
         let rubric = self.rubric(&campaign)?;
         let wording = crate::review::wording::Wording::load(self.templates_dir.as_deref())?;
         let sender = self.report_sender();
+        let sign_in = self.review_sign_in();
         let mut reg = self.registry()?;
         Ok(Box::new(move |now| {
             let mailer = crate::review::mail::Mailer {
@@ -195,12 +196,26 @@ impl App {
                 rubric: &rubric,
                 wording: &wording,
                 sender: &sender,
+                sign_in: Some(&sign_in),
             };
             mailer
                 .tick(&mut reg, now)
                 .map(|q| q.len())
                 .map_err(|e| e.to_string())
         }))
+    }
+
+    /// Sign-in links for review mail: the console's own links (single use, `[web]
+    /// link_hours`, stored hashed) under the console's address, landing on 我的评审.
+    pub fn review_sign_in(&self) -> crate::review::mail::SignIn {
+        let hours = self.config.web.link_hours.max(1);
+        let base = self.console_base();
+        crate::review::mail::SignIn {
+            hours,
+            make: Box::new(move |reg, user| {
+                crate::web::issue_signin_link(reg, user, hours, &base).map_err(|e| e.to_string())
+            }),
+        }
     }
 
     /// The console's parts: its own intake (for the self-check and the wording), the
@@ -217,6 +232,7 @@ impl App {
             reporter: self.reporter()?,
             desk: self.desk()?,
             book: self.book_setup(),
+            rubric: self.rubric(&self.campaign()?)?,
         })
     }
 

@@ -109,7 +109,8 @@ pub fn expert_add(app: &App, x: &ExpertInput) -> Result<ExitCode> {
     run(
         false,
         || experts::add_expert(&reg, &campaign, x),
-        |added| {
+        |(added, account)| {
+            let email = x.email.trim().to_lowercase();
             println!(
                 "{}：{}",
                 if added {
@@ -117,8 +118,9 @@ pub fn expert_add(app: &App, x: &ExpertInput) -> Result<ExitCode> {
                 } else {
                     "已更新专家"
                 },
-                x.email.trim().to_lowercase()
+                email
             );
+            println!("{}（{}）", account.text(&email), account.code());
             Ok(ExitCode::SUCCESS)
         },
     )
@@ -137,14 +139,16 @@ pub fn expert_import(app: &App, file: &Path, json: bool) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                for p in &report.problems {
+                for p in report.problems.iter().chain(&report.account_notes) {
                     println!("{}（{}）", p.message, p.code);
                 }
                 println!(
-                    "导入完成：新增 {} 位，更新 {} 位，未导入 {} 行",
+                    "导入完成：新增 {} 位，更新 {} 位，未导入 {} 行；开通评审账号 {} 个，沿用 {} 个",
                     report.added,
                     report.updated,
-                    report.problems.len()
+                    report.problems.len(),
+                    report.accounts_created,
+                    report.accounts_linked
                 );
             }
             Ok(if report.problems.is_empty() {
@@ -297,6 +301,7 @@ pub struct Parts {
     pub rubric: Rubric,
     pub wording: Wording,
     pub sender: crate::report::Sender,
+    pub sign_in: crate::review::mail::SignIn,
 }
 
 impl Parts {
@@ -307,6 +312,7 @@ impl Parts {
             rubric,
             wording: Wording::load(app.templates_dir.as_deref())?,
             sender: app.report_sender(),
+            sign_in: app.review_sign_in(),
             campaign,
         })
     }
@@ -317,6 +323,7 @@ impl Parts {
             rubric: &self.rubric,
             wording: &self.wording,
             sender: &self.sender,
+            sign_in: Some(&self.sign_in),
         }
     }
 }

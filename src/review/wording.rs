@@ -30,7 +30,7 @@ const SHEET: &[&str] = &[
     "filename",
 ];
 const MAILS: &[&str] = &["invitation", "reminder", "complete", "outcome", "receipt"];
-const WHEN: &[&str] = &["before", "on", "after", "sign_in_pending"];
+const WHEN: &[&str] = &["before", "on", "after", "sign_in_pending", "sign_in"];
 /// The problems a returned score sheet can have (also their stable codes).
 pub const PROBLEMS: &[&str] = &[
     "not_assigned",
@@ -160,6 +160,13 @@ impl Wording {
             .get(key)
             .map(String::as_str)
             .unwrap_or_default()
+    }
+
+    /// The sign-in sentence of an invitation or reminder: `{link}` and `{hours}` filled in.
+    pub fn sign_in(&self, link: &str, hours: u32) -> String {
+        self.when("sign_in")
+            .replace("{link}", link)
+            .replace("{hours}", &hours.to_string())
     }
 
     /// The score sheet's file name for a round.

@@ -22,6 +22,7 @@ mod book;
 mod export;
 mod pages;
 mod render;
+mod review_expert;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +66,8 @@ pub struct Console {
     pub desk: crate::desk::Desk,
     /// 汇编: the book's settings (`[book]`, the templates folder), as `lndx book` uses them.
     pub book: crate::book::Setup,
+    /// 我的评审: the rubric experts score by (`rules/review.toml`).
+    pub rubric: crate::review::Rubric,
 }
 
 impl Console {
@@ -272,6 +275,14 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/app.css", get(render::stylesheet))
+        .route("/static/review.js", get(review_expert::script))
+        .route("/review", get(review_expert::list))
+        .route(
+            "/review/{id}",
+            get(review_expert::form).post(review_expert::save),
+        )
+        .route("/review/{id}/file", get(review_expert::file))
+        .route("/review/{id}/recuse", post(review_expert::recuse))
         .route("/", get(pages::overview))
         .route("/entries", get(pages::entries))
         .route("/entries.xlsx", get(export::entries))

@@ -34,6 +34,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("attention.html", include_str!("templates/attention.html")),
     ("done.html", include_str!("templates/done.html")),
     ("audit.html", include_str!("templates/audit.html")),
+    (
+        "review_mine.html",
+        include_str!("templates/review_mine.html"),
+    ),
+    (
+        "review_form.html",
+        include_str!("templates/review_form.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("templates/app.css");
