@@ -538,3 +538,82 @@ fn a_person_signs_in_searches_filters_opens_an_entry_and_downloads_its_original(
         b.both_widths(name);
     }
 }
+
+/// 我的评审 in the browser: an expert signs in with a link, opens an assignment, types
+/// scores and sees the live total follow (a score out of range marked and left out of it),
+/// submits, and the server records the same total. Screenshots at 1280 and 390 px.
+#[test]
+fn an_expert_types_scores_sees_the_live_total_and_submits() {
+    let c = Console::start("review-browser");
+    c.published_round();
+    let work = tempfile::tempdir().unwrap();
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start(&work.path().join("chromedriver.log"));
+    let b = Browser::open(&driver, &work.path().join("profile"), &downloads);
+
+    let link = c.new_link(Console::EXPERT);
+    b.go(&link);
+    b.go(&link);
+    b.follow("#signin");
+    assert!(b.url().ends_with("/review"), "{}", b.url());
+    assert!(b.text().contains("我的评审"));
+    b.both_widths("review-mine");
+    b.follow("table a[href^='/review/']");
+    b.assert_labelled("review-form");
+
+    let total = || b.script("return document.getElementById('total').textContent;");
+    let bad = || b.script("return document.getElementById('total').className;");
+    assert_eq!(total(), "0");
+    let inputs = b.script(
+        "return [...document.querySelectorAll('input.score')].map(e => [e.id, Number(e.max)]);",
+    );
+    let inputs: Vec<(String, f64)> = inputs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v[0].as_str().unwrap().to_string(), v[1].as_f64().unwrap()))
+        .collect();
+    assert!(inputs.len() >= 3, "{inputs:?}");
+    b.type_into(&format!("#{}", inputs[0].0), "12");
+    assert_eq!(total(), "12");
+    b.type_into(&format!("#{}", inputs[1].0), "7.5");
+    assert_eq!(total(), "19.5");
+    // Out of range: marked, not counted.
+    let over = format!("{}", inputs[2].1 + 3.0);
+    b.type_into(&format!("#{}", inputs[2].0), &over);
+    assert_eq!(total(), "19.5");
+    assert_eq!(bad(), "bad");
+
+    let mut expected = 0.0;
+    for (id, max) in &inputs {
+        let v = max - 2.0;
+        expected += v;
+        b.type_into(&format!("#{id}"), &v.to_string());
+    }
+    assert_eq!(total(), json!(expected.to_string()));
+    assert_eq!(bad(), "");
+    b.type_into("#comment", "设计完整，实施扎实，可推广。");
+    b.click("input[name=recommendation][value='推荐']");
+    b.both_widths("review-form");
+    // On a phone the rubric comes after the entry: its part of the page, scrolled to.
+    b.width(390);
+    b.script("document.getElementById('score-h').scrollIntoView();");
+    b.screenshot("review-score-390");
+    b.width(1280);
+
+    b.follow("button[name=action][value=submit]");
+    assert!(b.url().contains("saved=submitted"), "{}", b.url());
+    let text = b.text();
+    assert!(text.contains("评分已提交"), "{text}");
+    let (submitted, recorded): (i64, f64) = c
+        .db()
+        .query_row(
+            "SELECT submitted, total FROM review_versions ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((submitted, recorded), (1, expected));
+    b.both_widths("review-submitted");
+}
