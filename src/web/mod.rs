@@ -14,7 +14,8 @@
 //! template; chosen over askama because templates stay plain files checked at start by a
 //! test, add no proc-macro build time, and over the project's handlebars because Jinja
 //! has template inheritance and loops with `loop` variables that the lists need). They
-//! work without JavaScript; the stylesheet is inside the binary.
+//! work without JavaScript; the stylesheet is inside the binary, and so is the one script
+//! (我的评审's live total, `review_expert.rs`), which only adds to a working page.
 
 mod actions;
 pub mod auth;
