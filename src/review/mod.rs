@@ -765,6 +765,27 @@ pub fn record_review(
     via: &str,
     message: Option<i64>,
 ) -> Result<i64> {
+    let new = check_review(
+        reg, campaign, rubric, round_id, email, receipt, input, via, message,
+    )?;
+    Ok(reg.add_review(&new)?)
+}
+
+/// What [`record_review`] would record, checked (round open, entry assigned to the expert,
+/// scores valid) but not written: for a caller that writes it in a transaction of its own
+/// (the console, with its audit row).
+#[allow(clippy::too_many_arguments)]
+pub fn check_review(
+    reg: &Registry,
+    campaign: &Campaign,
+    rubric: &Rubric,
+    round_id: i64,
+    email: &str,
+    receipt: &str,
+    input: &ScoreInput,
+    via: &str,
+    message: Option<i64>,
+) -> Result<NewReview> {
     let r = round(reg, round_id)?;
     if r.state != "published" {
         return Err(ReviewError::WrongState {
@@ -805,7 +826,7 @@ pub fn record_review(
                 .join("；"),
         )
     })?;
-    Ok(reg.add_review(&NewReview {
+    Ok(NewReview {
         round: round_id,
         receipt: receipt.to_string(),
         expert: expert.id,
@@ -820,7 +841,7 @@ pub fn record_review(
         submitted: input.submit,
         via: via.to_string(),
         message,
-    })?)
+    })
 }
 
 /// Closes a round: reviews can no longer change.

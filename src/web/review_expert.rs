@@ -472,7 +472,7 @@ pub(super) async fn save(
         let before = reg
             .review_versions(m.round.id, &m.a.receipt, m.expert.id)?
             .pop();
-        let recorded = review::record_review(
+        let checked = review::check_review(
             reg,
             s.console.campaign(),
             &s.console.rubric,
@@ -483,44 +483,49 @@ pub(super) async fn save(
             "web",
             None,
         );
-        if let Err(e) = recorded {
-            return match e {
-                review::ReviewError::Registry(r) => Err(WebError::Registry(r)),
-                other => {
-                    filled
-                        .errors
-                        .entry(String::new())
-                        .or_default()
-                        .push(other.to_string());
-                    form_page(
-                        s,
-                        reg,
-                        ctx,
-                        &m,
-                        Some(filled),
-                        None,
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                }
-            };
-        }
-        let after = reg
-            .review_versions(m.round.id, &m.a.receipt, m.expert.id)?
-            .pop();
+        let new = match checked {
+            Ok(n) => n,
+            Err(review::ReviewError::Registry(r)) => return Err(WebError::Registry(r)),
+            Err(other) => {
+                filled
+                    .errors
+                    .entry(String::new())
+                    .or_default()
+                    .push(other.to_string());
+                return form_page(
+                    s,
+                    reg,
+                    ctx,
+                    &m,
+                    Some(filled),
+                    None,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                );
+            }
+        };
+        // The version and its audit row in one transaction.
         let actor = ctx.user()?.0.email.clone();
-        audit(
-            reg,
-            &actor,
-            if submit {
+        let object = format!("review:{}:{}", m.round.id, m.a.receipt);
+        let after = serde_json::json!({
+            "total": new.total,
+            "submitted": new.submitted,
+            "recommendation": new.recommendation,
+        });
+        let tx = reg.begin()?;
+        tx.add_review(&new)?;
+        tx.audit(&NewAudit {
+            actor: &actor,
+            action: if submit {
                 "review_submit"
             } else {
                 "review_save"
             },
-            &format!("review:{}:{}", m.round.id, m.a.receipt),
-            version_json(before.as_ref()),
-            version_json(after.as_ref()),
-            None,
-        )?;
+            object: &object,
+            before: version_json(before.as_ref()).to_string(),
+            after: after.to_string(),
+            note: None,
+        })?;
+        tx.commit()?;
         let saved = if submit { "submitted" } else { "draft" };
         Ok(Redirect::to(&format!("/review/{id}?saved={saved}")).into_response())
     })
