@@ -390,6 +390,15 @@ fn an_expert_reviews_on_the_console_and_nobody_else_gets_in() {
     assert_eq!(on_entry.len(), on_before, "replaced: {now:?}");
     assert!(!on_entry.contains(&&EXPERT.to_string()));
     assert_eq!(x.get(&format!("/review/{rid}")).status, 404);
+    let recusals: i64 = c
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE actor = ?1 AND action = 'review_recuse' AND note = '本单位作品'",
+            [EXPERT],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recusals, 1);
     let list = x.get("/review");
     assert!(list.body.contains("已回避"));
 

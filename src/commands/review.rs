@@ -278,7 +278,7 @@ pub fn recuse(app: &App, round: i64, receipt: &str, email: &str, note: &str) -> 
     let mut reg = app.registry()?;
     run(
         false,
-        || review::recuse(&mut reg, &rubric, round, receipt, email, note),
+        || review::recuse(&mut reg, &rubric, round, receipt, email, note, None),
         |next| match next {
             Some(next) => {
                 println!("{email} 回避 {receipt}，由以下专家替换：");

@@ -444,14 +444,7 @@ impl Registry {
         new: Option<(i64, &str, i64, &str)>,
     ) -> Result<()> {
         let tx = self.begin()?;
-        tx.tx.execute(
-            "UPDATE review_assignments SET ended_at = ?2, ended_why = ?3
-             WHERE id = ?1 AND ended_at IS NULL",
-            params![ended, now(), why],
-        )?;
-        if let Some((round, receipt, expert, origin)) = new {
-            tx.add_assignment(round, receipt, expert, origin)?;
-        }
+        tx.swap_assignment(ended, why, new)?;
         tx.commit()
     }
 
@@ -688,6 +681,40 @@ impl Registry {
 }
 
 impl Tx<'_> {
+    /// As [`Registry::swap_assignment`], inside the transaction.
+    pub fn swap_assignment(
+        &self,
+        ended: i64,
+        why: &str,
+        new: Option<(i64, &str, i64, &str)>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE review_assignments SET ended_at = ?2, ended_why = ?3
+             WHERE id = ?1 AND ended_at IS NULL",
+            params![ended, now(), why],
+        )?;
+        if let Some((round, receipt, expert, origin)) = new {
+            self.add_assignment(round, receipt, expert, origin)?;
+        }
+        Ok(())
+    }
+
+    /// As [`Registry::declare_conflict`], inside the transaction.
+    pub fn declare_conflict(
+        &self,
+        expert: i64,
+        entry_key: &str,
+        receipt: &str,
+        note: &str,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR IGNORE INTO review_conflicts (expert, entry_key, receipt, note, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![expert, entry_key, receipt, note, now()],
+        )?;
+        Ok(())
+    }
+
     /// As [`Registry::round`], inside the transaction.
     pub fn review_round(&self, id: i64) -> Result<Option<RoundRow>> {
         Ok(self

@@ -624,6 +624,7 @@ pub fn adjust(
 /// An expert recuses from an entry: the conflict is recorded as declared, the assignment
 /// ends and the next-best feasible expert takes it (returned; None when every other expert
 /// is in conflict or at the cap: the entry is then short and staff add one with `adjust`).
+/// With `actor`, the audit log's `review_recuse` row is written in the same transaction.
 pub fn recuse(
     reg: &mut Registry,
     rubric: &Rubric,
@@ -631,6 +632,7 @@ pub fn recuse(
     receipt: &str,
     email: &str,
     note: &str,
+    actor: Option<&str>,
 ) -> Result<Option<String>> {
     let rp = RoundProblem::load(reg, rubric, round_id)?;
     if rp.round.state == "closed" {
@@ -653,13 +655,26 @@ pub fn recuse(
     let mut current = rp.current(reg)?;
     current[e].retain(|&y| y != x);
     let next = rp.problem.replacement(e, &current, &[x]);
-    reg.declare_conflict(rp.experts[x].id, &rp.entries[e].entry_key, receipt, note)?;
-    reg.swap_assignment(
+    let replacement = next.map(|n| rp.experts[n].email.clone());
+    let tx = reg.begin()?;
+    tx.declare_conflict(rp.experts[x].id, &rp.entries[e].entry_key, receipt, note)?;
+    tx.swap_assignment(
         row.id,
         "recused",
         next.map(|n| (round_id, receipt, rp.experts[n].id, "replacement")),
     )?;
-    Ok(next.map(|n| rp.experts[n].email.clone()))
+    if let Some(actor) = actor {
+        tx.audit(&crate::registry::NewAudit {
+            actor,
+            action: "review_recuse",
+            object: &format!("review:{round_id}:{receipt}"),
+            before: serde_json::json!({ "expert": rp.experts[x].email }).to_string(),
+            after: serde_json::json!({ "replacement": replacement }).to_string(),
+            note: Some(note),
+        })?;
+    }
+    tx.commit()?;
+    Ok(replacement)
 }
 
 /// Scores as given (by the web page, a score sheet or the command line).

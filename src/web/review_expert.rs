@@ -13,7 +13,7 @@
 //! recused from) is 404 like a missing one. A province account gets 404 for every page
 //! here; staff, admin and viewer get 403 (they follow review on the staff pages, which
 //! show what they may see of every expert). Every POST checks the CSRF token and Origin
-//! and is written to the audit log.
+//! and is written to the audit log in the transaction of its change.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -335,29 +335,6 @@ pub(super) async fn file(
     .await
 }
 
-/// Appends the audit row of an expert's action.
-fn audit(
-    reg: &mut Registry,
-    actor: &str,
-    action: &str,
-    object: &str,
-    before: serde_json::Value,
-    after: serde_json::Value,
-    note: Option<&str>,
-) -> Result<(), WebError> {
-    let tx = reg.begin()?;
-    tx.audit(&NewAudit {
-        actor,
-        action,
-        object,
-        before: before.to_string(),
-        after: after.to_string(),
-        note,
-    })?;
-    tx.commit()?;
-    Ok(())
-}
-
 /// A version as the audit log keeps it.
 fn version_json(v: Option<&ReviewRow>) -> serde_json::Value {
     match v {
@@ -576,6 +553,7 @@ pub(super) async fn recuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
+        let actor = ctx.user()?.0.email.clone();
         let replaced = review::recuse(
             reg,
             &s.console.rubric,
@@ -583,22 +561,13 @@ pub(super) async fn recuse(
             &m.a.receipt,
             &m.expert.email,
             &reason,
+            Some(&actor),
         );
-        let next = match replaced {
-            Ok(n) => n,
+        match replaced {
+            Ok(_) => {}
             Err(review::ReviewError::Registry(r)) => return Err(WebError::Registry(r)),
             Err(other) => return Err(WebError::BadRequest(other.to_string())),
-        };
-        let actor = ctx.user()?.0.email.clone();
-        audit(
-            reg,
-            &actor,
-            "review_recuse",
-            &format!("review:{}:{}", m.round.id, m.a.receipt),
-            serde_json::json!({ "expert": m.expert.email }),
-            serde_json::json!({ "replacement": next }),
-            Some(&reason),
-        )?;
+        }
         Ok(Redirect::to(&format!(
             "/review?recused={}",
             super::pages::percent(&m.a.receipt)
