@@ -277,7 +277,7 @@ fn main() {
         reporter: reporter(),
         desk: lndx::desk::Desk::new(&dir, intake(), Some(&repo().join("templates"))).unwrap(),
         book: lndx::book::Setup::default(),
-        rubric: lndx::review::Rubric::builtin(&intake().campaign).unwrap(),
+        rubric: Some(lndx::review::Rubric::builtin(&intake().campaign).unwrap()),
     };
     let (trigger, shutdown) = Shutdown::channel();
     let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();

@@ -162,15 +162,19 @@ impl App {
             &self.config.report.schedule,
             clock,
         )?;
-        let has_review = self
-            .rules_dir
-            .as_ref()
-            .is_none_or(|d| d.join(crate::review::rubric::FILE).is_file());
-        Ok(if has_review {
+        Ok(if self.has_review() {
             scheduler.with_extra(self.review_reminders()?)
         } else {
             scheduler
         })
+    }
+
+    /// Whether the campaign has expert review: its rules folder has `review.toml` (an
+    /// optional file), or the built-in rules are used.
+    pub fn has_review(&self) -> bool {
+        self.rules_dir
+            .as_ref()
+            .is_none_or(|d| d.join(crate::review::rubric::FILE).is_file())
     }
 
     /// The review rubric of the rules folder (or the built-in one).
@@ -232,7 +236,11 @@ impl App {
             reporter: self.reporter()?,
             desk: self.desk()?,
             book: self.book_setup(),
-            rubric: self.rubric(&self.campaign()?)?,
+            rubric: if self.has_review() {
+                Some(self.rubric(&self.campaign()?)?)
+            } else {
+                None
+            },
         })
     }
 

@@ -67,8 +67,9 @@ pub struct Console {
     pub desk: crate::desk::Desk,
     /// 汇编: the book's settings (`[book]`, the templates folder), as `lndx book` uses them.
     pub book: crate::book::Setup,
-    /// 我的评审: the rubric experts score by (`rules/review.toml`).
-    pub rubric: crate::review::Rubric,
+    /// 我的评审: the rubric experts score by (`rules/review.toml`); None when the campaign
+    /// has no expert review (its pages are then not found).
+    pub rubric: Option<crate::review::Rubric>,
 }
 
 impl Console {

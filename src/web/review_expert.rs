@@ -57,6 +57,11 @@ fn expert(ctx: &Ctx, reg: &Registry) -> Result<(String, Option<ExpertRow>), WebE
     }
 }
 
+/// The rubric, or 404 when the campaign has no expert review.
+fn rubric(s: &Inner) -> Result<&crate::review::Rubric, WebError> {
+    s.console.rubric.as_ref().ok_or(WebError::NotFound)
+}
+
 /// An assignment of the signed-in expert, with its round (published or closed) and the
 /// expert; anything else is 404.
 struct Mine {
@@ -65,7 +70,8 @@ struct Mine {
     expert: ExpertRow,
 }
 
-fn mine(ctx: &Ctx, reg: &Registry, id: i64) -> Result<Mine, WebError> {
+fn mine(s: &Inner, ctx: &Ctx, reg: &Registry, id: i64) -> Result<Mine, WebError> {
+    rubric(s)?;
     let (_, x) = expert(ctx, reg)?;
     let expert = x.ok_or(WebError::NotFound)?;
     let a = reg
@@ -119,6 +125,7 @@ pub(super) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
+        rubric(s)?;
         let (_, x) = expert(ctx, reg)?;
         let mut rounds: BTreeMap<i64, Vec<minijinja::Value>> = BTreeMap::new();
         if let Some(x) = &x {
@@ -227,7 +234,7 @@ fn form_page(
         .ok_or(WebError::NotFound)?;
     let campaign = s.console.campaign();
     let kind = campaign.kind(&e.kind).ok_or(WebError::NotFound)?;
-    let rubric = &s.console.rubric;
+    let rubric = rubric(s)?;
     let versions = reg.review_versions(m.round.id, &m.a.receipt, m.expert.id)?;
     let filled = filled.unwrap_or_else(|| {
         versions
@@ -307,7 +314,7 @@ pub(super) async fn form(
     Query(q): Query<FormQuery>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let m = mine(ctx, reg, id)?;
+        let m = mine(s, ctx, reg, id)?;
         let flash = match q.saved.as_deref() {
             Some("draft") => Some("草稿已保存。"),
             Some("submitted") => Some("评分已提交。本轮结束前仍可修改，修改后请再次提交。"),
@@ -325,7 +332,7 @@ pub(super) async fn file(
     Path(id): Path<i64>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let m = mine(ctx, reg, id)?;
+        let m = mine(s, ctx, reg, id)?;
         let (_, file) = reg
             .entry_and_file(&m.a.receipt)?
             .ok_or(WebError::NotFound)?;
@@ -367,7 +374,7 @@ pub(super) async fn save(
                 .unwrap_or_default()
         };
         ctx.check_post(&get("csrf"))?;
-        let m = mine(ctx, reg, id)?;
+        let m = mine(s, ctx, reg, id)?;
         let submit = get("action") == "submit";
         let (e, _) = reg
             .entry_and_file(&m.a.receipt)?
@@ -377,7 +384,7 @@ pub(super) async fn save(
             .campaign()
             .kind(&e.kind)
             .ok_or(WebError::NotFound)?;
-        let criteria = s.console.rubric.criteria(kind);
+        let criteria = rubric(s)?.criteria(kind);
         let mut filled = Filled {
             comment: get("comment"),
             recommendation: get("recommendation"),
@@ -418,7 +425,7 @@ pub(super) async fn save(
                 .push(closed_problem());
         }
         if filled.errors.is_empty() {
-            if let Err(problems) = review::validate_scores(&s.console.rubric, kind, &input) {
+            if let Err(problems) = review::validate_scores(rubric(s)?, kind, &input) {
                 for (code, text) in problems {
                     let field = match code {
                         "missing_comment" => "comment".to_string(),
@@ -452,7 +459,7 @@ pub(super) async fn save(
         let checked = review::check_review(
             reg,
             s.console.campaign(),
-            &s.console.rubric,
+            rubric(s)?,
             m.round.id,
             &m.expert.email,
             &m.a.receipt,
@@ -527,7 +534,7 @@ pub(super) async fn recuse(
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
         ctx.check_post(&f.csrf)?;
-        let m = mine(ctx, reg, id)?;
+        let m = mine(s, ctx, reg, id)?;
         let reason = f.reason.trim().to_string();
         let mut problem = None;
         if m.round.state != "published" {
@@ -556,7 +563,7 @@ pub(super) async fn recuse(
         let actor = ctx.user()?.0.email.clone();
         let replaced = review::recuse(
             reg,
-            &s.console.rubric,
+            rubric(s)?,
             m.round.id,
             &m.a.receipt,
             &m.expert.email,
