@@ -414,3 +414,64 @@ fn an_expert_reviews_on_the_console_and_nobody_else_gets_in() {
     assert!(p.body.contains("本轮评审已结束"));
     assert_eq!(versions(&c, receipt, EXPERT).len(), 2);
 }
+
+/// A campaign without `review.toml` has no expert review: `lndx run` still serves the
+/// console, and 我的评审 is not found (with review it asks to sign in).
+#[test]
+fn without_review_rules_the_console_runs_and_my_reviews_is_not_found() {
+    for (with_review, expected) in [(false, 404), (true, 303)] {
+        let s = util::Scratch::new("review-optional");
+        if !with_review {
+            std::fs::remove_file(s.rules().join("review.toml")).unwrap();
+        }
+        let port = console::free_port();
+        let cfg = s.config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_lndx"))
+            .arg("--data-dir")
+            .arg(s.data())
+            .arg("--rules")
+            .arg(s.rules())
+            .arg("--config")
+            .arg(&cfg)
+            .arg("run")
+            .current_dir(&s.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut child = Stopped(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let exited = child.0.try_wait().unwrap();
+            assert!(exited.is_none(), "lndx run exited: {exited:?}");
+            assert!(std::time::Instant::now() < deadline, "the console came up");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let status = agent
+            .get(format!("http://127.0.0.1:{port}/review"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16();
+        drop(child);
+        assert_eq!(status, expected, "with review.toml: {with_review}");
+    }
+}
+
+/// A started `lndx run`, stopped (SIGTERM, then waited for) when dropped.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg("-15")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
