@@ -277,7 +277,7 @@ fn main() {
         reporter: reporter(),
         desk: lndx::desk::Desk::new(&dir, intake(), Some(&repo().join("templates"))).unwrap(),
         book: lndx::book::Setup::default(),
-        review: lndx::review::staff::Setup {
+        review: Some(lndx::review::staff::Setup {
             rubric: lndx::review::Rubric::builtin(&campaign).unwrap(),
             wording: lndx::review::wording::Wording::load(None).unwrap(),
             sender: lndx::report::Sender {
@@ -287,7 +287,8 @@ fn main() {
                 to: Vec::new(),
                 cc: Vec::new(),
             },
-        },
+            sign_in: None,
+        }),
     };
     let (trigger, shutdown) = Shutdown::channel();
     let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();

@@ -162,15 +162,19 @@ impl App {
             &self.config.report.schedule,
             clock,
         )?;
-        let has_review = self
-            .rules_dir
-            .as_ref()
-            .is_none_or(|d| d.join(crate::review::rubric::FILE).is_file());
-        Ok(if has_review {
+        Ok(if self.has_review() {
             scheduler.with_extra(self.review_reminders()?)
         } else {
             scheduler
         })
+    }
+
+    /// Whether the campaign has expert review: its rules folder has `review.toml` (an
+    /// optional file), or the built-in rules are used.
+    pub fn has_review(&self) -> bool {
+        self.rules_dir
+            .as_ref()
+            .is_none_or(|d| d.join(crate::review::rubric::FILE).is_file())
     }
 
     /// The review rubric of the rules folder (or the built-in one).
@@ -187,6 +191,7 @@ impl App {
             rubric: self.rubric(campaign)?,
             wording: crate::review::wording::Wording::load(self.templates_dir.as_deref())?,
             sender: self.report_sender(),
+            sign_in: Some(self.review_sign_in()),
         })
     }
 
@@ -197,6 +202,7 @@ impl App {
         let rubric = self.rubric(&campaign)?;
         let wording = crate::review::wording::Wording::load(self.templates_dir.as_deref())?;
         let sender = self.report_sender();
+        let sign_in = self.review_sign_in();
         let mut reg = self.registry()?;
         Ok(Box::new(move |now| {
             let mailer = crate::review::mail::Mailer {
@@ -204,12 +210,26 @@ impl App {
                 rubric: &rubric,
                 wording: &wording,
                 sender: &sender,
+                sign_in: Some(&sign_in),
             };
             mailer
                 .tick(&mut reg, now)
                 .map(|q| q.len())
                 .map_err(|e| e.to_string())
         }))
+    }
+
+    /// Sign-in links for review mail: the console's own links (single use, `[web]
+    /// link_hours`, stored hashed) under the console's address, landing on 我的评审.
+    pub fn review_sign_in(&self) -> crate::review::mail::SignIn {
+        let hours = self.config.web.link_hours.max(1);
+        let base = self.console_base();
+        crate::review::mail::SignIn {
+            hours,
+            make: Box::new(move |reg, user| {
+                crate::web::issue_signin_link(reg, user, hours, &base).map_err(|e| e.to_string())
+            }),
+        }
     }
 
     /// The console's parts: its own intake (for the self-check and the wording), the
@@ -226,7 +246,11 @@ impl App {
             reporter: self.reporter()?,
             desk: self.desk()?,
             book: self.book_setup(),
-            review: self.review_setup(&self.campaign()?)?,
+            review: if self.has_review() {
+                Some(self.review_setup(&self.campaign()?)?)
+            } else {
+                None
+            },
         })
     }
 

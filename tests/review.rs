@@ -110,6 +110,8 @@ fn a_round_from_ingest_to_published_decisions() {
             ["郑九", "某学院", "江苏", "li2@experts.cn", "案例"],
         ],
     );
+    // One address already has a staff account: it is left as it is.
+    ok(&s.lndx(None, &["user", "add", "li2@experts.cn", "--role", "staff"]));
     let out = s.lndx(
         None,
         &[
@@ -141,6 +143,61 @@ fn a_round_from_ingest_to_published_decisions() {
         .as_str()
         .unwrap()
         .contains("第 9 行"));
+
+    // Each imported expert got a console account with role expert, name, province and
+    // unit; the staff account of the same address was not changed, and the row says so.
+    assert_eq!(report["accounts_created"], 5, "{report}");
+    assert_eq!(report["account_notes"][0]["row"], 4, "{report}");
+    assert_eq!(report["account_notes"][0]["code"], "account_other_role");
+    let users: Value =
+        serde_json::from_str(&ok(&s.lndx(None, &["user", "list", "--json"]))).unwrap();
+    let user = |email: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .cloned()
+            .unwrap_or_else(|| panic!("{email} has an account: {users}"))
+    };
+    let zhang = user("zhang1@experts.cn");
+    assert_eq!(
+        (
+            &zhang["role"],
+            &zhang["name"],
+            &zhang["province"],
+            &zhang["unit"]
+        ),
+        (
+            &Value::from("expert"),
+            &Value::from("张一"),
+            &Value::from("GD"),
+            &Value::from("广东开放大学")
+        )
+    );
+    assert_eq!(user("li2@experts.cn")["role"], "staff");
+    assert!(users
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["email"] != "zhou7@experts.cn" && u["email"] != "not-an-address"));
+    // Adding an expert one by one links the account that exists.
+    let out = ok(&s.lndx(
+        None,
+        &[
+            "review",
+            "expert",
+            "add",
+            "sun6@experts.cn",
+            "--name",
+            "孙六",
+            "--province",
+            "湖南",
+            "--expertise",
+            "案例、课程",
+        ],
+    ));
+    assert!(out.contains("account_linked"), "{out}");
 
     // A round over batch 1, every kind.
     let out = ok(&s.lndx(
@@ -459,6 +516,115 @@ fn a_round_that_cannot_be_served_says_which_entries_and_why() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown_kind"));
 }
 
+/// The console sign-in link in a mail's text.
+fn signin_link(text: &str) -> Option<String> {
+    let at = text.find("http://")?;
+    let link: String = text[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '（')
+        .collect();
+    link.contains("/signin/").then_some(link)
+}
+
+/// Serves the console of the test's config in this process and signs in with each link
+/// by HTTP: the button's POST (with the page's CSRF token) leads to 我的评审 and shows the
+/// expert's account; a link works once, and only its hash is stored.
+fn signs_in_to_my_reviews(
+    s: &Scratch,
+    cfg: &Path,
+    port: u16,
+    links: &[(String, String)],
+    mine: &BTreeMap<String, Vec<String>>,
+) {
+    let app = lndx::app::App::new(Some(cfg), Some(s.data()), Some(s.rules())).unwrap();
+    let console = app.console().unwrap();
+    let (trigger, shutdown) = lndx::shutdown::Shutdown::channel();
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let server = std::thread::spawn(move || {
+        lndx::web::serve(
+            listen,
+            console,
+            std::sync::Arc::new(lndx::health::Health::default()),
+            shutdown,
+        )
+        .unwrap()
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(listen).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the console came up");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let origin = format!("http://127.0.0.1:{port}");
+    let db = rusqlite::Connection::open(s.data().join("lndx.db")).unwrap();
+    for (email, link) in links {
+        let mut page = agent.get(link).call().unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        let cookie = page.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let body = page.body_mut().read_to_string().unwrap();
+        let at = body.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+        let csrf = body[at..].split('"').next().unwrap().to_string();
+        let post = || {
+            agent
+                .post(link)
+                .header("Cookie", &cookie)
+                .header("Origin", &origin)
+                .send_form([("csrf", csrf.as_str())])
+                .unwrap()
+        };
+        let signed = post();
+        assert_eq!(signed.status().as_u16(), 303, "{email}");
+        assert_eq!(signed.headers()["location"], "/review");
+        let session = signed.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut listed = agent
+            .get(format!("{origin}/review"))
+            .header("Cookie", &session)
+            .call()
+            .unwrap();
+        assert_eq!(listed.status().as_u16(), 200);
+        let body = listed.body_mut().read_to_string().unwrap();
+        assert!(body.contains("<h1>我的评审</h1>"), "{body}");
+        for r in &mine[email] {
+            assert!(body.contains(r.as_str()), "{email} sees {r}: {body}");
+        }
+        // Used once: the same link again signs nobody in.
+        assert_eq!(
+            post().status().as_u16(),
+            403,
+            "{email}: the link is single-use"
+        );
+        let token = link.rsplit('/').next().unwrap();
+        let stored = |t: &str| -> i64 {
+            db.query_row(
+                "SELECT count(*) FROM signin_links WHERE token_hash = ?1",
+                [t],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(stored(token), 0, "the token itself is not stored");
+        assert_eq!(stored(&lndx::registry::sha256_hex(token.as_bytes())), 1);
+    }
+    trigger.fire();
+    server.join().unwrap();
+}
+
 /// The attachments of an .eml: (file name, bytes).
 fn attachments(raw: &[u8]) -> Vec<(String, Vec<u8>)> {
     use mail_parser::MimeHeaders;
@@ -593,7 +759,14 @@ fn eml_with(from: &str, subject: &str, filename: &str, bytes: &[u8]) -> Vec<u8> 
 #[test]
 fn invitations_sheets_mailed_back_reminders_and_outcomes_through_the_outbox() {
     let s = Scratch::new("review-mail");
-    let cfg = s.config("[report]\nto = [\"staff@ouchn.test\"]\n");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = s.config(&format!(
+        "[report]\nto = [\"staff@ouchn.test\"]\n[web]\nlisten = \"127.0.0.1:{port}\"\n"
+    ));
     let c = Some(cfg.as_path());
     s.ingest(c, &util::sample_messages());
     let before = s.outbox_files().len();
@@ -655,6 +828,7 @@ fn invitations_sheets_mailed_back_reminders_and_outcomes_through_the_outbox() {
         .collect();
     assert_eq!(invitations.len(), mine.len(), "one invitation per expert");
     let mut sheets: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut links: Vec<(String, String)> = Vec::new();
     for raw in &invitations {
         let to = header(raw, "to");
         assert!(mine.contains_key(&to), "{to}");
@@ -671,10 +845,18 @@ fn invitations_sheets_mailed_back_reminders_and_outcomes_through_the_outbox() {
         assert_eq!(att.len(), 1);
         assert!(att[0].0.ends_with(".xlsx"));
         assert!(
-            sheets.insert(to, att[0].1.clone()).is_none(),
+            sheets.insert(to.clone(), att[0].1.clone()).is_none(),
             "one mail per expert"
         );
+        // Each expert's console account (made when the expert was added) gets its own
+        // sign-in link under the console's address.
+        let link = signin_link(&text).unwrap_or_else(|| panic!("a sign-in link: {text}"));
+        assert!(link.starts_with(&format!("http://127.0.0.1:{port}/signin/")));
+        links.push((to, link));
     }
+    let tokens: BTreeSet<&String> = links.iter().map(|(_, l)| l).collect();
+    assert_eq!(tokens.len(), links.len(), "a fresh link per mail");
+    signs_in_to_my_reviews(&s, &cfg, port, &links, &mine);
 
     // The first expert mails back a filled sheet, with one row for an entry not theirs.
     let (e1, e1_entries) = mine
@@ -810,6 +992,14 @@ fn invitations_sheets_mailed_back_reminders_and_outcomes_through_the_outbox() {
     );
     assert_eq!(to, others.iter().cloned().collect::<BTreeSet<_>>());
     assert!(!to.contains(&e1), "the finished expert is not reminded");
+    for r in &reminders {
+        let text = header(r, "text");
+        let link = signin_link(&text).unwrap_or_else(|| panic!("a sign-in link: {text}"));
+        assert!(
+            links.iter().all(|(_, l)| *l != link),
+            "a reminder carries a new link"
+        );
+    }
     // Before 09:00 of a reminder day nothing is due; a day in between has no reminder.
     let n = s.outbox_files().len();
     ok(&s.lndx(c, &["review", "remind", "--at", "2031-01-18 10:00"]));

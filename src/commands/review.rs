@@ -108,7 +108,8 @@ pub fn expert_add(app: &App, x: &ExpertInput) -> Result<ExitCode> {
     run(
         false,
         || parts.staff().add_expert(&mut reg, x),
-        |added| {
+        |(added, account)| {
+            let email = x.email.trim().to_lowercase();
             println!(
                 "{}：{}",
                 if added {
@@ -116,8 +117,9 @@ pub fn expert_add(app: &App, x: &ExpertInput) -> Result<ExitCode> {
                 } else {
                     "已更新专家"
                 },
-                x.email.trim().to_lowercase()
+                email
             );
+            println!("{}（{}）", account.text(&email), account.code());
             Ok(ExitCode::SUCCESS)
         },
     )
@@ -136,14 +138,16 @@ pub fn expert_import(app: &App, file: &Path, json: bool) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                for p in &report.problems {
+                for p in report.problems.iter().chain(&report.account_notes) {
                     println!("{}（{}）", p.message, p.code);
                 }
                 println!(
-                    "导入完成：新增 {} 位，更新 {} 位，未导入 {} 行",
+                    "导入完成：新增 {} 位，更新 {} 位，未导入 {} 行；开通评审账号 {} 个，沿用 {} 个",
                     report.added,
                     report.updated,
-                    report.problems.len()
+                    report.problems.len(),
+                    report.accounts_created,
+                    report.accounts_linked
                 );
             }
             Ok(if report.problems.is_empty() {
@@ -271,7 +275,7 @@ pub fn recuse(app: &App, round: i64, receipt: &str, email: &str, note: &str) -> 
     let mut reg = app.registry()?;
     run(
         false,
-        || review::recuse(&mut reg, &rubric, round, receipt, email, note),
+        || review::recuse(&mut reg, &rubric, round, receipt, email, note, None),
         |next| match next {
             Some(next) => {
                 println!("{email} 回避 {receipt}，由以下专家替换：");

@@ -479,6 +479,8 @@ impl Intake {
             rubric: &review.rubric,
             wording: &review.wording,
             sender: &review.sender,
+            // The receipt of a score sheet carries no sign-in link.
+            sign_in: None,
         };
         let sender = inbound
             .from

@@ -34,8 +34,8 @@ pub use entries::{EntryFilter, EntryRow, NewEntry, NewFile};
 pub use outbox::{Delivery, LoopEvidence, OutboxListed, OutboxRow, QueuedMail};
 pub use raw::Stored;
 pub use review::{
-    AssignmentRow, DecisionRow, EntrySender, ExpertRow, NewExpert, NewReview, NewRound,
-    ReviewEntry, ReviewRow, RoundRow,
+    AssignmentRow, DecisionRow, EntrySender, ExpertAssignment, ExpertRow, NewExpert, NewReview,
+    NewRound, ReviewEntry, ReviewRow, RoundRow,
 };
 pub use review_staff::ReviewMailRow;
 

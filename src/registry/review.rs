@@ -83,6 +83,15 @@ pub struct AssignmentRow {
     pub origin: String,
 }
 
+/// One of an expert's assignments: in force, or ended by the expert's recusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpertAssignment {
+    pub id: i64,
+    pub round: i64,
+    pub receipt: String,
+    pub recused: bool,
+}
+
 /// A review version to record.
 #[derive(Debug, Clone)]
 pub struct NewReview {
@@ -435,14 +444,7 @@ impl Registry {
         new: Option<(i64, &str, i64, &str)>,
     ) -> Result<()> {
         let tx = self.begin()?;
-        tx.tx.execute(
-            "UPDATE review_assignments SET ended_at = ?2, ended_why = ?3
-             WHERE id = ?1 AND ended_at IS NULL",
-            params![ended, now(), why],
-        )?;
-        if let Some((round, receipt, expert, origin)) = new {
-            tx.add_assignment(round, receipt, expert, origin)?;
-        }
+        tx.swap_assignment(ended, why, new)?;
         tx.commit()
     }
 
@@ -485,6 +487,49 @@ impl Registry {
         )?;
         let rows = st
             .query_map([round], review_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Every saved version of one expert's review of an entry in a round, oldest first.
+    pub fn review_versions(
+        &self,
+        round: i64,
+        receipt: &str,
+        expert: i64,
+    ) -> Result<Vec<ReviewRow>> {
+        let mut st = self.conn.prepare(
+            "SELECT v.id, v.receipt, v.expert, v.scores, v.total, v.comment, v.recommendation,
+                    v.submitted, v.created_at
+             FROM review_versions v
+             WHERE v.round = ?1 AND v.receipt = ?2 AND v.expert = ?3
+             ORDER BY v.id",
+        )?;
+        let rows = st
+            .query_map(params![round, receipt, expert], review_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// An expert's assignments, in force or ended by their recusal, of entries still
+    /// current and valid, over every round: what the expert's review page lists.
+    pub fn expert_assignments(&self, expert: i64) -> Result<Vec<ExpertAssignment>> {
+        let mut st = self.conn.prepare(
+            "SELECT a.id, a.round, a.receipt, a.ended_why FROM review_assignments a
+             WHERE a.expert = ?1 AND (a.ended_at IS NULL OR a.ended_why = 'recused')
+               AND EXISTS (SELECT 1 FROM entries e WHERE e.receipt = a.receipt
+                           AND e.status = 'valid' AND e.superseded_by IS NULL)
+             ORDER BY a.round, a.receipt, a.id",
+        )?;
+        let rows = st
+            .query_map([expert], |r| {
+                Ok(ExpertAssignment {
+                    id: r.get(0)?,
+                    round: r.get(1)?,
+                    receipt: r.get(2)?,
+                    recused: r.get::<_, Option<String>>(3)?.is_some(),
+                })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -636,6 +681,40 @@ impl Registry {
 }
 
 impl Tx<'_> {
+    /// As [`Registry::swap_assignment`], inside the transaction.
+    pub fn swap_assignment(
+        &self,
+        ended: i64,
+        why: &str,
+        new: Option<(i64, &str, i64, &str)>,
+    ) -> Result<()> {
+        self.tx.execute(
+            "UPDATE review_assignments SET ended_at = ?2, ended_why = ?3
+             WHERE id = ?1 AND ended_at IS NULL",
+            params![ended, now(), why],
+        )?;
+        if let Some((round, receipt, expert, origin)) = new {
+            self.add_assignment(round, receipt, expert, origin)?;
+        }
+        Ok(())
+    }
+
+    /// As [`Registry::declare_conflict`], inside the transaction.
+    pub fn declare_conflict(
+        &self,
+        expert: i64,
+        entry_key: &str,
+        receipt: &str,
+        note: &str,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR IGNORE INTO review_conflicts (expert, entry_key, receipt, note, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![expert, entry_key, receipt, note, now()],
+        )?;
+        Ok(())
+    }
+
     /// As [`Registry::round`], inside the transaction.
     pub fn review_round(&self, id: i64) -> Result<Option<RoundRow>> {
         Ok(self

@@ -9,7 +9,7 @@ use std::io::Cursor;
 
 use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 
-use super::{account_for_expert, find_kind, Result, ReviewError};
+use super::{account_for_expert, find_kind, ExpertAccount, Result, ReviewError};
 use crate::campaign::Campaign;
 use crate::registry::{NewExpert, Registry};
 use crate::text::name_key;
@@ -41,6 +41,13 @@ pub struct ImportReport {
     pub added: usize,
     pub updated: usize,
     pub problems: Vec<RowProblem>,
+    /// Console accounts made with role expert.
+    pub accounts_created: usize,
+    /// Rows whose address already had an expert account.
+    pub accounts_linked: usize,
+    /// Rows imported whose account was left as it is (another role, or disabled): said
+    /// per row; these experts review on the score sheet.
+    pub account_notes: Vec<RowProblem>,
 }
 
 /// The header words of the import (the first that matches names a column).
@@ -133,14 +140,19 @@ pub fn check_expert(campaign: &Campaign, x: &ExpertInput) -> Result<NewExpert> {
     })
 }
 
-/// Adds (or updates) one expert; returns whether it was new.
-pub fn add_expert(reg: &Registry, campaign: &Campaign, x: &ExpertInput) -> Result<bool> {
+/// Adds (or updates) one expert; returns whether it was new and what became of their
+/// console account.
+pub fn add_expert(
+    reg: &Registry,
+    campaign: &Campaign,
+    x: &ExpertInput,
+) -> Result<(bool, ExpertAccount)> {
     let new = check_expert(campaign, x)?;
     let (_, added) = reg.upsert_expert(&new)?;
-    if let Some(row) = reg.expert_by_email(&new.email)? {
-        account_for_expert(reg, &row)?;
-    }
-    Ok(added)
+    let row = reg
+        .expert_by_email(&new.email)?
+        .ok_or_else(|| ReviewError::NoExpert(new.email.clone()))?;
+    Ok((added, account_for_expert(reg, &row)?))
 }
 
 fn cell_text(d: &Data) -> String {
@@ -259,7 +271,16 @@ pub fn import_experts(reg: &Registry, campaign: &Campaign, bytes: &[u8]) -> Resu
             Ok(new) => {
                 let (_, added) = reg.upsert_expert(&new)?;
                 if let Some(x) = reg.expert_by_email(&new.email)? {
-                    account_for_expert(reg, &x)?;
+                    let account = account_for_expert(reg, &x)?;
+                    match &account {
+                        ExpertAccount::Created { .. } => report.accounts_created += 1,
+                        ExpertAccount::Linked { .. } => report.accounts_linked += 1,
+                        _ => report.account_notes.push(RowProblem {
+                            row,
+                            code: account.code(),
+                            message: format!("第 {row} 行：{}", account.text(&x.email)),
+                        }),
+                    }
                 }
                 if added {
                     report.added += 1;

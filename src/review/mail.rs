@@ -38,7 +38,24 @@ pub struct Mailer<'a> {
     pub wording: &'a Wording,
     /// lndx's address, name and loop header; `to` and `cc` are the staff.
     pub sender: &'a Sender,
+    /// Sign-in links to the console for invitations and reminders (None: the mail says
+    /// to use the score sheet).
+    pub sign_in: Option<&'a SignIn>,
 }
+
+/// How review mail gets a sign-in link for an expert's account: the console's own
+/// function (single use, expiring, only its hash stored), handed down by the command layer
+/// that knows the public address. Each mail gets a fresh link.
+pub struct SignIn {
+    /// How long a link is valid, in hours (said in the mail).
+    pub hours: u32,
+    /// Makes a link for an account id.
+    pub make: MakeLink,
+}
+
+/// Makes a sign-in link for an account id (the error as text).
+pub type MakeLink =
+    Box<dyn Fn(&Registry, i64) -> std::result::Result<String, String> + Send + Sync>;
 
 /// An assigned entry as the mail lists it: (receipt, kind key, entry name).
 type Listed = (String, String, String);
@@ -69,6 +86,19 @@ impl Mailer<'_> {
             .batch(batch)
             .map(|b| b.name.clone())
             .unwrap_or_else(|| batch.to_string())
+    }
+
+    /// The sign-in sentence of an expert's mail: a fresh link to their account, or what
+    /// to do without one (no console configured, no usable expert account).
+    fn sign_in_text(&self, reg: &Registry, email: &str) -> Result<String> {
+        let user = super::expert_user(reg, email)?;
+        match (self.sign_in, user) {
+            (Some(si), Some(id)) => {
+                let link = (si.make)(reg, id).map_err(ReviewError::Mail)?;
+                Ok(self.wording.sign_in(&link, si.hours))
+            }
+            _ => Ok(self.wording.when("sign_in_pending").to_string()),
+        }
     }
 
     fn kind_name(&self, key: &str) -> String {
@@ -208,7 +238,7 @@ impl Mailer<'_> {
                 "count": entries.len(),
                 "entries": entries.iter().map(|(rc, k, t)| json!({"receipt": rc, "kind": self.kind_name(k), "title": t})).collect::<Vec<_>>(),
                 "sheet": filename,
-                "sign_in": self.wording.when("sign_in_pending"),
+                "sign_in": self.sign_in_text(reg, &email)?,
                 "round": round,
             });
             let bytes = self.sheet_for(round, &email, &entries)?;
@@ -353,6 +383,7 @@ impl Mailer<'_> {
                 "due": Self::date_text(&r.due),
                 "unfinished": open.len(),
                 "when": self.wording.when(when),
+                "sign_in": self.sign_in_text(reg, &email)?,
                 "entries": open.iter().map(|(rc, k, t)| json!({"receipt": rc, "kind": self.kind_name(k), "title": t})).collect::<Vec<_>>(),
                 "round": r.id,
             });

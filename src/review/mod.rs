@@ -11,8 +11,9 @@
 //! - this file: rounds (create, draft, adjust, recuse, publish, close), scores and their
 //!   validation, decisions and their publication.
 //!
-//! Accounts (role expert) come with the console: [`account_for_expert`] is where importing
-//! an expert will create one.
+//! Adding or importing an expert also makes (or links) their console account with role
+//! expert ([`account_for_expert`]); the console's 我的评审 pages record reviews through
+//! [`record_review`] and recusals through [`recuse`] like the command line.
 
 pub mod aggregate;
 pub mod assign;
@@ -145,11 +146,98 @@ pub struct UnservableEntry {
     pub why: Shortfall,
 }
 
-/// Where accounts come in: importing or adding an expert will also create (or find) an
-/// account with role expert, province and unit, once the console's accounts exist. Until
-/// then experts live in the review tables only, keyed by e-mail, and this does nothing.
-pub fn account_for_expert(_reg: &Registry, _expert: &ExpertRow) -> Result<()> {
-    Ok(())
+/// What adding or importing an expert did about their console account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "account", rename_all = "snake_case")]
+pub enum ExpertAccount {
+    /// A new account with role expert was made (no password: sign-in links only).
+    Created { id: i64 },
+    /// The address already had an expert account; it is used as it is.
+    Linked { id: i64 },
+    /// The address has an account of another role (staff, a province's coordinator …).
+    /// It is not changed: an account has one role, and neither widening nor narrowing what
+    /// someone may do happens as a side effect of a list of experts. The expert reviews on
+    /// the score sheet (their mail carries no sign-in link) until an admin sorts it out.
+    OtherRole { id: i64, role: String },
+    /// The address's expert account is disabled; it stays disabled (an admin's decision).
+    Disabled { id: i64 },
+}
+
+impl ExpertAccount {
+    /// The stable code (`--json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExpertAccount::Created { .. } => "account_created",
+            ExpertAccount::Linked { .. } => "account_linked",
+            ExpertAccount::OtherRole { .. } => "account_other_role",
+            ExpertAccount::Disabled { .. } => "account_disabled",
+        }
+    }
+
+    /// The account an expert signs in with to review on the console, if any.
+    pub fn usable(&self) -> Option<i64> {
+        match self {
+            ExpertAccount::Created { id } | ExpertAccount::Linked { id } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// What a person reads about it.
+    pub fn text(&self, email: &str) -> String {
+        match self {
+            ExpertAccount::Created { .. } => format!("已为 {email} 开通评审账号（评审专家）"),
+            ExpertAccount::Linked { .. } => format!("{email} 已有评审账号，沿用"),
+            ExpertAccount::OtherRole { role, .. } => format!(
+                "{email} 已有其他角色（{role}）的账号，未作改动：该专家暂不能登录评审页面，只能用评分表评分；如需在线评审，请管理员另行处理"
+            ),
+            ExpertAccount::Disabled { .. } => {
+                format!("{email} 的评审账号已停用，未重新启用：该专家只能用评分表评分")
+            }
+        }
+    }
+}
+
+/// Who made an expert's account (the `created_by` of accounts made by review).
+const EXPERT_ACCOUNT_CREATOR: &str = "review:experts";
+
+/// Called when an expert is added or imported: creates an account with role expert (name,
+/// province and unit from the expert), or links the existing one of the same address. An
+/// existing account of another role, or a disabled one, is left as it is and said (see
+/// [`ExpertAccount`]).
+pub fn account_for_expert(reg: &Registry, expert: &ExpertRow) -> Result<ExpertAccount> {
+    if let Some(u) = reg.user_by_email(&expert.email)? {
+        return Ok(if u.role != "expert" {
+            ExpertAccount::OtherRole {
+                id: u.id,
+                role: u.role,
+            }
+        } else if u.disabled {
+            ExpertAccount::Disabled { id: u.id }
+        } else {
+            ExpertAccount::Linked { id: u.id }
+        });
+    }
+    let created = reg.create_user(&crate::registry::console::NewUser {
+        email: &expert.email,
+        role: "expert",
+        province: expert.province.as_deref(),
+        unit: expert.unit.as_deref(),
+        name: Some(expert.name.as_str()),
+        created_by: EXPERT_ACCOUNT_CREATOR,
+    })?;
+    match created {
+        Some(id) => Ok(ExpertAccount::Created { id }),
+        // Made by someone else in between: look again.
+        None => account_for_expert(reg, expert),
+    }
+}
+
+/// The console account an expert reviews with: their expert account when it is enabled.
+pub fn expert_user(reg: &Registry, email: &str) -> Result<Option<i64>> {
+    Ok(reg
+        .user_by_email(email)?
+        .filter(|u| u.role == "expert" && !u.disabled)
+        .map(|u| u.id))
 }
 
 /// The Chinese name of a conflict.
@@ -537,6 +625,7 @@ pub fn adjust(
 /// An expert recuses from an entry: the conflict is recorded as declared, the assignment
 /// ends and the next-best feasible expert takes it (returned; None when every other expert
 /// is in conflict or at the cap: the entry is then short and staff add one with `adjust`).
+/// With `actor`, the audit log's `review_recuse` row is written in the same transaction.
 pub fn recuse(
     reg: &mut Registry,
     rubric: &Rubric,
@@ -544,6 +633,7 @@ pub fn recuse(
     receipt: &str,
     email: &str,
     note: &str,
+    actor: Option<&str>,
 ) -> Result<Option<String>> {
     let rp = RoundProblem::load(reg, rubric, round_id)?;
     if rp.round.state == "closed" {
@@ -566,13 +656,26 @@ pub fn recuse(
     let mut current = rp.current(reg)?;
     current[e].retain(|&y| y != x);
     let next = rp.problem.replacement(e, &current, &[x]);
-    reg.declare_conflict(rp.experts[x].id, &rp.entries[e].entry_key, receipt, note)?;
-    reg.swap_assignment(
+    let replacement = next.map(|n| rp.experts[n].email.clone());
+    let tx = reg.begin()?;
+    tx.declare_conflict(rp.experts[x].id, &rp.entries[e].entry_key, receipt, note)?;
+    tx.swap_assignment(
         row.id,
         "recused",
         next.map(|n| (round_id, receipt, rp.experts[n].id, "replacement")),
     )?;
-    Ok(next.map(|n| rp.experts[n].email.clone()))
+    if let Some(actor) = actor {
+        tx.audit(&crate::registry::NewAudit {
+            actor,
+            action: "review_recuse",
+            object: &format!("review:{round_id}:{receipt}"),
+            before: serde_json::json!({ "expert": rp.experts[x].email }).to_string(),
+            after: serde_json::json!({ "replacement": replacement }).to_string(),
+            note: Some(note),
+        })?;
+    }
+    tx.commit()?;
+    Ok(replacement)
 }
 
 /// Scores as given (by the web page, a score sheet or the command line).
@@ -678,6 +781,27 @@ pub fn record_review(
     via: &str,
     message: Option<i64>,
 ) -> Result<i64> {
+    let new = check_review(
+        reg, campaign, rubric, round_id, email, receipt, input, via, message,
+    )?;
+    Ok(reg.add_review(&new)?)
+}
+
+/// What [`record_review`] would record, checked (round open, entry assigned to the expert,
+/// scores valid) but not written: for a caller that writes it in a transaction of its own
+/// (the console, with its audit row).
+#[allow(clippy::too_many_arguments)]
+pub fn check_review(
+    reg: &Registry,
+    campaign: &Campaign,
+    rubric: &Rubric,
+    round_id: i64,
+    email: &str,
+    receipt: &str,
+    input: &ScoreInput,
+    via: &str,
+    message: Option<i64>,
+) -> Result<NewReview> {
     let r = round(reg, round_id)?;
     if r.state != "published" {
         return Err(ReviewError::WrongState {
@@ -718,7 +842,7 @@ pub fn record_review(
                 .join("；"),
         )
     })?;
-    Ok(reg.add_review(&NewReview {
+    Ok(NewReview {
         round: round_id,
         receipt: receipt.to_string(),
         expert: expert.id,
@@ -733,7 +857,7 @@ pub fn record_review(
         submitted: input.submit,
         via: via.to_string(),
         message,
-    })?)
+    })
 }
 
 /// Closes a round: reviews can no longer change.

@@ -26,6 +26,8 @@ pub struct Setup {
     pub rubric: Rubric,
     pub wording: Wording,
     pub sender: Sender,
+    /// Sign-in links for invitations and reminders (None: the mail points to the sheet).
+    pub sign_in: Option<super::mail::SignIn>,
 }
 
 impl Setup {
@@ -35,6 +37,7 @@ impl Setup {
             rubric: &self.rubric,
             wording: &self.wording,
             sender: &self.sender,
+            sign_in: self.sign_in.as_ref(),
         }
     }
 }
@@ -260,7 +263,11 @@ impl Staff<'_> {
     }
 
     /// Adds an expert (or updates the one with that address); true when added.
-    pub fn add_expert(&self, reg: &mut Registry, x: &ExpertInput) -> Result<bool> {
+    pub fn add_expert(
+        &self,
+        reg: &mut Registry,
+        x: &ExpertInput,
+    ) -> Result<(bool, super::ExpertAccount)> {
         let email = x.email.trim().to_lowercase();
         let before = reg
             .expert_by_email(&email)?

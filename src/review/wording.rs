@@ -37,6 +37,7 @@ const WHEN: &[&str] = &[
     "soon",
     "overdue",
     "sign_in_pending",
+    "sign_in",
 ];
 /// The problems a returned score sheet can have (also their stable codes).
 pub const PROBLEMS: &[&str] = &[
@@ -167,6 +168,13 @@ impl Wording {
             .get(key)
             .map(String::as_str)
             .unwrap_or_default()
+    }
+
+    /// The sign-in sentence of an invitation or reminder: `{link}` and `{hours}` filled in.
+    pub fn sign_in(&self, link: &str, hours: u32) -> String {
+        self.when("sign_in")
+            .replace("{link}", link)
+            .replace("{hours}", &hours.to_string())
     }
 
     /// The score sheet's file name for a round.

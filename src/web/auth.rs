@@ -438,7 +438,10 @@ pub(super) async fn login(
             return Ok((StatusCode::UNAUTHORIZED, axum::response::Html(body)).into_response());
         }
         ctx.new_session(reg, user.as_ref())?;
-        Ok(Redirect::to("/").into_response())
+        let expert = user
+            .as_ref()
+            .is_some_and(|u| u.role == Role::Expert.as_str());
+        Ok(Redirect::to(if expert { "/review" } else { "/" }).into_response())
     })
     .await
 }
@@ -504,7 +507,11 @@ pub(super) async fn signin(
         };
         reg.record_signin_attempt(Some(&user.email), &address, true)?;
         ctx.new_session(reg, Some(&user))?;
-        let to = if user.password_hash.is_none() {
+        // An expert's link comes in review mail: it leads to 我的评审 (a password can be
+        // set under 我的账号 at any time).
+        let to = if user.role == Role::Expert.as_str() {
+            "/review"
+        } else if user.password_hash.is_none() {
             "/account?welcome=1"
         } else {
             "/"

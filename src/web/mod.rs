@@ -14,7 +14,8 @@
 //! template; chosen over askama because templates stay plain files checked at start by a
 //! test, add no proc-macro build time, and over the project's handlebars because Jinja
 //! has template inheritance and loops with `loop` variables that the lists need). They
-//! work without JavaScript; the stylesheet is inside the binary.
+//! work without JavaScript; the stylesheet is inside the binary, and so is the one script
+//! (我的评审's live total, `review_expert.rs`), which only adds to a working page.
 
 mod actions;
 pub mod auth;
@@ -22,6 +23,7 @@ mod book;
 mod export;
 mod pages;
 mod render;
+mod review_expert;
 mod review_staff;
 
 use std::net::SocketAddr;
@@ -66,8 +68,10 @@ pub struct Console {
     pub desk: crate::desk::Desk,
     /// 汇编: the book's settings (`[book]`, the templates folder), as `lndx book` uses them.
     pub book: crate::book::Setup,
-    /// 评审 and 推介: the rubric, review mail's wording and sender, as `lndx review` uses them.
-    pub review: crate::review::staff::Setup,
+    /// 评审, 推介 and 我的评审: the rubric, review mail's wording, sender and sign-in links,
+    /// as `lndx review` uses them; None when the campaign has no expert review
+    /// (`review.toml`), and then those pages are not found.
+    pub review: Option<crate::review::staff::Setup>,
 }
 
 impl Console {
@@ -275,6 +279,14 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/app.css", get(render::stylesheet))
+        .route("/static/review.js", get(review_expert::script))
+        .route("/review", get(review_expert::list))
+        .route(
+            "/review/{id}",
+            get(review_expert::form).post(review_expert::save),
+        )
+        .route("/review/{id}/file", get(review_expert::file))
+        .route("/review/{id}/recuse", post(review_expert::recuse))
         .route("/", get(pages::overview))
         .route("/entries", get(pages::entries))
         .route("/entries.xlsx", get(export::entries))

@@ -345,7 +345,7 @@ pub(super) async fn entries(
 
 /// One field as on the form: its label, value and 字数.
 #[derive(Serialize)]
-struct FieldView {
+pub(super) struct FieldView {
     label: String,
     value: String,
     chars: usize,
@@ -382,7 +382,7 @@ fn field_values(json: &str) -> BTreeMap<String, String> {
 }
 
 /// The fields in the order forms.toml lists them (then any others).
-fn field_views(s: &Inner, e: &EntryRow) -> Vec<FieldView> {
+pub(super) fn field_views(s: &Inner, e: &EntryRow) -> Vec<FieldView> {
     let c = s.console.campaign();
     let values = field_values(&e.fields);
     let Some(kind) = c.kind(&e.kind) else {
@@ -586,20 +586,30 @@ pub(super) async fn file(
         if !scope.allows(m.province.as_deref()) {
             return Err(WebError::NotFound);
         }
-        let raw = reg.raw_message(f.message)?.ok_or(WebError::NotFound)?;
-        let inbound = crate::message::parse(&raw, &s.console.intake.parse_options());
-        let found = inbound
-            .files
-            .into_iter()
-            .find(|x| sha256_hex(&x.bytes) == f.sha256)
-            .ok_or(WebError::NotFound)?;
-        Ok(download(
-            found.bytes,
-            "application/octet-stream",
-            &f.filename,
-        ))
+        send_file(s, reg, &f)
     })
     .await
+}
+
+/// A stored file as a download, re-extracted from its raw message and checked against its
+/// recorded SHA-256 (the caller has checked that the account may have it).
+pub(super) fn send_file(
+    s: &Inner,
+    reg: &Registry,
+    f: &crate::registry::console::FileRow,
+) -> Result<Response, WebError> {
+    let raw = reg.raw_message(f.message)?.ok_or(WebError::NotFound)?;
+    let inbound = crate::message::parse(&raw, &s.console.intake.parse_options());
+    let found = inbound
+        .files
+        .into_iter()
+        .find(|x| sha256_hex(&x.bytes) == f.sha256)
+        .ok_or(WebError::NotFound)?;
+    Ok(download(
+        found.bytes,
+        "application/octet-stream",
+        &f.filename,
+    ))
 }
 
 /// Notes and actions on an object, newest first (from the desk's audit log); empty when

@@ -38,6 +38,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("round.html", include_str!("templates/round.html")),
     ("experts.html", include_str!("templates/experts.html")),
     ("recommend.html", include_str!("templates/recommend.html")),
+    (
+        "review_mine.html",
+        include_str!("templates/review_mine.html"),
+    ),
+    (
+        "review_form.html",
+        include_str!("templates/review_form.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("templates/app.css");

@@ -24,7 +24,7 @@ use super::render::{self, batch_name, kind_name, province_name};
 use super::{run, Inner, Meta, WebError};
 use crate::registry::Registry;
 use crate::review::experts::ExpertInput;
-use crate::review::staff::{self, Staff};
+use crate::review::staff::{self, Setup, Staff};
 use crate::review::{self, Decision, ReviewError, RoundRequest};
 
 /// The largest experts workbook taken.
@@ -48,9 +48,10 @@ pub(super) fn routes() -> Router<super::State> {
 }
 
 /// Admin, staff and viewers see these pages (true: may act); everyone else is told there
-/// is nothing here.
-fn sees(ctx: &Ctx) -> Result<bool, WebError> {
+/// is nothing here, and so is everyone when the campaign has no expert review.
+fn sees(s: &Inner, ctx: &Ctx) -> Result<bool, WebError> {
     let (_, role) = ctx.user()?;
+    setup(s)?;
     match role {
         Role::Admin | Role::Staff => Ok(true),
         Role::Viewer => Ok(false),
@@ -59,8 +60,8 @@ fn sees(ctx: &Ctx) -> Result<bool, WebError> {
 }
 
 /// A POST: the role (404 / 403), the CSRF token and Origin; returns the actor.
-fn may_act(ctx: &Ctx, csrf: &str) -> Result<String, WebError> {
-    let acts = sees(ctx)?;
+fn may_act(s: &Inner, ctx: &Ctx, csrf: &str) -> Result<String, WebError> {
+    let acts = sees(s, ctx)?;
     ctx.check_post(csrf)?;
     if !acts {
         return Err(WebError::Forbidden);
@@ -68,12 +69,18 @@ fn may_act(ctx: &Ctx, csrf: &str) -> Result<String, WebError> {
     Ok(ctx.user()?.0.email.clone())
 }
 
-fn staff<'a>(s: &'a Inner, actor: &'a str) -> Staff<'a> {
-    Staff {
+/// The review setup (rubric, wording, sender), or 404 when the campaign has no expert
+/// review (no `review.toml`).
+fn setup(s: &Inner) -> Result<&Setup, WebError> {
+    s.console.review.as_ref().ok_or(WebError::NotFound)
+}
+
+fn staff<'a>(s: &'a Inner, actor: &'a str) -> Result<Staff<'a>, WebError> {
+    Ok(Staff {
         campaign: s.console.campaign(),
-        setup: &s.console.review,
+        setup: setup(s)?,
         actor,
-    }
+    })
 }
 
 /// A review refusal as it reaches a page: database trouble is an error page, anything else
@@ -243,7 +250,7 @@ fn rounds_page(
         context! {
             rounds, batches, kinds, acts,
             experts => reg.experts()?.len(),
-            per_entry => s.console.review.rubric.settings.per_entry,
+            per_entry => setup(s)?.rubric.settings.per_entry,
             flash => out.flash.clone(), error => out.message(),
         },
     )?;
@@ -252,7 +259,7 @@ fn rounds_page(
 
 pub(super) async fn rounds(State(s): State<super::State>, meta: Meta) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let acts = sees(ctx)?;
+        let acts = sees(s, ctx)?;
         rounds_page(s, reg, ctx, acts, Outcome::default())
     })
     .await
@@ -292,7 +299,7 @@ pub(super) async fn create_round(
 ) -> Response {
     let f = CreateForm::of(pairs);
     run(s, meta, move |s, reg, ctx| {
-        let actor = may_act(ctx, &f.csrf)?;
+        let actor = may_act(s, ctx, &f.csrf)?;
         let per_entry = match f.k.trim() {
             "" => None,
             k => match k.parse::<u32>() {
@@ -316,7 +323,7 @@ pub(super) async fn create_round(
             cap: None,
             due: Some(f.due.trim().to_string()).filter(|d| !d.is_empty()),
         };
-        let out = Outcome::of(staff(s, &actor).create_round(reg, &req), |id| {
+        let out = Outcome::of(staff(s, &actor)?.create_round(reg, &req), |id| {
             format!("已创建第 {id} 轮评审。")
         })?;
         rounds_page(s, reg, ctx, true, out)
@@ -496,7 +503,7 @@ pub(super) async fn round_page(
     Path(id): Path<i64>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let acts = sees(ctx)?;
+        let acts = sees(s, ctx)?;
         round_detail(s, reg, ctx, id, acts, Outcome::default(), Vec::new())
     })
     .await
@@ -521,8 +528,8 @@ pub(super) async fn round_action(
     Form(f): Form<RoundForm>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let actor = may_act(ctx, &f.csrf)?;
-        let st = staff(s, &actor);
+        let actor = may_act(s, ctx, &f.csrf)?;
+        let st = staff(s, &actor)?;
         let now = chrono::Utc::now();
         let mut unservable = Vec::new();
         let out = match action.as_str() {
@@ -635,7 +642,7 @@ fn experts_view(
 
 pub(super) async fn experts_page(State(s): State<super::State>, meta: Meta) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let acts = sees(ctx)?;
+        let acts = sees(s, ctx)?;
         experts_view(s, reg, ctx, acts, Outcome::default(), Vec::new())
     })
     .await
@@ -663,7 +670,7 @@ pub(super) async fn add_expert(
     Form(f): Form<ExpertForm>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let actor = may_act(ctx, &f.csrf)?;
+        let actor = may_act(s, ctx, &f.csrf)?;
         let x = ExpertInput {
             email: f.email.clone(),
             name: f.name.clone(),
@@ -671,15 +678,16 @@ pub(super) async fn add_expert(
             unit: f.unit.clone(),
             expertise: f.expertise.clone(),
         };
-        let out = Outcome::of(staff(s, &actor).add_expert(reg, &x), |added| {
+        let out = Outcome::of(staff(s, &actor)?.add_expert(reg, &x), |(added, account)| {
+            let email = x.email.trim().to_lowercase();
             format!(
-                "{}：{}",
+                "{}：{email}。{}",
                 if added {
                     "已添加专家"
                 } else {
                     "已更新专家"
                 },
-                x.email.trim().to_lowercase()
+                account.text(&email)
             )
         })?;
         experts_view(s, reg, ctx, true, out, Vec::new())
@@ -721,7 +729,7 @@ pub(super) async fn import_experts(
         }
     }
     run(s, meta, move |s, reg, ctx| {
-        let actor = may_act(ctx, &csrf)?;
+        let actor = may_act(s, ctx, &csrf)?;
         if too_large || file.as_ref().is_some_and(|b| b.len() > IMPORT_BYTES) {
             return Err(WebError::TooLarge);
         }
@@ -735,7 +743,7 @@ pub(super) async fn import_experts(
             };
             return experts_view(s, reg, ctx, true, out, Vec::new());
         };
-        match staff(s, &actor).import_experts(reg, &bytes) {
+        match staff(s, &actor)?.import_experts(reg, &bytes) {
             Ok(report) => {
                 let out = Outcome::done(format!(
                     "导入完成：新增 {} 位，更新 {} 位，未导入 {} 行。",
@@ -904,7 +912,7 @@ fn recommend_view(
         return Ok((out.status(), Html(body)).into_response());
     };
     let c = s.console.campaign();
-    let board = match staff::board(reg, c, &s.console.review.rubric, id) {
+    let board = match staff::board(reg, c, &setup(s)?.rubric, id) {
         Ok(b) => b,
         Err(e) => return Err(refusal(e).err().unwrap_or(WebError::NotFound)),
     };
@@ -960,7 +968,7 @@ pub(super) async fn recommend(
     Query(p): Query<RecommendParams>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let acts = sees(ctx)?;
+        let acts = sees(s, ctx)?;
         recommend_view(s, reg, ctx, acts, p, Outcome::default())
     })
     .await
@@ -972,9 +980,9 @@ pub(super) async fn recommend_xlsx(
     Query(p): Query<RecommendParams>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        sees(ctx)?;
+        sees(s, ctx)?;
         let id = p.round.ok_or(WebError::NotFound)?;
-        let board = match staff::board(reg, s.console.campaign(), &s.console.review.rubric, id) {
+        let board = match staff::board(reg, s.console.campaign(), &setup(s)?.rubric, id) {
             Ok(b) => b,
             Err(e) => return Err(refusal(e).err().unwrap_or(WebError::NotFound)),
         };
@@ -1049,13 +1057,11 @@ pub(super) async fn decide(
     Form(f): Form<DecideForm>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let actor = may_act(ctx, &f.csrf)?;
+        let actor = may_act(s, ctx, &f.csrf)?;
         let receipt = f.receipt.trim().to_string();
-        let done = Decision::parse(&f.decision).and_then(|d| {
-            staff(s, &actor)
-                .decide(reg, f.round, &receipt, d, &f.note)
-                .map(|()| d)
-        });
+        let st = staff(s, &actor)?;
+        let done = Decision::parse(&f.decision)
+            .and_then(|d| st.decide(reg, f.round, &receipt, d, &f.note).map(|()| d));
         let out = Outcome::of(done, |d| format!("{receipt}：{}", d.text()))?;
         let p = RecommendParams {
             round: Some(f.round),
@@ -1081,8 +1087,8 @@ pub(super) async fn publish_decisions(
     Form(f): Form<PublishForm>,
 ) -> Response {
     run(s, meta, move |s, reg, ctx| {
-        let actor = may_act(ctx, &f.csrf)?;
-        let out = Outcome::of(staff(s, &actor).publish_decisions(reg, f.round), |q| {
+        let actor = may_act(s, ctx, &f.csrf)?;
+        let out = Outcome::of(staff(s, &actor)?.publish_decisions(reg, f.round), |q| {
             format!("推介结果已发布，已向 {} 个省份发送结果。", q.len())
         })?;
         let p = RecommendParams {

@@ -231,3 +231,80 @@ impl Drop for Console {
         let _ = self.child.wait();
     }
 }
+
+/// 专家评议 for the console's review pages: the console's expert account and three more
+/// experts, a round over batch 1 (two experts per entry, due far ahead) in which the
+/// console's expert reviews at least two entries, published (invitations queued).
+impl Console {
+    pub const EXPERT: &'static str = "expert@nou.test";
+
+    /// Makes and publishes the round; returns its id and the outbox files before it.
+    pub fn published_round(&self) -> (String, usize) {
+        let cfg = self.scratch.dir.join("lndx.toml");
+        let lndx = |args: &[&str]| -> String {
+            let out = self.scratch.lndx(Some(&cfg), args);
+            assert!(
+                out.status.success(),
+                "lndx {args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        for (email, name, province) in [
+            (Self::EXPERT, "评审甲", "四川"),
+            ("x2@experts.test", "评审乙", "湖南"),
+            ("x3@experts.test", "评审丙", "湖北"),
+            ("x4@experts.test", "评审丁", "云南"),
+        ] {
+            lndx(&[
+                "review",
+                "expert",
+                "add",
+                email,
+                "--name",
+                name,
+                "--province",
+                province,
+                "--expertise",
+                "案例、项目、课程",
+            ]);
+        }
+        let out = lndx(&[
+            "review",
+            "round",
+            "create",
+            "--batch",
+            "1",
+            "--per-entry",
+            "2",
+            "--due",
+            "2031-01-20",
+        ]);
+        let round = out.lines().last().unwrap().trim().to_string();
+        let doc: serde_json::Value =
+            serde_json::from_str(&lndx(&["review", "assign", &round, "--json"])).unwrap();
+        let list = doc["assignments"].as_array().unwrap();
+        let mine = |r: &str| {
+            list.iter()
+                .any(|a| a["receipt"] == r && a["expert"] == Self::EXPERT)
+        };
+        let mut count = list.iter().filter(|a| a["expert"] == Self::EXPERT).count();
+        let receipts: Vec<String> = list
+            .iter()
+            .map(|a| a["receipt"].as_str().unwrap().to_string())
+            .collect();
+        for r in receipts {
+            if count >= 2 {
+                break;
+            }
+            if !mine(&r) {
+                lndx(&["review", "adjust", &round, &r, "--add", Self::EXPERT]);
+                count += 1;
+            }
+        }
+        let before = self.scratch.outbox_files().len();
+        lndx(&["review", "publish", &round]);
+        (round, before)
+    }
+}
