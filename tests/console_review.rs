@@ -13,135 +13,8 @@ mod util;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use console::client::Client;
 use console::Console;
-
-/// A browser-like client: its own cookie, no redirects followed, statuses not errors.
-struct Client {
-    agent: ureq::Agent,
-    base: String,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: u16,
-    body: String,
-}
-
-impl Page {
-    /// The CSRF token of the page's first form.
-    fn csrf(&self) -> String {
-        let at = self
-            .body
-            .find("name=\"csrf\" value=\"")
-            .expect("a form with a csrf token")
-            + "name=\"csrf\" value=\"".len();
-        self.body[at..].split('"').next().unwrap().to_string()
-    }
-}
-
-impl Client {
-    fn new(c: &Console) -> Client {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .build()
-            .into();
-        Client {
-            agent,
-            base: c.base(),
-            cookie: None,
-        }
-    }
-
-    fn take(&mut self, resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
-        let mut resp = resp.expect("request");
-        for v in resp.headers().get_all("set-cookie") {
-            let v = v.to_str().unwrap_or("");
-            self.cookie = Some(v.split(';').next().unwrap().to_string());
-        }
-        let status = resp.status().as_u16();
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(50 * 1024 * 1024)
-            .read_to_vec()
-            .unwrap();
-        Page {
-            status,
-            body: String::from_utf8_lossy(&body).to_string(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Page {
-        let mut req = self.agent.get(self.url(path));
-        if let Some(c) = &self.cookie {
-            req = req.header("Cookie", c);
-        }
-        let r = req.call();
-        self.take(r)
-    }
-
-    fn post_from(&mut self, path: &str, origin: &str, form: &[(&str, &str)]) -> Page {
-        let mut req = self.agent.post(self.url(path)).header("Origin", origin);
-        if let Some(c) = &self.cookie {
-            req = req.header("Cookie", c);
-        }
-        let r = req.send_form(form.iter().copied());
-        self.take(r)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let base = self.base.clone();
-        self.post_from(path, &base, form)
-    }
-
-    fn upload(&mut self, path: &str, csrf: &str, filename: &str, bytes: &[u8]) -> Page {
-        let boundary = "lndx-test-boundary-5e1a";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let mut req = self
-            .agent
-            .post(self.url(path))
-            .header(
-                "Content-Type",
-                &format!("multipart/form-data; boundary={boundary}"),
-            )
-            .header("Origin", &self.base);
-        if let Some(c) = &self.cookie {
-            req = req.header("Cookie", c);
-        }
-        let r = req.send(&body[..]);
-        self.take(r)
-    }
-
-    fn signed_in(c: &Console, email: &str) -> Client {
-        let mut client = Client::new(c);
-        let link = c.new_link(email);
-        let page = client.get(&link);
-        assert_eq!(page.status, 200, "{}", page.body);
-        let csrf = page.csrf();
-        let p = client.post(&link, &[("csrf", &csrf)]);
-        assert_eq!(p.status, 303, "{email}: {}", p.body);
-        client
-    }
-}
 
 /// The experts workbook (header under a title row), as staff fill it in.
 fn experts_xlsx(rows: &[[&str; 5]]) -> Vec<u8> {
@@ -526,14 +399,9 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("无法识别"), "{}", bad.body);
     // The export as filtered: only the recommended entry.
-    let mut req = staff.agent.get(format!(
-        "{}/recommend.xlsx?round={round}&decision=recommend",
-        staff.base
-    ));
-    req = req.header("Cookie", staff.cookie.clone().unwrap());
-    let mut resp = req.call().unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let bytes = resp.body_mut().read_to_vec().unwrap();
+    let (status, bytes) =
+        staff.download(&format!("/recommend.xlsx?round={round}&decision=recommend"));
+    assert_eq!(status, 200);
     let mut wb: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     use calamine::Reader;
@@ -746,7 +614,7 @@ fn viewers_see_without_buttons_others_get_404_and_posts_are_checked() {
     assert_eq!(staff.post(&assign, &[("csrf", "wrong")]).status, 403);
     assert_eq!(
         staff
-            .post_from(&assign, "http://evil.example", &[("csrf", &csrf)])
+            .post_from(&assign, Some("http://evil.example"), &[("csrf", &csrf)])
             .status,
         403
     );

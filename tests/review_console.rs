@@ -10,94 +10,8 @@ mod util;
 
 use std::collections::BTreeMap;
 
+use console::client::Client;
 use console::Console;
-
-/// A browser-like client: its own cookie, no redirects followed, statuses not errors.
-struct Client {
-    agent: ureq::Agent,
-    base: String,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let key = "name=\"csrf\" value=\"";
-        let at = self.body.find(key).expect("a form with a csrf token") + key.len();
-        self.body[at..].split('"').next().unwrap().to_string()
-    }
-}
-
-impl Client {
-    fn new(c: &Console) -> Client {
-        Client {
-            agent: ureq::Agent::config_builder()
-                .max_redirects(0)
-                .http_status_as_error(false)
-                .build()
-                .into(),
-            base: c.base(),
-            cookie: None,
-        }
-    }
-
-    fn take(&mut self, resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Page {
-        let mut resp = resp.expect("request");
-        if let Some(v) = resp.headers().get("set-cookie") {
-            self.cookie = Some(v.to_str().unwrap().split(';').next().unwrap().to_string());
-        }
-        let location = resp
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string());
-        Page {
-            status: resp.status().as_u16(),
-            location,
-            body: resp.body_mut().read_to_string().unwrap_or_default(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        if path.starts_with("http") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        }
-    }
-
-    fn get(&mut self, path: &str) -> Page {
-        let mut req = self.agent.get(self.url(path));
-        if let Some(c) = &self.cookie {
-            req = req.header("Cookie", c);
-        }
-        let r = req.call();
-        self.take(r)
-    }
-
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let mut req = self
-            .agent
-            .post(self.url(path))
-            .header("Origin", self.base.clone());
-        if let Some(c) = &self.cookie {
-            req = req.header("Cookie", c);
-        }
-        let r = req.send_form(form.iter().copied());
-        self.take(r)
-    }
-
-    fn sign_in(&mut self, link: &str) -> Page {
-        let page = self.get(link);
-        assert_eq!(page.status, 200, "{}", page.body);
-        let csrf = page.csrf();
-        self.post(link, &[("csrf", &csrf)])
-    }
-}
 
 fn ok(out: std::process::Output) -> String {
     assert!(
@@ -224,7 +138,7 @@ fn an_expert_reviews_on_the_console_and_nobody_else_gets_in() {
     let mut x = Client::new(&c);
     let signed = x.sign_in(&link);
     assert_eq!(signed.status, 303);
-    assert_eq!(signed.location.as_deref(), Some("/review"));
+    assert_eq!(signed.location(), Some("/review"));
 
     // The list: the expert's own entries, each 未开始; the menu has 我的评审.
     let list = x.get("/review");

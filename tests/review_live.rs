@@ -10,6 +10,7 @@
 
 mod browser;
 mod common;
+mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -18,6 +19,7 @@ use browser::{Browser, Driver};
 use common::*;
 use futures::TryStreamExt;
 use serde_json::{json, Value};
+use util::mail::{attachments, fill_sheet, header, sheet_reply};
 
 /// A free loopback port.
 fn free_port() -> u16 {
@@ -78,111 +80,6 @@ fn exactly(stack: &Stack, user: &str, from: &str, n: usize, what: &str) -> Vec<V
     let got = mails_from(stack, user, from);
     assert_eq!(got.len(), n, "{what}: {user} holds {} mails", got.len());
     got
-}
-
-fn header(raw: &[u8], name: &str) -> String {
-    let m = mail_parser::MessageParser::default().parse(raw).unwrap();
-    match name {
-        "from" => m
-            .from()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .unwrap_or_default()
-            .to_lowercase(),
-        "subject" => m.subject().unwrap_or_default().to_string(),
-        "text" => m.body_text(0).unwrap_or_default().to_string(),
-        other => m
-            .header_raw(other)
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default(),
-    }
-}
-
-fn attachments(raw: &[u8]) -> Vec<(String, Vec<u8>)> {
-    use mail_parser::MimeHeaders;
-    let m = mail_parser::MessageParser::default().parse(raw).unwrap();
-    m.attachments()
-        .map(|a| {
-            (
-                a.attachment_name().unwrap_or_default().to_string(),
-                a.contents().to_vec(),
-            )
-        })
-        .collect()
-}
-
-/// Fills a score sheet lndx sent the way an expert's spreadsheet program saves it: every
-/// sheet read with calamine and written again with rust_xlsxwriter (the marker sheet
-/// hidden again), every entry row given `scores`, a comment and a recommendation.
-fn fill_sheet(sent: &[u8], scores: &[f64]) -> Vec<u8> {
-    use calamine::{Data, Reader};
-    let mut wb: calamine::Xlsx<_> =
-        calamine::open_workbook_from_rs(std::io::Cursor::new(sent.to_vec())).unwrap();
-    let names = wb.sheet_names().to_vec();
-    let mut out = rust_xlsxwriter::Workbook::new();
-    for name in names {
-        let range = wb.worksheet_range(&name).unwrap();
-        let ws = out.add_worksheet();
-        ws.set_name(&name).unwrap();
-        for (r, row) in range.rows().enumerate() {
-            for (c, cell) in row.iter().enumerate() {
-                match cell {
-                    Data::String(s) => {
-                        ws.write(r as u32, c as u16, s.as_str()).unwrap();
-                    }
-                    Data::Float(f) => {
-                        ws.write(r as u32, c as u16, *f).unwrap();
-                    }
-                    Data::Int(i) => {
-                        ws.write(r as u32, c as u16, *i as f64).unwrap();
-                    }
-                    _ => {}
-                }
-            }
-            if name != "lndx" && r > 0 && matches!(&row[0], Data::String(s) if !s.is_empty()) {
-                for (i, sc) in scores.iter().enumerate() {
-                    ws.write(r as u32, 2 + i as u16, *sc).unwrap();
-                }
-                let n = scores.len() as u16;
-                ws.write(r as u32, 2 + n + 1, "材料扎实，可推广").unwrap();
-                ws.write(r as u32, 2 + n + 2, "推荐").unwrap();
-            }
-        }
-        if name == "lndx" {
-            ws.set_hidden(true);
-        }
-    }
-    out.save_to_buffer().unwrap()
-}
-
-/// A reply carrying the filled sheet, as an expert's mail program sends it.
-fn reply_with_sheet(from: &str, to: &str, bytes: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let wrapped: Vec<String> = b64
-        .as_bytes()
-        .chunks(76)
-        .map(|c| String::from_utf8(c.to_vec()).unwrap())
-        .collect();
-    let enc = |s: &str| {
-        format!(
-            "=?UTF-8?B?{}?=",
-            base64::engine::general_purpose::STANDARD.encode(s)
-        )
-    };
-    format!(
-        "From: <{from}>\r\nTo: <{to}>\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}@experts.test>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n评分表已填好，请查收。\r\n\
-         --b1\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; name=\"{name}\"\r\n\
-         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
-        enc("回复：评审邀请"),
-        chrono::Utc::now().to_rfc2822(),
-        token(),
-        wrapped.join("\r\n"),
-        name = enc("评分表-已填.xlsx"),
-    )
-    .into_bytes()
 }
 
 fn ok(l: &Lndx, args: &[&str]) -> String {
@@ -314,12 +211,28 @@ fn live_review_round_from_invitations_to_outcomes() {
         .find(|(n, _)| n.ends_with(".xlsx"))
         .expect("the invitation carries the score sheet")
         .1;
-    let filled = fill_sheet(&sheet, &[14.0, 13.0, 12.0, 15.0, 11.0, 9.0, 8.0]);
+    let filled = fill_sheet(
+        &sheet,
+        &|_, _| {
+            Some((
+                vec![14.0, 13.0, 12.0, 15.0, 11.0, 9.0, 8.0],
+                "材料扎实，可推广".into(),
+                "推荐".into(),
+            ))
+        },
+        &[],
+    );
     rt().block_on(smtp_send(
         stack,
         sheet_expert,
         &l.robot,
-        &reply_with_sheet(sheet_expert, &l.robot, &filled),
+        &sheet_reply(
+            sheet_expert,
+            &l.robot,
+            "回复：评审邀请",
+            "评分表-已填.xlsx",
+            &filled,
+        ),
     ));
     let got = exactly(stack, sheet_expert, &l.robot, 2, "the sheet's receipt");
     let text = header(&got[1], "text");

@@ -14,6 +14,8 @@ use base64::Engine;
 
 use crate::util::{fixture, sample_messages, Scratch};
 
+pub mod client;
+
 /// The roles accounts are made for, with the province a province account sees.
 pub const ACCOUNTS: &[(&str, &str, Option<&str>)] = &[
     ("admin@nou.test", "admin", None),

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod mail;
 pub mod manifest;
 
 use std::path::{Path, PathBuf};
