@@ -8,7 +8,7 @@
 mod console;
 mod util;
 
-use console::client::Client;
+use console::client::{multipart, Client};
 use console::{Console, HOSTILE_FILE, HOSTILE_SUBJECT, HOSTILE_UNIT};
 
 /// The numbers after `prefix` in a page's links (e.g. "/files/").
@@ -484,23 +484,6 @@ fn markup_from_messages_is_shown_as_text_and_headers_are_set() {
         .get("/metrics")
         .body
         .contains("lndx_messages_filed_total"));
-}
-
-/// A multipart/form-data body with the CSRF token and one file.
-fn multipart(csrf: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "lndx-test-boundary-7d3f";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 #[test]

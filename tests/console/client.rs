@@ -135,25 +135,11 @@ impl Client {
 
     /// A multipart POST of one file with the form's CSRF token.
     pub fn upload(&mut self, path: &str, csrf: &str, filename: &str, bytes: &[u8]) -> Page {
-        let boundary = "lndx-test-boundary-5e1a";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let (ctype, body) = multipart(csrf, filename, bytes);
         let mut req = self
             .agent
             .post(self.url(path))
-            .header(
-                "Content-Type",
-                &format!("multipart/form-data; boundary={boundary}"),
-            )
+            .header("Content-Type", &ctype)
             .header("Origin", &self.base);
         if let Some(c) = &self.cookie {
             req = req.header("Cookie", c);
@@ -176,4 +162,21 @@ impl Client {
         assert_eq!(p.status, 303, "{email}: {}", p.body);
         client
     }
+}
+
+/// A multipart/form-data body with the CSRF token and one file.
+pub fn multipart(csrf: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "lndx-test-boundary-7d3f";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
