@@ -314,6 +314,17 @@ fn a_round_from_ingest_to_published_decisions() {
         .collect();
     assert_eq!(on_gd.len(), 3);
     assert!(!on_gd.contains(leaving.as_str()) && on_gd.contains(replacement.as_str()));
+    // The recusal is in the audit log, with who did it on the command line.
+    let audited: (String, String) = rusqlite::Connection::open(s.data().join("lndx.db"))
+        .unwrap()
+        .query_row(
+            "SELECT actor, object FROM audit_log WHERE action = 'review_recuse'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(audited.0.starts_with("cli:"), "{audited:?}");
+    assert_eq!(audited.1, format!("review:{round}:{gd}"));
 
     // Scoring before publication is refused; after it, every save is kept.
     let current: Vec<(String, String)> = now["assignments"]

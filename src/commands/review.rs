@@ -273,9 +273,10 @@ pub fn recuse(app: &App, round: i64, receipt: &str, email: &str, note: &str) -> 
     let campaign = app.campaign()?;
     let rubric = rubric(app, &campaign)?;
     let mut reg = app.registry()?;
+    let actor = super::desk::actor(None);
     run(
         false,
-        || review::recuse(&mut reg, &rubric, round, receipt, email, note, None),
+        || review::recuse(&mut reg, &rubric, round, receipt, email, note, &actor),
         |next| match next {
             Some(next) => {
                 println!("{email} 回避 {receipt}，由以下专家替换：");

@@ -633,7 +633,7 @@ pub fn recuse(
     receipt: &str,
     email: &str,
     note: &str,
-    actor: Option<&str>,
+    actor: &str,
 ) -> Result<Option<String>> {
     let rp = RoundProblem::load(reg, rubric, round_id)?;
     if rp.round.state == "closed" {
@@ -664,16 +664,14 @@ pub fn recuse(
         "recused",
         next.map(|n| (round_id, receipt, rp.experts[n].id, "replacement")),
     )?;
-    if let Some(actor) = actor {
-        tx.audit(&crate::registry::NewAudit {
-            actor,
-            action: "review_recuse",
-            object: &format!("review:{round_id}:{receipt}"),
-            before: serde_json::json!({ "expert": rp.experts[x].email }).to_string(),
-            after: serde_json::json!({ "replacement": replacement }).to_string(),
-            note: Some(note),
-        })?;
-    }
+    tx.audit(&crate::registry::NewAudit {
+        actor,
+        action: "review_recuse",
+        object: &format!("review:{round_id}:{receipt}"),
+        before: serde_json::json!({ "expert": rp.experts[x].email }).to_string(),
+        after: serde_json::json!({ "replacement": replacement }).to_string(),
+        note: Some(note),
+    })?;
     tx.commit()?;
     Ok(replacement)
 }

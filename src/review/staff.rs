@@ -54,6 +54,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("review_publish_decisions", "发布推介结果"),
     ("review_expert_add", "添加评审专家"),
     ("review_expert_import", "导入评审专家"),
+    ("review_save", "保存评审草稿"),
+    ("review_submit", "提交评审"),
+    ("review_recuse", "专家回避"),
 ];
 
 /// Staff acting on review, as `actor` (an account's e-mail, or `cli:<login>`).

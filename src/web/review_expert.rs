@@ -572,7 +572,7 @@ pub(super) async fn recuse(
             &m.a.receipt,
             &m.expert.email,
             &reason,
-            Some(&actor),
+            &actor,
         );
         match replaced {
             Ok(_) => {}
