@@ -737,6 +737,10 @@ pub enum RoundCommand {
         /// Most reviews per expert [default: an even share plus review.toml's cap_extra].
         #[arg(long, value_name = "N")]
         cap: Option<u32>,
+        /// Once an expert has submitted their review of an entry, show them the other
+        /// experts' submitted scores of it (never who they are).
+        #[arg(long)]
+        show_others: bool,
     },
     /// The rounds, one tab-separated line each.
     List,
@@ -799,6 +803,7 @@ pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
                 per_entry,
                 due,
                 cap,
+                show_others,
             } => r::round_create(
                 app,
                 &lndx::review::RoundRequest {
@@ -807,6 +812,7 @@ pub fn review(app: &App, cmd: ReviewCommand) -> Result<ExitCode> {
                     per_entry,
                     cap,
                     due,
+                    show_others,
                 },
             ),
             RoundCommand::List => r::round_list(app),

@@ -389,3 +389,91 @@ impl Drop for Stopped {
         let _ = self.0.wait();
     }
 }
+
+/// A round created with `--show-others`: an expert sees nothing of the other expert's
+/// review of an entry until their own is submitted, then its scores and comment, never
+/// the other expert's name or address. Without the option nothing is shown (the first
+/// test's pages never carry the section).
+#[test]
+fn after_submitting_an_expert_sees_the_others_scores_without_names() {
+    let c = Console::start("review-others");
+    let cfg = c.scratch.dir.join("lndx.toml");
+    let lndx = |args: &[&str]| ok(c.scratch.lndx(Some(&cfg), args));
+    let (round, _) = c.published_round_with(&["--show-others"]);
+    let all = assignments(&c);
+    let (id, receipt, other) = all
+        .iter()
+        .filter(|(_, _, x)| x == EXPERT)
+        .find_map(|(id, r, _)| {
+            all.iter()
+                .find(|(_, r2, x2)| r2 == r && x2 != EXPERT)
+                .map(|(_, _, x2)| (*id, r.clone(), x2.clone()))
+        })
+        .expect("an entry the expert shares with another");
+    let mut x = Client::signed_in(&c, EXPERT);
+    let path = format!("/review/{id}");
+    let page = x.get(&path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let inputs = score_inputs(&page.body);
+
+    // The other expert submits on the command line.
+    let mut args: Vec<String> = [
+        "review",
+        "score",
+        &round,
+        &receipt,
+        "--expert",
+        &other,
+        "--comment",
+        "另一位专家：推广价值高",
+        "--recommendation",
+        "可推荐",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (name, max) in &inputs {
+        args.push("--score".into());
+        args.push(format!("{}={}", name.trim_start_matches("s_"), max - 2.0));
+    }
+    lndx(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let other_total: f64 = inputs.iter().map(|(_, m)| m - 2.0).sum();
+
+    let before = x.get(&path).body;
+    assert!(!before.contains("其他专家的评分"), "{before}");
+    assert!(!before.contains("推广价值高"));
+
+    // A draft is not a submission: still nothing.
+    let csrf = x.get(&path).csrf();
+    let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf)];
+    for (name, max) in &inputs {
+        form.push((name.clone(), (max - 1.0).to_string()));
+    }
+    form.push(("comment".into(), "扎实".into()));
+    form.push(("recommendation".into(), "推荐".into()));
+    let post = |x: &mut Client, form: &[(String, String)], action: &str| {
+        let mut f: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        f.push(("action", action));
+        x.post(&path, &f)
+    };
+    assert_eq!(post(&mut x, &form, "save").status, 303);
+    assert!(!x.get(&path).body.contains("其他专家的评分"));
+
+    assert_eq!(post(&mut x, &form, "submit").status, 303);
+    let after = x.get(&path).body;
+    assert!(after.contains("其他专家的评分"), "{after}");
+    assert!(after.contains("推广价值高"), "{after}");
+    assert!(
+        after.contains(&format!("总分 {}", other_total)),
+        "the other's total {other_total}: {after}"
+    );
+    let name: String = c
+        .db()
+        .query_row(
+            "SELECT name FROM review_experts WHERE email = ?1",
+            [&other],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!after.contains(&other) && !after.contains(&name), "{after}");
+}

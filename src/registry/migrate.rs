@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_desk.sql"),
     include_str!("migrations/0005_review.sql"),
     include_str!("migrations/0006_deadline.sql"),
+    include_str!("migrations/0007_review_open.sql"),
 ];
 
 /// The schema version this build knows (and migrates to).

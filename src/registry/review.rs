@@ -48,6 +48,9 @@ pub struct RoundRow {
     pub closed_at: Option<String>,
     pub completed_mail_at: Option<String>,
     pub decisions_published_at: Option<String>,
+    /// An expert sees the others' submitted scores of an entry (not who they are) once
+    /// their own review of it is submitted.
+    pub show_others: bool,
 }
 
 /// A round to create.
@@ -58,6 +61,7 @@ pub struct NewRound {
     pub per_entry: u32,
     pub cap: Option<u32>,
     pub due: String,
+    pub show_others: bool,
 }
 
 /// An entry as review sees it: the current valid version.
@@ -157,7 +161,7 @@ fn expert_row(r: &Row) -> rusqlite::Result<ExpertRow> {
 }
 
 const ROUND_COLUMNS: &str = "id, batch, kinds, per_entry, cap, due, state, published_at,
-    closed_at, completed_mail_at, decisions_published_at";
+    closed_at, completed_mail_at, decisions_published_at, show_others";
 
 fn round_row(r: &Row) -> rusqlite::Result<RoundRow> {
     Ok(RoundRow {
@@ -172,6 +176,7 @@ fn round_row(r: &Row) -> rusqlite::Result<RoundRow> {
         closed_at: r.get(8)?,
         completed_mail_at: r.get(9)?,
         decisions_published_at: r.get(10)?,
+        show_others: r.get::<_, i64>(11)? != 0,
     })
 }
 
@@ -338,14 +343,15 @@ impl Registry {
     pub fn create_round(&mut self, r: &NewRound, entries: &[(i64, String)]) -> Result<i64> {
         let tx = self.begin()?;
         tx.tx.execute(
-            "INSERT INTO review_rounds (batch, kinds, per_entry, cap, due, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO review_rounds (batch, kinds, per_entry, cap, due, show_others, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 r.batch as i64,
                 to_json(&r.kinds),
                 r.per_entry as i64,
                 r.cap.map(|c| c as i64),
                 r.due,
+                r.show_others as i64,
                 now()
             ],
         )?;

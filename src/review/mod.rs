@@ -274,6 +274,8 @@ pub struct RoundRequest {
     pub per_entry: Option<u32>,
     pub cap: Option<u32>,
     pub due: Option<String>,
+    /// Show an expert the others' submitted scores (anonymous) after their own submission.
+    pub show_others: bool,
 }
 
 /// Creates a round holding the batch's current valid entries of the kinds; returns its id.
@@ -327,6 +329,7 @@ pub fn create_round(
             per_entry,
             cap: req.cap,
             due: due.format("%Y-%m-%d").to_string(),
+            show_others: req.show_others,
         },
         &ids,
     )?)

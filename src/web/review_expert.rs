@@ -275,6 +275,37 @@ fn form_page(
             }
         })
         .collect();
+    // Others' submitted scores of this entry, without names, once this expert's own review
+    // is submitted and the round shows them (None: the section is not shown at all).
+    let others: Option<Vec<minijinja::Value>> =
+        if m.round.show_others && versions.last().is_some_and(|v| v.submitted) {
+            Some(
+                reg.current_reviews(m.round.id)?
+                    .into_iter()
+                    .filter(|v| v.receipt == m.a.receipt && v.expert != m.expert.id && v.submitted)
+                    .map(|v| {
+                        let given: HashMap<String, f64> =
+                            serde_json::from_str(&v.scores).unwrap_or_default();
+                        let scores: Vec<(String, String)> = rubric
+                            .criteria(kind)
+                            .iter()
+                            .filter_map(|c| {
+                                let p = given.get(&c.key)?;
+                                Some((c.name.clone(), points(*p)))
+                            })
+                            .collect();
+                        context! {
+                            total => points(v.total),
+                            recommendation => v.recommendation.unwrap_or_default(),
+                            comment => v.comment,
+                            scores,
+                        }
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
     let (state, state_label) = state_of(false, versions.last());
     let err = |k: &str| filled.errors.get(k).cloned().unwrap_or_default();
     let body = render::page(
@@ -303,6 +334,7 @@ fn form_page(
             form_errors => err(""),
             recuse_errors => err("recuse"),
             versions => version_views,
+            others,
             state, state_label,
             flash,
         },

@@ -273,6 +273,7 @@ struct CreateForm {
     kinds: Vec<String>,
     k: String,
     due: String,
+    show_others: bool,
 }
 
 impl CreateForm {
@@ -283,6 +284,7 @@ impl CreateForm {
                 "csrf" => f.csrf = v,
                 "batch" => f.batch = v,
                 "kind" if !v.trim().is_empty() => f.kinds.push(v.trim().to_string()),
+                "show_others" => f.show_others = v == "1",
                 "k" => f.k = v,
                 "due" => f.due = v,
                 _ => {}
@@ -322,6 +324,7 @@ pub(super) async fn create_round(
             per_entry,
             cap: None,
             due: Some(f.due.trim().to_string()).filter(|d| !d.is_empty()),
+            show_others: f.show_others,
         };
         let out = Outcome::of(staff(s, &actor)?.create_round(reg, &req), |id| {
             format!("已创建第 {id} 轮评审。")

@@ -242,6 +242,11 @@ impl Console {
 
     /// Makes and publishes the round; returns its id and the outbox files before it.
     pub fn published_round(&self) -> (String, usize) {
+        self.published_round_with(&[])
+    }
+
+    /// As [`Console::published_round`], with more `review round create` options.
+    pub fn published_round_with(&self, options: &[&str]) -> (String, usize) {
         let cfg = self.scratch.dir.join("lndx.toml");
         let lndx = |args: &[&str]| -> String {
             let out = self.scratch.lndx(Some(&cfg), args);
@@ -272,7 +277,7 @@ impl Console {
                 "案例、项目、课程",
             ]);
         }
-        let out = lndx(&[
+        let mut create = vec![
             "review",
             "round",
             "create",
@@ -282,7 +287,9 @@ impl Console {
             "2",
             "--due",
             "2031-01-20",
-        ]);
+        ];
+        create.extend_from_slice(options);
+        let out = lndx(&create);
         let round = out.lines().last().unwrap().trim().to_string();
         let doc: serde_json::Value =
             serde_json::from_str(&lndx(&["review", "assign", &round, "--json"])).unwrap();
