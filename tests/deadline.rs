@@ -717,6 +717,7 @@ fn deadline_burst() {
         .collect();
     let robot = l.robot.clone();
     let t0 = std::time::Instant::now();
+    let t0_wall = chrono::Utc::now();
     let watcher = {
         let maildirs = maildirs.clone();
         let robot = robot.clone();
@@ -811,7 +812,12 @@ fn deadline_burst() {
             |r| r.get(0),
         )
         .unwrap();
+    let stages = stage_breakdown(&l, &msgs, &accepted, &seen, t0, t0_wall);
     l.stop();
+    // BURST_LOG=FILE keeps the daemon's log of the run (for profiling).
+    if let Ok(keep) = std::env::var("BURST_LOG") {
+        std::fs::copy(l.log_path(), &keep).expect("copy the log to BURST_LOG");
+    }
     println!(
         "deadline burst: {n} messages from {n_senders} senders sent over SMTP in {sent_in:.1} s, {} with a legacy .doc/.xls",
         legacy.len()
@@ -834,4 +840,74 @@ fn deadline_burst() {
         "whole burst filed {filed_in:.1} s after the first send; answered exactly once: {} of {n} (missing {missing}, twice {twice}, held {held})",
         n - missing - twice
     );
+    println!("where the time went (p50 / p95 / max, all messages):");
+    for (name, mut v) in stages {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "  {name}: {:.2} / {:.2} / {:.2} s",
+            percentile(&v, 0.5),
+            percentile(&v, 0.95),
+            v.last().copied().unwrap_or(f64::NAN)
+        );
+    }
+}
+
+/// Each message's time in each stage, from the registry's timestamps (stored, filed, reply
+/// sent) between the SMTP accept and the reply's arrival in the sender's maildir.
+fn stage_breakdown(
+    l: &Lndx,
+    msgs: &[(Vec<u8>, String, usize, bool)],
+    accepted: &[std::time::Instant],
+    seen: &std::collections::HashMap<String, (usize, std::time::Instant)>,
+    t0: std::time::Instant,
+    t0_wall: chrono::DateTime<chrono::Utc>,
+) -> Vec<(&'static str, Vec<f64>)> {
+    let wall = |i: std::time::Instant| {
+        t0_wall + chrono::Duration::from_std(i.saturating_duration_since(t0)).unwrap()
+    };
+    let parse = |s: Option<String>| {
+        s.and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&chrono::Utc))
+    };
+    let secs = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
+        (b - a).num_milliseconds() as f64 / 1000.0
+    };
+    let db = l.db();
+    let mut q = db
+        .prepare(
+            "SELECT m.created_at, m.processed_at, o.sent_at FROM messages m
+             LEFT JOIN outbox o ON o.message = m.id AND o.purpose = 'reply'
+             WHERE trim(m.message_id, '<>') = ?1",
+        )
+        .unwrap();
+    let mut out: Vec<(&'static str, Vec<f64>)> = vec![
+        ("SMTP accept -> stored by lndx (Postfix, Dovecot, IMAP fetch)", vec![]),
+        ("stored -> filed (intake queue, conversion, filing)", vec![]),
+        ("filed -> reply accepted by SMTP (outbox)", vec![]),
+        ("reply accepted -> in the sender's maildir (Postfix, LMTP)", vec![]),
+    ];
+    for ((_, id, _, _), t) in msgs.iter().zip(accepted) {
+        let bare = id.trim_start_matches('<').trim_end_matches('>');
+        let row = q.query_row([bare], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        });
+        let Ok((stored, filed, sent)) = row else {
+            continue;
+        };
+        let (Some(stored), Some(filed), Some(sent)) = (parse(stored), parse(filed), parse(sent))
+        else {
+            continue;
+        };
+        out[0].1.push(secs(wall(*t), stored));
+        out[1].1.push(secs(stored, filed));
+        out[2].1.push(secs(filed, sent));
+        if let Some((_, at)) = seen.get(id) {
+            out[3].1.push(secs(sent, wall(*at)));
+        }
+    }
+    out
 }
