@@ -19,6 +19,10 @@
 //! it names, or tell its sender when the file was read. With it, no request is made
 //! (tests/office.rs listens for one).
 
+mod warm;
+
+pub use warm::Warm;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -142,13 +146,46 @@ impl Converter {
         }
     }
 
+    /// A warm LibreOffice for one converter worker, or None (with a warning, once) when
+    /// Debian's python3 cannot import `uno`: then the worker converts cold.
+    pub fn warm(&self) -> Option<Warm> {
+        warm::available().then(|| Warm::new(&self.program))
+    }
+
+    /// Whether converter workers can keep LibreOffice warm (python3-uno importable).
+    pub fn warm_available() -> bool {
+        warm::available()
+    }
+
     /// Converts ahead of filing (a converter worker): the result is kept for the
     /// [`Converter::convert_with`] call that filing makes with the same input.
     pub fn prepare(&self, c: &Conversion) {
+        self.prepare_with(c, None)
+    }
+
+    /// Like [`Converter::prepare`], with the worker's warm LibreOffice when it has one.
+    /// A file the warm converter fails on (other than by the timeout) is tried once more
+    /// cold, so the warm path never answers worse than the cold one did.
+    pub fn prepare_with(&self, c: &Conversion, warm: Option<&mut Warm>) {
         let key = prepared_key(&c.bytes, c.input_ext, c.import_filter, c.target);
-        let out = self
-            .run(&c.bytes, c.input_ext, c.import_filter, c.target)
-            .map_err(|e| e.to_string());
+        let out = match warm.filter(|_| Warm::takes(c.input_ext, c.import_filter)) {
+            Some(w) => match w.convert(
+                &c.bytes,
+                c.input_ext,
+                c.import_filter,
+                c.target,
+                self.timeout,
+            ) {
+                Ok(out) => Ok(out),
+                Err(e @ ConvertError::Timeout(_)) => Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "warm conversion failed, converting cold");
+                    self.run(&c.bytes, c.input_ext, c.import_filter, c.target)
+                }
+            },
+            None => self.run(&c.bytes, c.input_ext, c.import_filter, c.target),
+        }
+        .map_err(|e| e.to_string());
         let mut map = self.prepared.0.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= PREPARED_MAX {
             map.clear();

@@ -881,10 +881,16 @@ fn stage_breakdown(
         )
         .unwrap();
     let mut out: Vec<(&'static str, Vec<f64>)> = vec![
-        ("SMTP accept -> stored by lndx (Postfix, Dovecot, IMAP fetch)", vec![]),
+        (
+            "SMTP accept -> stored by lndx (Postfix, Dovecot, IMAP fetch)",
+            vec![],
+        ),
         ("stored -> filed (intake queue, conversion, filing)", vec![]),
         ("filed -> reply accepted by SMTP (outbox)", vec![]),
-        ("reply accepted -> in the sender's maildir (Postfix, LMTP)", vec![]),
+        (
+            "reply accepted -> in the sender's maildir (Postfix, LMTP)",
+            vec![],
+        ),
     ];
     for ((_, id, _, _), t) in msgs.iter().zip(accepted) {
         let bare = id.trim_start_matches('<').trim_end_matches('>');
