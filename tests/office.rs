@@ -626,3 +626,40 @@ fn a_warm_libreoffice_blocks_linked_resources_and_web_pages_convert_cold() {
         "still the first LibreOffice"
     );
 }
+
+/// Per-file time of a Word 97 .doc conversion, cold (a LibreOffice start per file) and
+/// warm (the worker's running LibreOffice), each the mean of 10 after one warm-up. Run
+/// with `cargo test --test office warm_and_cold_conversion_time -- --ignored --nocapture`;
+/// the figures are in docs/decisions.md.
+#[test]
+#[ignore]
+fn warm_and_cold_conversion_time() {
+    let c = converter(Duration::from_secs(120));
+    let doc = std::fs::read(fixture(WORD_97)).unwrap();
+    let n = 10;
+    c.convert(&doc, "doc", "docx").unwrap();
+    let t = Instant::now();
+    for _ in 0..n {
+        c.convert(&doc, "doc", "docx").unwrap();
+    }
+    let cold = t.elapsed().as_secs_f64() / n as f64;
+    let t = Instant::now();
+    let mut w = warm(&c);
+    let start = t.elapsed().as_secs_f64();
+    w.convert(&doc, "doc", None, "docx", Duration::from_secs(120))
+        .unwrap();
+    let t = Instant::now();
+    for _ in 0..n {
+        w.convert(&doc, "doc", None, "docx", Duration::from_secs(120))
+            .unwrap();
+    }
+    let warm = t.elapsed().as_secs_f64() / n as f64;
+    println!(
+        "Word 97 .doc ({} bytes) to .docx: cold {:.0} ms per file, warm {:.0} ms per file \
+         (the warm LibreOffice started in {:.0} ms, once per worker)",
+        doc.len(),
+        cold * 1000.0,
+        warm * 1000.0,
+        start * 1000.0
+    );
+}
