@@ -2,7 +2,7 @@
 # Deadline-day burst on the tests/mailstack Dovecot + Postfix (started by the test itself
 # unless MAILSTACK_ENV names a running instance): BURST_MESSAGES (500) from BURST_SENDERS
 # (33) within BURST_SECS (60) s, every tenth with a legacy .doc/.xls converted by
-# LibreOffice; prints receipt latency p50/p95/max with and without legacy files, the time
+# LibreOffice (BURST_ALL_SAMPLES=1 adds the samples that carry a legacy file to the rest); prints receipt latency p50/p95/max with and without legacy files, the time
 # until the burst is filed, and whether every message was answered exactly once.
 set -eu
 cd "$(dirname "$0")/.."

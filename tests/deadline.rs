@@ -700,12 +700,14 @@ fn deadline_burst() {
         .into_iter()
         .filter(|n| !n.starts_with("P13") && !n.starts_with("P14"))
         .collect();
-    // The plain mail is the samples without a legacy file (one sample carries a .doc):
-    // legacy files are every tenth message, as the burst is specified.
+    // The other mail is the samples without a legacy file (one sample carries a .doc):
+    // legacy files are every tenth message, as the burst is specified. BURST_ALL_SAMPLES=1
+    // keeps every sample: then a wave of 33 messages carrying the same .doc comes too.
+    let all_samples = std::env::var("BURST_ALL_SAMPLES").is_ok_and(|v| v == "1");
     let samples: Vec<Vec<u8>> = names
         .iter()
         .map(|n| sample(n))
-        .filter(|raw| !has_legacy_file(raw))
+        .filter(|raw| all_samples || !has_legacy_file(raw))
         .collect();
     let domains = [
         "gd.test", "bj.test", "sh.test", "js.test", "zj.test", "cq.test", "sd.test",
