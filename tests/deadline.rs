@@ -487,11 +487,13 @@ fn live_outbox_list_checks_the_sent_folder() {
 
     let (ok, out, _) = l.cmd(&["outbox", "list"]);
     assert!(ok);
+    // People read Chinese; --json keeps the codes.
+    assert!(out.starts_with("编号\t状态\t"), "{out}");
     assert!(
-        out.contains("\tunknown\treply\t") && out.contains("\tyes\t") && out.contains("\tno\t"),
+        out.contains("\t状态不明\t回执\t") && out.contains("\t有\t") && out.contains("\t无\t"),
         "{out}"
     );
-    assert!(out.trim_end().ends_with("2 mails"), "{out}");
+    assert!(out.trim_end().ends_with("共 2 封"), "{out}");
     let (ok, out, _) = l.cmd(&["outbox", "list", "--state", "sent", "--json"]);
     assert!(ok);
     assert_eq!(out.lines().count(), 1, "{out}");
