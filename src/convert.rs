@@ -19,6 +19,10 @@
 //! it names, or tell its sender when the file was read. With it, no request is made
 //! (tests/office.rs listens for one).
 
+mod warm;
+
+pub use warm::Warm;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -37,9 +41,11 @@ pub struct Converter {
     prepared: Prepared,
 }
 
-/// Conversions made ahead, by input (SHA-256 of the bytes, extension, filter, target).
+/// Conversions made ahead, by input (SHA-256 of the bytes, extension, filter, target),
+/// each with the number of files waiting for it: several messages in flight may carry the
+/// same file (a form resent, one template forwarded), and each takes its own copy.
 #[derive(Debug, Clone, Default)]
-struct Prepared(Arc<Mutex<HashMap<String, Made>>>);
+struct Prepared(Arc<Mutex<HashMap<String, (Made, usize)>>>);
 
 /// A conversion made ahead: the output, or the error as text.
 type Made = Result<Vec<u8>, String>;
@@ -129,12 +135,17 @@ impl Converter {
         target: &str,
     ) -> Result<Vec<u8>, ConvertError> {
         let key = prepared_key(bytes, input_ext, import_filter, target);
-        let ready = self
-            .prepared
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
+        let ready = {
+            let mut map = self.prepared.0.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get_mut(&key) {
+                Some((made, waiting)) if *waiting > 1 => {
+                    *waiting -= 1;
+                    Some(made.clone())
+                }
+                Some(_) => map.remove(&key).map(|(made, _)| made),
+                None => None,
+            }
+        };
         match ready {
             Some(Ok(out)) => Ok(out),
             Some(Err(e)) => Err(ConvertError::Prepared(e)),
@@ -142,18 +153,60 @@ impl Converter {
         }
     }
 
+    /// A warm LibreOffice for one converter worker, or None (with a warning, once) when
+    /// Debian's python3 cannot import `uno`: then the worker converts cold.
+    pub fn warm(&self) -> Option<Warm> {
+        warm::available().then(|| Warm::new(&self.program))
+    }
+
+    /// Whether converter workers can keep LibreOffice warm (python3-uno importable).
+    pub fn warm_available() -> bool {
+        warm::available()
+    }
+
     /// Converts ahead of filing (a converter worker): the result is kept for the
     /// [`Converter::convert_with`] call that filing makes with the same input.
     pub fn prepare(&self, c: &Conversion) {
+        self.prepare_with(c, None)
+    }
+
+    /// Like [`Converter::prepare`], with the worker's warm LibreOffice when it has one.
+    /// A file the warm converter fails on (other than by the timeout) is tried once more
+    /// cold, so the warm path never answers worse than the cold one did.
+    pub fn prepare_with(&self, c: &Conversion, warm: Option<&mut Warm>) {
         let key = prepared_key(&c.bytes, c.input_ext, c.import_filter, c.target);
-        let out = self
-            .run(&c.bytes, c.input_ext, c.import_filter, c.target)
-            .map_err(|e| e.to_string());
+        {
+            // The same file is already made (another message in flight carries it): one
+            // more copy is waited for, and LibreOffice is not asked again.
+            let mut map = self.prepared.0.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, waiting)) = map.get_mut(&key) {
+                *waiting += 1;
+                return;
+            }
+        }
+        let out = match warm.filter(|_| Warm::takes(c.input_ext, c.import_filter)) {
+            Some(w) => match w.convert(
+                &c.bytes,
+                c.input_ext,
+                c.import_filter,
+                c.target,
+                self.timeout,
+            ) {
+                Ok(out) => Ok(out),
+                Err(e @ ConvertError::Timeout(_)) => Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "warm conversion failed, converting cold");
+                    self.run(&c.bytes, c.input_ext, c.import_filter, c.target)
+                }
+            },
+            None => self.run(&c.bytes, c.input_ext, c.import_filter, c.target),
+        }
+        .map_err(|e| e.to_string());
         let mut map = self.prepared.0.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= PREPARED_MAX {
             map.clear();
         }
-        map.insert(key, out);
+        map.entry(key).or_insert((out, 0)).1 += 1;
     }
 
     /// Runs LibreOffice on one file.
@@ -337,6 +390,40 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(!running(&child), "the converter's child {child} still runs");
+    }
+
+    #[test]
+    fn the_same_file_prepared_for_two_messages_is_made_once_and_taken_twice() {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let program = stand_in(
+            dir.path(),
+            "echo run >> \"$rec/runs\"\nmkdir -p \"$outdir\" && cp \"$in\" \"$outdir/input.docx\"",
+        );
+        let c = Converter::find(Some(&program), Duration::from_secs(20)).expect("found");
+        let conversion = Conversion {
+            bytes: b"same form".to_vec(),
+            input_ext: "doc",
+            import_filter: None,
+            target: "docx",
+        };
+        c.prepare(&conversion);
+        c.prepare(&conversion);
+        assert_eq!(recorded(dir.path(), "runs"), "run", "converted once");
+        for _ in 0..2 {
+            assert_eq!(
+                c.convert(b"same form", "doc", "docx").unwrap(),
+                b"same form"
+            );
+        }
+        assert_eq!(
+            recorded(dir.path(), "runs"),
+            "run",
+            "both taken from the made one"
+        );
+        // Both copies were taken: a third filing converts again.
+        c.convert(b"same form", "doc", "docx").unwrap();
+        assert_eq!(recorded(dir.path(), "runs"), "run\nrun");
     }
 
     #[test]

@@ -344,14 +344,23 @@ fn start_converters(
         let rx = rx.clone();
         let ready = ready.clone();
         let converter = converter.clone();
-        handles.push(spawn("converter", move || loop {
-            let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-            let Ok((id, conversions)) = next else { return };
-            for c in &conversions {
-                converter.prepare(c);
+        handles.push(spawn("converter", move || {
+            // Each worker its own warm LibreOffice (started now, so that the first legacy
+            // file does not wait for it; killed when the worker ends), or cold conversions
+            // without python3-uno.
+            let mut warm = converter.warm();
+            if let Some(w) = warm.as_mut() {
+                w.start_now();
             }
-            if ready.send(id).is_err() {
-                return;
+            loop {
+                let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok((id, conversions)) = next else { return };
+                for c in &conversions {
+                    converter.prepare_with(c, warm.as_mut());
+                }
+                if ready.send(id).is_err() {
+                    return;
+                }
             }
         })?);
     }

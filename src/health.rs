@@ -78,7 +78,8 @@ impl Default for Thresholds {
     }
 }
 
-/// One reason /healthz is degraded: a stable code and an English sentence for the operator.
+/// One reason /healthz is degraded: a stable code and a Chinese sentence for the operator
+/// (the people who run lndx read Chinese; alert rules use the code).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Reason {
     pub code: &'static str,
@@ -293,7 +294,7 @@ impl Health {
             out.push(Reason {
                 code: "mailbox_disconnected",
                 detail: format!(
-                    "the mailbox has been disconnected for {down} s (threshold {} s)",
+                    "邮箱已断开 {down} 秒（阈值 {} 秒）：请检查邮件服务器和网络",
                     t.disconnected_secs
                 ),
             });
@@ -303,7 +304,7 @@ impl Health {
             out.push(Reason {
                 code: "errors_climbing",
                 detail: format!(
-                    "{errors} errors within the last {} s (threshold {})",
+                    "最近 {} 秒内出错 {errors} 次（阈值 {} 次）：请查看日志",
                     t.errors_window_secs, t.errors
                 ),
             });
@@ -315,7 +316,7 @@ impl Health {
             out.push(Reason {
                 code: "fetch_stale",
                 detail: format!(
-                    "the last fetch was {} s ago (threshold {} s)",
+                    "距上次收信已 {} 秒（阈值 {} 秒）：请检查邮箱连接",
                     at - last,
                     t.fetch_stale_secs
                 ),
@@ -325,7 +326,7 @@ impl Health {
             out.push(Reason {
                 code: "undelivered",
                 detail: format!(
-                    "{} mails failed or may not have arrived (lndx outbox list)",
+                    "{} 封邮件发送失败或不确定是否送达：请运行 lndx outbox list 查看并处理",
                     stored.undelivered
                 ),
             });
@@ -334,7 +335,7 @@ impl Health {
             out.push(Reason {
                 code: "held",
                 detail: format!(
-                    "{} mails are held by the loop guard until staff release them",
+                    "{} 封邮件被防循环机制暂扣，待工作人员在“待人工处理”中放行",
                     stored.held
                 ),
             });
@@ -625,7 +626,7 @@ lndx_degraded 0
         let got: Vec<_> = reasons.iter().map(|r| r.code).collect();
         assert_eq!(got, ["undelivered", "held"]);
         assert!(
-            reasons[1].detail.contains("1 mails are held"),
+            reasons[1].detail.starts_with("1 封邮件被防循环机制暂扣"),
             "{reasons:?}"
         );
     }

@@ -47,6 +47,16 @@ pub enum OutboxState {
 }
 
 impl Purpose {
+    /// What operators read (the command line): Chinese, as in the console.
+    pub fn label(self) -> &'static str {
+        match self {
+            Purpose::Reply => "回执",
+            Purpose::Copy => "抄送",
+            Purpose::Report => "周报",
+            Purpose::Review => "专家评议",
+        }
+    }
+
     pub const ALL: &'static [Purpose] = &[
         Purpose::Reply,
         Purpose::Copy,
@@ -65,6 +75,18 @@ impl Purpose {
 }
 
 impl OutboxState {
+    /// What operators read (the command line): Chinese, as in the console.
+    pub fn label(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "待发送",
+            OutboxState::Sending => "发送中",
+            OutboxState::Sent => "已发送",
+            OutboxState::Failed => "发送失败",
+            OutboxState::Unknown => "状态不明",
+            OutboxState::Held => "已暂缓",
+        }
+    }
+
     pub const ALL: &'static [OutboxState] = &[
         OutboxState::Pending,
         OutboxState::Sending,

@@ -108,11 +108,24 @@ fn check_all(app: &App) -> bool {
     let (v, detail) = database(app);
     line(v, "database", detail);
     match app.converter() {
-        Some(c) => line(
-            Verdict::Ok,
-            "converter",
-            format!("{} (legacy .doc/.xls are converted)", c.program.display()),
-        ),
+        Some(c) => {
+            let how = if app.config.converter.workers == 0 {
+                "cold, in the intake worker (converter workers = 0)"
+            } else if crate::convert::Converter::warm_available() {
+                "warm: one long-running LibreOffice per converter worker, driven through python3-uno"
+            } else {
+                "cold: LibreOffice starts for each file (install python3-uno for warm converter workers)"
+            };
+            line(
+                Verdict::Ok,
+                "converter",
+                format!(
+                    "{} (legacy .doc/.xls are converted; {how}; {} workers)",
+                    c.program.display(),
+                    app.config.converter.workers
+                ),
+            )
+        }
         None => line(
             Verdict::Ok,
             "converter",

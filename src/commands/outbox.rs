@@ -35,13 +35,12 @@ pub fn list(app: &App, state: Option<&str>, json: bool) -> Result<ExitCode> {
             Some(Ok(found)) => (found.into_iter().map(Some).collect(), None),
             Some(Err(e)) => (
                 vec![None; ids.len()],
-                Some(format!("Sent folder not checked: {e}")),
+                Some(format!("未能查看“已发送”文件夹：{e}")),
             ),
             None => (
                 vec![None; ids.len()],
                 Some(
-                    "Sent folder not checked: the mailbox keeps none (set [mailbox] sent_folder)"
-                        .into(),
+                    "未查看“已发送”文件夹：邮箱未配置（请在 [mailbox] 中设置 sent_folder）".into(),
                 ),
             ),
         }
@@ -56,7 +55,7 @@ pub fn list(app: &App, state: Option<&str>, json: bool) -> Result<ExitCode> {
     } else {
         writeln!(
             out,
-            "outbox\tstate\tpurpose\tto\tin Sent\tattempts\tcreated\tanswering\tlast error"
+            "编号\t状态\t类型\t收件人\t已发送文件夹中\t尝试次数\t生成时间\t所回复的邮件\t最近错误"
         )?;
         for (row, sent) in rows.iter().zip(&in_sent) {
             let answering = match (&row.answered_from, &row.answered_subject) {
@@ -68,13 +67,13 @@ pub fn list(app: &App, state: Option<&str>, json: bool) -> Result<ExitCode> {
                 out,
                 "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 row.id,
-                row.state,
-                row.purpose,
+                row.state.label(),
+                row.purpose.label(),
                 row.recipients.first().map(String::as_str).unwrap_or("-"),
                 match sent {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "?",
+                    Some(true) => "有",
+                    Some(false) => "无",
+                    None => "未查",
                 },
                 row.attempts,
                 row.created_at,
@@ -82,7 +81,7 @@ pub fn list(app: &App, state: Option<&str>, json: bool) -> Result<ExitCode> {
                 row.last_error.as_deref().map(one_line).unwrap_or_default(),
             )?;
         }
-        writeln!(out, "{} mails", rows.len())?;
+        writeln!(out, "共 {} 封", rows.len())?;
     }
     if let Some(note) = sent_note {
         eprintln!("lndx: {note}");
