@@ -151,13 +151,53 @@ impl Registry {
         &self.dir
     }
 
-    /// Starts the one transaction in which a message is filed.
+    /// Starts the one transaction in which a message is filed (or an action recorded).
+    /// Inside [`Registry::atomically`] it is a savepoint of the outer transaction: its
+    /// commit is kept only if the whole of the outer work commits.
     pub fn begin(&mut self) -> Result<Tx<'_>> {
-        Ok(Tx {
-            tx: self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
-        })
+        let tx = if self.conn.is_autocommit() {
+            Open::Transaction(
+                self.conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+            )
+        } else {
+            Open::Savepoint(self.conn.savepoint()?)
+        };
+        Ok(Tx { tx })
+    }
+
+    /// Runs `work` in one transaction (taken at once, like `begin`): whatever it writes,
+    /// through `begin` or not, commits together when it returns Ok and is rolled back when
+    /// it returns an error or panics. An action and its audit row are written this way.
+    pub fn atomically<T, E: From<RegistryError>>(
+        &mut self,
+        work: impl FnOnce(&mut Registry) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        if !self.conn.is_autocommit() {
+            // Already inside: the outer transaction decides.
+            return work(self);
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(RegistryError::from)?;
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self)));
+        match out {
+            Ok(Ok(v)) => {
+                if let Err(e) = self.conn.execute_batch("COMMIT") {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(RegistryError::from(e).into());
+                }
+                Ok(v)
+            }
+            Ok(Err(e)) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+            Err(panic) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     /// The stored JSON result of a message already filed from the same source, if any.
@@ -246,12 +286,32 @@ impl Registry {
 /// The transaction that files one message: files, entries, receipts, queued replies and
 /// the message's result either all land or none do.
 pub struct Tx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    tx: Open<'a>,
+}
+
+/// A transaction of its own, or a savepoint inside [`Registry::atomically`]'s.
+enum Open<'a> {
+    Transaction(rusqlite::Transaction<'a>),
+    Savepoint(rusqlite::Savepoint<'a>),
+}
+
+impl std::ops::Deref for Open<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Open::Transaction(t) => t,
+            Open::Savepoint(s) => s,
+        }
+    }
 }
 
 impl Tx<'_> {
     pub fn commit(self) -> Result<()> {
-        Ok(self.tx.commit()?)
+        match self.tx {
+            Open::Transaction(t) => t.commit()?,
+            Open::Savepoint(s) => s.commit()?,
+        }
+        Ok(())
     }
 
     /// Marks a message filed with its JSON result and what it was judged to be.
@@ -389,4 +449,61 @@ fn restrict_file(path: &Path) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audit_rows(reg: &Registry) -> i64 {
+        reg.conn
+            .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn write(reg: &mut Registry, what: &str) -> Result<()> {
+        let tx = reg.begin()?;
+        tx.audit(&NewAudit {
+            actor: "test",
+            action: what,
+            object: "x",
+            before: "null".into(),
+            after: "null".into(),
+            note: None,
+        })?;
+        tx.commit()
+    }
+
+    #[test]
+    fn atomically_keeps_all_or_nothing_of_what_it_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reg = Registry::open(dir.path()).unwrap();
+        // An error after an inner commit: the inner commit is undone too.
+        let failed: Result<()> = reg.atomically(|reg| {
+            write(reg, "first")?;
+            Err(RegistryError::Sql(rusqlite::Error::InvalidQuery))
+        });
+        assert!(failed.is_err());
+        assert_eq!(audit_rows(&reg), 0);
+        // A panic rolls back and leaves the registry usable.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: Result<()> = reg.atomically(|reg| {
+                write(reg, "second")?;
+                panic!("in the middle");
+            });
+        }));
+        assert!(panicked.is_err());
+        assert!(reg.conn.is_autocommit());
+        assert_eq!(audit_rows(&reg), 0);
+        // Success: both writes, one commit.
+        reg.atomically(|reg| {
+            write(reg, "third")?;
+            write(reg, "fourth")
+        })
+        .unwrap();
+        assert_eq!(audit_rows(&reg), 2);
+        // Outside, `begin` is a transaction of its own again.
+        write(&mut reg, "fifth").unwrap();
+        assert_eq!(audit_rows(&reg), 3);
+    }
 }

@@ -5,8 +5,8 @@
 //! [`Mailer`]'s publish, reminders and outcomes, `close`, `decide`, the experts' add and
 //! import) and then appends its row to the append-only audit log (who, what, the object,
 //! before → after as JSON). A refused action changes nothing and writes no row. The step
-//! and its audit row are two transactions: a crash between them leaves the change without
-//! its row, never a row without its change.
+//! and its audit row commit together ([`Registry::atomically`]): a crash leaves both or
+//! neither.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -102,36 +102,40 @@ impl Staff<'_> {
 
     /// Creates a round; returns its id.
     pub fn create_round(&self, reg: &mut Registry, req: &RoundRequest) -> Result<i64> {
-        let id = super::create_round(reg, self.campaign, &self.setup.rubric, req)?;
-        let r = super::round(reg, id)?;
-        let entries = reg.round_entries(id)?.len();
-        self.audit(
-            reg,
-            "review_round_create",
-            &round_object(id),
-            Value::Null,
-            json!({"batch": r.batch, "kinds": r.kinds.join("、"), "per_entry": r.per_entry,
-                   "cap": r.cap, "due": r.due, "entries": entries, "state": r.state}),
-        )?;
-        Ok(id)
+        reg.atomically(|reg| {
+            let id = super::create_round(reg, self.campaign, &self.setup.rubric, req)?;
+            let r = super::round(reg, id)?;
+            let entries = reg.round_entries(id)?.len();
+            self.audit(
+                reg,
+                "review_round_create",
+                &round_object(id),
+                Value::Null,
+                json!({"batch": r.batch, "kinds": r.kinds.join("、"), "per_entry": r.per_entry,
+                       "cap": r.cap, "due": r.due, "entries": entries, "state": r.state}),
+            )?;
+            Ok(id)
+        })
     }
 
     /// Computes and stores the draft assignment.
     pub fn draft(&self, reg: &mut Registry, round: i64) -> Result<Vec<Assigned>> {
-        let before = Self::assignment_lines(reg, round)?;
-        let list = super::draft(reg, &self.setup.rubric, round)?;
-        let after: Vec<String> = list
-            .iter()
-            .map(|a| format!("{} → {}", a.receipt, a.expert))
-            .collect();
-        self.audit(
-            reg,
-            "review_assign",
-            &round_object(round),
-            json!({"assignments": before.len(), "list": before}),
-            json!({"assignments": after.len(), "list": after}),
-        )?;
-        Ok(list)
+        reg.atomically(|reg| {
+            let before = Self::assignment_lines(reg, round)?;
+            let list = super::draft(reg, &self.setup.rubric, round)?;
+            let after: Vec<String> = list
+                .iter()
+                .map(|a| format!("{} → {}", a.receipt, a.expert))
+                .collect();
+            self.audit(
+                reg,
+                "review_assign",
+                &round_object(round),
+                json!({"assignments": before.len(), "list": before}),
+                json!({"assignments": after.len(), "list": after}),
+            )?;
+            Ok(list)
+        })
     }
 
     /// Takes `remove` off an entry and/or puts `add` on it (conflicts refused).
@@ -143,24 +147,26 @@ impl Staff<'_> {
         remove: Option<&str>,
         add: Option<&str>,
     ) -> Result<()> {
-        let of_entry = |reg: &Registry| -> Result<Vec<String>> {
-            Ok(super::assignments(reg, round)?
-                .into_iter()
-                .filter(|a| a.receipt == receipt)
-                .map(|a| a.expert)
-                .collect())
-        };
-        let before = of_entry(reg)?;
-        super::adjust(reg, &self.setup.rubric, round, receipt, remove, add)?;
-        let after = of_entry(reg)?;
-        self.audit(
-            reg,
-            "review_adjust",
-            &format!("round:{round}:{receipt}"),
-            json!({"experts": before.join("、")}),
-            json!({"experts": after.join("、")}),
-        )?;
-        Ok(())
+        reg.atomically(|reg| {
+            let of_entry = |reg: &Registry| -> Result<Vec<String>> {
+                Ok(super::assignments(reg, round)?
+                    .into_iter()
+                    .filter(|a| a.receipt == receipt)
+                    .map(|a| a.expert)
+                    .collect())
+            };
+            let before = of_entry(reg)?;
+            super::adjust(reg, &self.setup.rubric, round, receipt, remove, add)?;
+            let after = of_entry(reg)?;
+            self.audit(
+                reg,
+                "review_adjust",
+                &format!("round:{round}:{receipt}"),
+                json!({"experts": before.join("、")}),
+                json!({"experts": after.join("、")}),
+            )?;
+            Ok(())
+        })
     }
 
     /// Publishes the draft and queues one invitation per expert.
@@ -170,16 +176,18 @@ impl Staff<'_> {
         round: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<Queued>> {
-        let before = super::round(reg, round)?.state;
-        let queued = self.setup.mailer(self.campaign).publish(reg, round, now)?;
-        self.audit(
-            reg,
-            "review_publish",
-            &round_object(round),
-            json!({"state": before}),
-            json!({"state": "published", "invitations": queued.len()}),
-        )?;
-        Ok(queued)
+        reg.atomically(|reg| {
+            let before = super::round(reg, round)?.state;
+            let queued = self.setup.mailer(self.campaign).publish(reg, round, now)?;
+            self.audit(
+                reg,
+                "review_publish",
+                &round_object(round),
+                json!({"state": before}),
+                json!({"state": "published", "invitations": queued.len()}),
+            )?;
+            Ok(queued)
+        })
     }
 
     /// Reminders now to experts with unfinished reviews (one review mail a day each);
@@ -190,34 +198,38 @@ impl Staff<'_> {
         round: i64,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Queued>, Vec<String>)> {
-        let (queued, left_out) = self
-            .setup
-            .mailer(self.campaign)
-            .remind_now(reg, round, now)?;
-        let to: Vec<String> = queued.iter().flat_map(|q| q.to.clone()).collect();
-        self.audit(
-            reg,
-            "review_remind",
-            &round_object(round),
-            Value::Null,
-            json!({"reminders": queued.len(), "to": to.join("、"),
-                   "left_out": left_out.join("、")}),
-        )?;
-        Ok((queued, left_out))
+        reg.atomically(|reg| {
+            let (queued, left_out) = self
+                .setup
+                .mailer(self.campaign)
+                .remind_now(reg, round, now)?;
+            let to: Vec<String> = queued.iter().flat_map(|q| q.to.clone()).collect();
+            self.audit(
+                reg,
+                "review_remind",
+                &round_object(round),
+                Value::Null,
+                json!({"reminders": queued.len(), "to": to.join("、"),
+                       "left_out": left_out.join("、")}),
+            )?;
+            Ok((queued, left_out))
+        })
     }
 
     /// Closes a round.
     pub fn close(&self, reg: &mut Registry, round: i64) -> Result<()> {
-        let before = super::round(reg, round)?.state;
-        super::close(reg, round)?;
-        self.audit(
-            reg,
-            "review_close",
-            &round_object(round),
-            json!({"state": before}),
-            json!({"state": "closed"}),
-        )?;
-        Ok(())
+        reg.atomically(|reg| {
+            let before = super::round(reg, round)?.state;
+            super::close(reg, round)?;
+            self.audit(
+                reg,
+                "review_close",
+                &round_object(round),
+                json!({"state": before}),
+                json!({"state": "closed"}),
+            )?;
+            Ok(())
+        })
     }
 
     /// Records a decision on an entry (changeable until published).
@@ -229,40 +241,44 @@ impl Staff<'_> {
         decision: Decision,
         note: &str,
     ) -> Result<()> {
-        let before = reg
-            .decisions(round)?
-            .into_iter()
-            .find(|d| d.receipt == receipt)
-            .map(|d| json!({"decision": d.decision, "note": d.note}))
-            .unwrap_or(Value::Null);
-        super::decide(reg, round, receipt, decision, note)?;
-        self.audit(
-            reg,
-            "review_decide",
-            &format!("round:{round}:{receipt}"),
-            before,
-            json!({"decision": decision.as_str(), "note": note.trim()}),
-        )?;
-        Ok(())
+        reg.atomically(|reg| {
+            let before = reg
+                .decisions(round)?
+                .into_iter()
+                .find(|d| d.receipt == receipt)
+                .map(|d| json!({"decision": d.decision, "note": d.note}))
+                .unwrap_or(Value::Null);
+            super::decide(reg, round, receipt, decision, note)?;
+            self.audit(
+                reg,
+                "review_decide",
+                &format!("round:{round}:{receipt}"),
+                before,
+                json!({"decision": decision.as_str(), "note": note.trim()}),
+            )?;
+            Ok(())
+        })
     }
 
     /// Publishes a round's decisions: one outcome mail per province.
     pub fn publish_decisions(&self, reg: &mut Registry, round: i64) -> Result<Vec<Queued>> {
-        let was = super::round(reg, round)?.decisions_published_at.is_some();
-        let queued = self
-            .setup
-            .mailer(self.campaign)
-            .publish_decisions(reg, round)?;
-        if !was {
-            self.audit(
-                reg,
-                "review_publish_decisions",
-                &round_object(round),
-                json!({"published": false}),
-                json!({"published": true, "provinces": queued.len()}),
-            )?;
-        }
-        Ok(queued)
+        reg.atomically(|reg| {
+            let was = super::round(reg, round)?.decisions_published_at.is_some();
+            let queued = self
+                .setup
+                .mailer(self.campaign)
+                .publish_decisions(reg, round)?;
+            if !was {
+                self.audit(
+                    reg,
+                    "review_publish_decisions",
+                    &round_object(round),
+                    json!({"published": false}),
+                    json!({"published": true, "provinces": queued.len()}),
+                )?;
+            }
+            Ok(queued)
+        })
     }
 
     /// Adds an expert (or updates the one with that address); true when added.
@@ -271,39 +287,43 @@ impl Staff<'_> {
         reg: &mut Registry,
         x: &ExpertInput,
     ) -> Result<(bool, super::ExpertAccount)> {
-        let email = x.email.trim().to_lowercase();
-        let before = reg
-            .expert_by_email(&email)?
-            .map(|e| expert_json(&e))
-            .unwrap_or(Value::Null);
-        let added = experts::add_expert(reg, self.campaign, x)?;
-        let after = reg
-            .expert_by_email(&email)?
-            .map(|e| expert_json(&e))
-            .unwrap_or(Value::Null);
-        self.audit(
-            reg,
-            "review_expert_add",
-            &format!("expert:{email}"),
-            before,
-            after,
-        )?;
-        Ok(added)
+        reg.atomically(|reg| {
+            let email = x.email.trim().to_lowercase();
+            let before = reg
+                .expert_by_email(&email)?
+                .map(|e| expert_json(&e))
+                .unwrap_or(Value::Null);
+            let added = experts::add_expert(reg, self.campaign, x)?;
+            let after = reg
+                .expert_by_email(&email)?
+                .map(|e| expert_json(&e))
+                .unwrap_or(Value::Null);
+            self.audit(
+                reg,
+                "review_expert_add",
+                &format!("expert:{email}"),
+                before,
+                after,
+            )?;
+            Ok(added)
+        })
     }
 
     /// Imports experts from an .xlsx (every bad row reported, the good ones recorded).
     pub fn import_experts(&self, reg: &mut Registry, bytes: &[u8]) -> Result<ImportReport> {
-        let before = reg.experts()?.len();
-        let report = experts::import_experts(reg, self.campaign, bytes)?;
-        self.audit(
-            reg,
-            "review_expert_import",
-            "experts",
-            json!({"experts": before}),
-            json!({"experts": reg.experts()?.len(), "added": report.added,
-                   "updated": report.updated, "rows_refused": report.problems.len()}),
-        )?;
-        Ok(report)
+        reg.atomically(|reg| {
+            let before = reg.experts()?.len();
+            let report = experts::import_experts(reg, self.campaign, bytes)?;
+            self.audit(
+                reg,
+                "review_expert_import",
+                "experts",
+                json!({"experts": before}),
+                json!({"experts": reg.experts()?.len(), "added": report.added,
+                       "updated": report.updated, "rows_refused": report.problems.len()}),
+            )?;
+            Ok(report)
+        })
     }
 }
 
