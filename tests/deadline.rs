@@ -10,15 +10,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::Value;
 
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// GET /healthz.
 fn healthz(port: u16) -> Option<Value> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -29,31 +20,6 @@ fn healthz(port: u16) -> Option<Value> {
     s.read_to_string(&mut text).ok()?;
     let body = text.split_once("\r\n\r\n")?.1;
     serde_json::from_str(body).ok()
-}
-
-fn append_config(l: &Lndx, extra: &str) {
-    let mut text = std::fs::read_to_string(&l.config).unwrap();
-    text.push('\n');
-    text.push_str(extra);
-    std::fs::write(&l.config, text).unwrap();
-}
-
-/// Serves /healthz (the console's server) for a test that reads it: the shared live
-/// config turns the web server off, since several daemons run at once.
-fn enable_web(l: &Lndx) {
-    replace_section(l, "web", "enabled = true");
-}
-
-/// Replaces one `[section]` of the test's config (up to the next section).
-fn replace_section(l: &Lndx, section: &str, body: &str) {
-    let text = std::fs::read_to_string(&l.config).unwrap();
-    let start = text.find(&format!("[{section}]\n")).expect("section");
-    let end = text[start + 1..]
-        .find("\n[")
-        .map(|i| start + 1 + i + 1)
-        .unwrap_or(text.len());
-    let new = format!("{}[{section}]\n{body}\n\n{}", &text[..start], &text[end..]);
-    std::fs::write(&l.config, new).unwrap();
 }
 
 /// `report send-now` while `lndx run` runs: exit 0, the report arrives once (each mail is
@@ -71,8 +37,8 @@ fn live_report_send_now_beside_the_daemon() {
         },
     );
     let port = free_port();
-    enable_web(&l);
-    append_config(&l, &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"));
+    l.enable_web();
+    l.append_config(&format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"));
     l.start();
     let h = wait_for(Duration::from_secs(20), "/healthz", || healthz(port));
     assert!(h["last_report"].is_null(), "{h}");
@@ -129,11 +95,10 @@ fn live_health_degrades_when_the_mailbox_stays_down() {
         1,
     );
     std::fs::write(&l.config, text).unwrap();
-    enable_web(&l);
-    append_config(
-        &l,
-        &format!("[http]\nlisten = \"127.0.0.1:{port}\"\n\n[health]\ndisconnected_secs = 2\n"),
-    );
+    l.enable_web();
+    l.append_config(&format!(
+        "[http]\nlisten = \"127.0.0.1:{port}\"\n\n[health]\ndisconnected_secs = 2\n"
+    ));
     l.start();
     let h = wait_for(Duration::from_secs(20), "degraded", || {
         healthz(port).filter(|h| h["status"] == "degraded")
@@ -165,8 +130,7 @@ fn live_doctor_says_what_to_change() {
     let original = std::fs::read_to_string(&l.config).unwrap();
 
     // Plain SMTP on the MX-like port, no credentials.
-    replace_section(
-        &l,
+    l.replace_section(
         "outbox",
         &format!(
             "kind = \"smtp\"\nhost = \"{}\"\nport = {}\nsecurity = \"plain\"",
@@ -660,13 +624,6 @@ fn has_legacy_file(raw: &[u8]) -> bool {
                 | FileType::MhtmlSheet
         )
     })
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// The deadline-day burst on the real mail stack: BURST_MESSAGES (default 500) from

@@ -977,14 +977,6 @@ fn live_oversized_message_is_answered_without_its_body() {
     l.stop();
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 /// Receipt latency over SMTP and the filing rate of a backlog. Run by
 /// scripts/bench-live.sh (release build): `cargo test --release --test live -- --ignored
 /// live_bench --nocapture`.

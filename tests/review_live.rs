@@ -21,27 +21,6 @@ use futures::TryStreamExt;
 use serde_json::{json, Value};
 use util::mail::{attachments, fill_sheet, header, sheet_reply};
 
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Replaces one `[section]` of the test's config (up to the next section).
-fn replace_section(l: &Lndx, section: &str, body: &str) {
-    let text = std::fs::read_to_string(&l.config).unwrap();
-    let start = text.find(&format!("[{section}]\n")).expect("section");
-    let end = text[start + 1..]
-        .find("\n[")
-        .map(|i| start + 1 + i + 1)
-        .unwrap_or(text.len());
-    let new = format!("{}[{section}]\n{body}\n\n{}", &text[..start], &text[end..]);
-    std::fs::write(&l.config, new).unwrap();
-}
-
 /// Every message in `user`'s INBOX sent by `from`, whole, in arrival order.
 fn mails_from(stack: &Stack, user: &str, from: &str) -> Vec<Vec<u8>> {
     rt().block_on(async {
@@ -101,9 +80,7 @@ fn live_review_round_from_invitations_to_outcomes() {
         },
     );
     let port = free_port();
-    replace_section(
-        &l,
-        "web",
+    l.replace_section("web",
         &format!("enabled = true\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\""),
     );
 

@@ -786,3 +786,48 @@ pub fn wait_for<T>(within: Duration, what: &str, mut f: impl FnMut() -> Option<T
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The value at fraction `p` of sorted figures (NaN when there are none).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+impl Lndx {
+    /// Appends text (whole sections) to the test's config.
+    pub fn append_config(&self, extra: &str) {
+        let mut text = std::fs::read_to_string(&self.config).unwrap();
+        text.push('\n');
+        text.push_str(extra);
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// Replaces one `[section]` of the test's config (up to the next section).
+    pub fn replace_section(&self, section: &str, body: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let start = text.find(&format!("[{section}]\n")).expect("section");
+        let end = text[start + 1..]
+            .find("\n[")
+            .map(|i| start + 1 + i + 1)
+            .unwrap_or(text.len());
+        let new = format!("{}[{section}]\n{body}\n\n{}", &text[..start], &text[end..]);
+        std::fs::write(&self.config, new).unwrap();
+    }
+
+    /// Serves the console (and /healthz) for a test that reads it: the shared live config
+    /// turns the web server off, since several daemons run at once.
+    pub fn enable_web(&self) {
+        self.replace_section("web", "enabled = true");
+    }
+}
