@@ -3,7 +3,8 @@
 //! another province's entry, message, file or mail gets 404, exactly like something that
 //! does not exist), CSRF and Origin checks on POST, single-use and expiring sign-in links,
 //! the session id replaced at sign-in, slowed password guessing, security headers, and
-//! names, subjects and file names carrying markup shown as text.
+//! names, subjects and file names carrying markup shown as text; and the 申报登记 filters
+//! against independent SQL.
 
 mod console;
 mod util;
@@ -604,4 +605,98 @@ fn the_book_is_a_download_for_staff_and_viewers_only() {
         assert_eq!(client.get("/book").status, 403, "{email}");
         assert_eq!(client.get(&all("pdf")).status, 403, "{email}");
     }
+}
+
+/// The 申报登记 filters, one at a time and combined, give exactly the current entries an
+/// independent SQL query over the registry gives: province, kind, status, lateness, a
+/// theme, and text search with three or more characters (the trigram index) and with two
+/// (LIKE over receipt, name and unit).
+#[test]
+fn the_entry_filters_list_what_the_registry_holds() {
+    let c = Console::start("console-filters");
+    let mut staff = Client::signed_in(&c, "staff@nou.test");
+    let db = c.db();
+    let listed = |client: &mut Client, query: &str| -> std::collections::BTreeSet<String> {
+        let body = client.get(&format!("/entries?{query}")).body;
+        body.match_indices("href=\"/entries/")
+            .map(|(i, _)| {
+                body[i + "href=\"/entries/".len()..]
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let expected = |condition: &str, arg: &str| -> std::collections::BTreeSet<String> {
+        let mut st = db
+            .prepare(&format!(
+                "SELECT receipt FROM entries WHERE superseded_by IS NULL AND ({condition})"
+            ))
+            .unwrap();
+        let rows = if condition.contains("?1") {
+            st.query_map([arg], |r| r.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        } else {
+            st.query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        rows
+    };
+    let all = expected("1", "");
+    assert!(all.len() >= 10, "{all:?}");
+    assert_eq!(listed(&mut staff, ""), all);
+    assert_eq!(
+        listed(&mut staff, "province=ZJ"),
+        expected("province = ?1", "ZJ")
+    );
+    assert_eq!(
+        listed(&mut staff, "kind=course"),
+        expected("kind = ?1", "course")
+    );
+    assert_eq!(
+        listed(&mut staff, "status=valid"),
+        expected("status = ?1", "valid")
+    );
+    assert_eq!(listed(&mut staff, "late=yes"), expected("late = 1", ""));
+    assert_eq!(listed(&mut staff, "late=no"), expected("late = 0", ""));
+    let theme: String = db
+        .query_row(
+            "SELECT value FROM entries, json_each(entries.themes) WHERE superseded_by IS NULL LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let with_theme = expected("instr(themes, ?1) > 0", &format!("\"{theme}\""));
+    assert!(!with_theme.is_empty());
+    assert_eq!(listed(&mut staff, &format!("theme={theme}")), with_theme);
+    // Text: three characters of a name (the trigram index: any field's text), and two.
+    let name: String = db
+        .query_row(
+            "SELECT name FROM entries WHERE superseded_by IS NULL AND length(name) >= 6 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let three: String = name.chars().skip(2).take(3).collect();
+    let by_three = listed(&mut staff, &format!("q={three}"));
+    assert!(!by_three.is_empty());
+    assert!(by_three.is_superset(&expected("instr(name, ?1) > 0", &three)));
+    let two: String = name.chars().skip(2).take(2).collect();
+    assert_eq!(
+        listed(&mut staff, &format!("q={two}")),
+        expected(
+            "instr(receipt, ?1) > 0 OR instr(name, ?1) > 0 OR instr(coalesce(unit, ''), ?1) > 0",
+            &two
+        )
+    );
+    // Combined: every filter narrows.
+    assert_eq!(
+        listed(&mut staff, "province=ZJ&kind=course"),
+        expected("province = 'ZJ' AND kind = ?1", "course")
+    );
 }
