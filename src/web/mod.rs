@@ -173,6 +173,8 @@ pub(crate) struct Inner {
     overview: Mutex<Option<(std::time::Instant, Arc<crate::report::data::ReportData>)>>,
     /// A computation of 总览's numbers is under way.
     overview_busy: std::sync::atomic::AtomicBool,
+    /// Signalled when a computation of 总览's numbers ends (with numbers or without).
+    overview_done: std::sync::Condvar,
 }
 
 /// How long 总览's numbers count as fresh. The weekly report's computation reads every
@@ -180,7 +182,8 @@ pub(crate) struct Inner {
 /// request waits for it once it has run: a request finds the last numbers (the page says
 /// the moment they are as of) and, when they are older than this, starts a new computation
 /// in the background (stale-while-revalidate). Only a request before the very first
-/// computation (started with the server) waits.
+/// computation (started with the server) ends waits for it; it computes the numbers itself
+/// only if that computation failed.
 pub(crate) const OVERVIEW_FOR: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Connections kept for reuse between requests.
@@ -209,7 +212,8 @@ impl Inner {
 
 impl Inner {
     /// 总览's numbers for a request: the last ones computed (starting a new computation
-    /// when they are stale), or, before any exists, computed now.
+    /// when they are stale), or, before any exists, those of the computation under way, or
+    /// computed now.
     fn overview(
         self: &Arc<Self>,
         reg: &Registry,
@@ -223,6 +227,11 @@ impl Inner {
                 Ok(d)
             }
             None => {
+                // The first computation (started with the server) is under way: wait for
+                // it rather than computing the same numbers twice at once.
+                if let Some(d) = self.first_overview() {
+                    return Ok(d);
+                }
                 let d = Arc::new(self.console.reporter.data(reg, chrono::Utc::now())?);
                 if let Ok(mut c) = self.overview.lock() {
                     *c = Some((std::time::Instant::now(), d.clone()));
@@ -230,6 +239,21 @@ impl Inner {
                 Ok(d)
             }
         }
+    }
+
+    /// Waits while a computation runs and no numbers exist yet; the numbers it left, if any.
+    fn first_overview(&self) -> Option<Arc<crate::report::data::ReportData>> {
+        use std::sync::atomic::Ordering;
+        let mut cached = self.overview.lock().unwrap_or_else(|e| e.into_inner());
+        while cached.is_none() && self.overview_busy.load(Ordering::Acquire) {
+            // A timeout as well: the end may be signalled between the check and the wait.
+            cached = self
+                .overview_done
+                .wait_timeout(cached, std::time::Duration::from_millis(50))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        cached.as_ref().map(|(_, d)| d.clone())
     }
 
     /// Computes 总览's numbers on a thread of its own, unless a computation is under way.
@@ -254,6 +278,7 @@ impl Inner {
                     tracing::warn!(error = %e, "总览's numbers could not be computed");
                 }
                 me.overview_busy.store(false, Ordering::Release);
+                me.overview_done.notify_all();
             });
         if spawned.is_err() {
             this.overview_busy.store(false, Ordering::Release);
@@ -273,6 +298,7 @@ pub fn router(console: Console, health: Arc<Health>) -> Result<Router, WebError>
         pool: Mutex::new(Vec::new()),
         overview: Mutex::new(None),
         overview_busy: std::sync::atomic::AtomicBool::new(false),
+        overview_done: std::sync::Condvar::new(),
     });
     Inner::refresh_overview(&inner);
     let r = Router::new()
