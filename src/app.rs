@@ -89,17 +89,14 @@ impl App {
         }
         // A rules folder without review.toml has no expert review: score sheets are then
         // not looked for (and `lndx review` says what is missing).
-        let review = match self
-            .rules_dir
-            .as_ref()
-            .map(|d| d.join(crate::review::rubric::FILE))
-        {
-            Some(p) if !p.is_file() => None,
-            _ => Some(crate::intake::ReviewIntake {
+        let review = if self.has_review() {
+            Some(crate::intake::ReviewIntake {
                 rubric: self.rubric(&campaign)?,
                 wording: crate::review::wording::Wording::load(self.templates_dir.as_deref())?,
                 sender: self.report_sender(),
-            }),
+            })
+        } else {
+            None
         };
         Ok(Intake {
             campaign,

@@ -291,6 +291,14 @@ fn posts_need_the_role_the_token_and_our_origin() {
     let mut gd = Client::signed_in(&c, "gd@gd.test");
     assert_eq!(gd.get("/audit").status, 403);
     assert_eq!(staff.get("/audit").status, 200);
+    // Nor the notes and staff names on its own message's page.
+    let own = gd.get(&format!("/messages/{gd_message}"));
+    assert_eq!(own.status, 200);
+    assert!(
+        !own.body.contains("打过电话") && !own.body.contains("staff@nou.test"),
+        "{}",
+        own.body
+    );
     let disabled: i64 = c
         .db()
         .query_row("SELECT disabled FROM users WHERE id = 1", [], |r| r.get(0))

@@ -175,16 +175,9 @@ fn check_all(app: &App) -> bool {
     ok
 }
 
-/// The registered senders: none is a warning when unregistered senders are filed by the
-/// province their forms name (`[senders] policy = "infer"`), and a failure when only
-/// registered senders are filed (every message would be refused).
 /// Expert review's rubric (rules/review.toml) and wording (templates/review.toml).
 fn review(app: &App, c: &Campaign) -> (Verdict, String) {
-    let missing = app
-        .rules_dir
-        .as_ref()
-        .is_some_and(|d| !d.join(crate::review::rubric::FILE).is_file());
-    if missing {
+    if !app.has_review() {
         return (
             Verdict::Warn,
             "no review.toml in the rules folder: expert review (lndx review, score sheets) is off"
@@ -211,6 +204,9 @@ fn review(app: &App, c: &Campaign) -> (Verdict, String) {
     }
 }
 
+/// The registered senders: none is a warning when unregistered senders are filed by the
+/// province their forms name (`[senders] policy = "infer"`), and a failure when only
+/// registered senders are filed (every message would be refused).
 fn senders(app: &App, c: &Campaign) -> (Verdict, String) {
     let n = c.senders.len();
     let policy = app.config.senders.policy;

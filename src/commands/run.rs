@@ -30,8 +30,12 @@ pub fn run(app: &App) -> Result<ExitCode> {
     let source = config
         .mailbox
         .open(&app.data_dir, config.settings().limits)?;
-    let scheduler = if config.report.enabled && !config.report.to.is_empty() {
+    // Expert review's reminders run on the report's scheduler, with or without reports.
+    let reports = config.report.enabled && !config.report.to.is_empty();
+    let scheduler = if reports {
         Some(app.scheduler(Box::new(chrono::Utc::now))?)
+    } else if app.has_review() {
+        Some(app.scheduler(Box::new(chrono::Utc::now))?.without_reports())
     } else {
         None
     };

@@ -70,8 +70,18 @@ struct Running {
 }
 
 impl Running {
-    /// Kills the process group (LibreOffice, the launcher's children, the bridge) and reaps.
-    fn kill(mut self) {
+    /// Kills the process group (LibreOffice, the launcher's children, the bridge) and
+    /// reaps; the work folder (its profile) goes after them. The same happens when a
+    /// `Running` is dropped; this names it where it is meant.
+    fn kill(self) {
+        drop(self)
+    }
+}
+
+/// However a `Running` goes (an explicit kill, an early return, a panic), its processes go
+/// with it: a dropped `Child` is neither killed nor reaped.
+impl Drop for Running {
+    fn drop(&mut self) {
         #[cfg(unix)]
         {
             use rustix::process::{kill_process_group, Pid, Signal};
@@ -82,7 +92,9 @@ impl Running {
         let _ = self.bridge.wait();
         let _ = self.soffice.wait();
     }
+}
 
+impl Running {
     /// Whether LibreOffice and the bridge both still run.
     fn alive(&mut self) -> bool {
         self.soffice.try_wait().ok().flatten().is_none()
@@ -92,14 +104,6 @@ impl Running {
     /// Process id of LibreOffice's launcher (the group's id).
     fn pid(&self) -> u32 {
         self.soffice.id()
-    }
-}
-
-impl Drop for Warm {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            r.kill();
-        }
     }
 }
 

@@ -170,6 +170,17 @@ impl Registry {
     /// Stores a new session (`user` None: a visitor not signed in, holding a CSRF token).
     pub fn create_session(&self, id_hash: &str, user: Option<i64>, csrf: &str) -> Result<()> {
         let t = now();
+        if user.is_none() {
+            // Every visit without a cookie gets a token-only session; those unused for a
+            // day are worth nothing (a form that old is posted again) and would otherwise
+            // pile up with every anonymous request.
+            let day_ago = (chrono::Utc::now() - chrono::Duration::days(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            self.conn.execute(
+                "DELETE FROM sessions WHERE user IS NULL AND last_seen < ?1",
+                [day_ago],
+            )?;
+        }
         self.conn.execute(
             "INSERT INTO sessions (id_hash, user, csrf, created_at, last_seen)
              VALUES (?1, ?2, ?3, ?4, ?4)",

@@ -506,4 +506,28 @@ mod tests {
         write(&mut reg, "fifth").unwrap();
         assert_eq!(audit_rows(&reg), 3);
     }
+
+    #[test]
+    fn token_only_sessions_unused_for_a_day_are_dropped_when_another_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path()).unwrap();
+        reg.create_session("old", None, "c1").unwrap();
+        reg.create_session("recent", None, "c2").unwrap();
+        reg.conn
+            .execute(
+                "UPDATE sessions SET last_seen = '2020-01-01T00:00:00.000Z' WHERE id_hash = 'old'",
+                [],
+            )
+            .unwrap();
+        reg.create_session("new", None, "c3").unwrap();
+        let left: Vec<String> = reg
+            .conn
+            .prepare("SELECT id_hash FROM sessions ORDER BY id_hash")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(left, ["new", "recent"]);
+    }
 }

@@ -587,16 +587,6 @@ impl Registry {
         Ok(rows)
     }
 
-    /// Marks a round's decisions published (the first time only).
-    pub fn mark_decisions_published(&self, round: i64) -> Result<bool> {
-        let n = self.conn.execute(
-            "UPDATE review_rounds SET decisions_published_at = ?2
-             WHERE id = ?1 AND decisions_published_at IS NULL",
-            params![round, now()],
-        )?;
-        Ok(n == 1)
-    }
-
     /// The receipts recommended (推介) in a batch's published decisions, in receipt order;
     /// None when no round of the batch has published its decisions. For the book and the
     /// platform export.
@@ -623,19 +613,6 @@ impl Registry {
             .query_map([batch as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(Some(rows))
-    }
-
-    /// Whether review mail already went to an address on a day.
-    pub fn review_mail_sent(&self, address: &str, day: &str) -> Result<bool> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM review_mail WHERE address = ?1 AND day = ?2",
-                params![address.to_lowercase(), day],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Scheduler {
     tz: Tz,
     clock: Clock,
     extra: Option<Extra>,
+    /// Whether weekly reports are queued (else only the extra job runs).
+    reports: bool,
 }
 
 /// What a tick did.
@@ -81,7 +83,15 @@ impl Scheduler {
             tz,
             clock,
             extra: None,
+            reports: true,
         })
+    }
+
+    /// Runs only the extra job: the weekly report is off (`report.enabled = false` or no
+    /// recipients) while expert review still needs its reminders.
+    pub fn without_reports(mut self) -> Scheduler {
+        self.reports = false;
+        self
     }
 
     /// Adds a job looked at every minute from the same loop and clock.
@@ -164,7 +174,7 @@ impl Scheduler {
     /// Runs until shutdown, looking every second; a failure is logged, counted in health
     /// and tried again a minute later.
     pub fn run(mut self, shutdown: Shutdown, wake: Arc<tokio::sync::Notify>, health: Arc<Health>) {
-        if let Some(next) = self.next_slot((self.clock)()) {
+        if let Some(next) = self.next_slot((self.clock)()).filter(|_| self.reports) {
             tracing::info!(
                 next = %next.with_timezone(&self.tz),
                 schedule = self.schedule.source(),
@@ -183,6 +193,12 @@ impl Scheduler {
                         Err(e) => tracing::error!(error = %e, "scheduled review mail failed"),
                     }
                 }
+            }
+            if !self.reports {
+                if shutdown.sleep(Duration::from_secs(1)) {
+                    return;
+                }
+                continue;
             }
             let pause = match self.tick() {
                 Ok(Tick::Queued { .. }) => {

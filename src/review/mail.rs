@@ -289,61 +289,77 @@ impl Mailer<'_> {
     /// unfinished reviews get a reminder (at most one review mail a day each). Also sends
     /// the staff's "complete" mail of a round all of whose reviews are submitted. Returns
     /// what was queued.
+    /// A round that fails (a link that cannot be made, a sheet that cannot be written) is
+    /// logged and does not hold up the others; the first failure is returned after every
+    /// round was looked at.
     pub fn tick(&self, reg: &mut Registry, now: DateTime<Utc>) -> Result<Vec<Queued>> {
         let mut out = Vec::new();
-        let today = self.day(now);
+        let mut failed = None;
         for r in reg.published_rounds()? {
-            out.extend(self.complete_mail(reg, r.id)?);
-            let Ok(due) = NaiveDate::parse_from_str(&r.due, "%Y-%m-%d") else {
-                continue;
-            };
-            let opened = |d: NaiveDate| {
-                let t = d.and_time(NaiveTime::from_hms_opt(REMINDER_HOUR, 0, 0).expect("hour"));
-                self.campaign
-                    .tz
-                    .from_local_datetime(&t)
-                    .earliest()
-                    .map(|t| t.with_timezone(&Utc) <= now)
-                    .unwrap_or(false)
-            };
-            let Some((day, when)) = Self::reminder_days(due)
-                .into_iter()
-                .rev()
-                .find(|(d, _)| opened(*d))
-            else {
-                continue;
-            };
-            let key = format!("review:{}:{}", r.id, day.format("%Y-%m-%d"));
-            if reg.report_slot_taken(&key)? {
-                continue;
-            }
-            let mails = if day == today {
-                self.reminder_mails(reg, &r, when)?
-            } else {
-                Vec::new()
-            };
-            let tx = reg.begin()?;
-            if !tx.claim_review_slot(&key)? {
-                continue;
-            }
-            let d = today.format("%Y-%m-%d").to_string();
-            for (email, m) in mails {
-                if !tx.claim_review_mail(&email, &d, r.id, "reminder")? {
-                    tracing::info!(round = r.id, expert = %email, "review mail already sent today; reminder left out");
-                    continue;
+            match self.tick_round(reg, &r, now) {
+                Ok(queued) => out.extend(queued),
+                Err(e) => {
+                    tracing::error!(round = r.id, error = %e, "review mail of a round failed");
+                    failed.get_or_insert(e);
                 }
-                let id = tx.enqueue(&m)?;
-                tx.set_review_mail_outbox(&email, &d, id)?;
-                out.push(Queued {
-                    to: m.recipients,
-                    subject: String::new(),
-                    outbox: id,
-                });
             }
-            tx.commit()?;
-            if day != today {
-                tracing::info!(round = r.id, day = %day, "a reminder day passed while lndx was not running; not sent late");
-            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// [`Mailer::tick`] for one round.
+    fn tick_round(
+        &self,
+        reg: &mut Registry,
+        r: &crate::registry::RoundRow,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Queued>> {
+        let mut out = Vec::new();
+        let today = self.day(now);
+        out.extend(self.complete_mail(reg, r.id)?);
+        let Ok(due) = NaiveDate::parse_from_str(&r.due, "%Y-%m-%d") else {
+            return Ok(out);
+        };
+        let opened = |d: NaiveDate| {
+            let t = d.and_time(NaiveTime::from_hms_opt(REMINDER_HOUR, 0, 0).expect("hour"));
+            self.campaign
+                .tz
+                .from_local_datetime(&t)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc) <= now)
+                .unwrap_or(false)
+        };
+        let Some((day, when)) = Self::reminder_days(due)
+            .into_iter()
+            .rev()
+            .find(|(d, _)| opened(*d))
+        else {
+            return Ok(out);
+        };
+        let key = format!("review:{}:{}", r.id, day.format("%Y-%m-%d"));
+        if reg.report_slot_taken(&key)? {
+            return Ok(out);
+        }
+        let mails = if day == today {
+            self.reminder_mails(reg, r, when)?
+        } else {
+            Vec::new()
+        };
+        let tx = reg.begin()?;
+        if !tx.claim_review_slot(&key)? {
+            return Ok(out);
+        }
+        let (queued, left_out) = queue_reminders(&tx, mails, today, r.id)?;
+        for email in left_out {
+            tracing::info!(round = r.id, expert = %email, "review mail already sent today; reminder left out");
+        }
+        out.extend(queued);
+        tx.commit()?;
+        if day != today {
+            tracing::info!(round = r.id, day = %day, "a reminder day passed while lndx was not running; not sent late");
         }
         Ok(out)
     }
@@ -424,25 +440,10 @@ impl Mailer<'_> {
             _ => "soon",
         };
         let mails = self.reminder_mails(reg, &r, when)?;
-        let d = today.format("%Y-%m-%d").to_string();
         let tx = reg.begin()?;
-        let mut out = Vec::new();
-        let mut left_out = Vec::new();
-        for (email, m) in mails {
-            if !tx.claim_review_mail(&email, &d, round, "reminder")? {
-                left_out.push(email);
-                continue;
-            }
-            let id = tx.enqueue(&m)?;
-            tx.set_review_mail_outbox(&email, &d, id)?;
-            out.push(Queued {
-                to: m.recipients,
-                subject: String::new(),
-                outbox: id,
-            });
-        }
+        let done = queue_reminders(&tx, mails, today, round)?;
         tx.commit()?;
-        Ok((out, left_out))
+        Ok(done)
     }
 
     /// Queues the staff's mail when every assignment in force of a round has a submitted
@@ -677,7 +678,7 @@ impl Mailer<'_> {
                                 "score_out_of_range" => {
                                     for c in criteria {
                                         if let Some(v) = scores.get(&c.key) {
-                                            if *v < 0.0 || *v > c.points as f64 {
+                                            if !(0.0..=c.points as f64).contains(v) {
                                                 row_problems.push((
                                                     "score_out_of_range",
                                                     with(json!({"criterion": c.name, "value": v, "max": c.points})),
@@ -767,6 +768,33 @@ pub struct SheetOutcome {
     pub outbox: Option<i64>,
     pub subject: String,
     pub message_id: String,
+}
+
+/// Queues reminders in `tx`, each under the one-review-mail-a-day rule for `day`: what
+/// was queued, and who already had a review mail that day (left out).
+fn queue_reminders(
+    tx: &Tx,
+    mails: Vec<(String, QueuedMail)>,
+    day: NaiveDate,
+    round: i64,
+) -> Result<(Vec<Queued>, Vec<String>)> {
+    let d = day.format("%Y-%m-%d").to_string();
+    let mut out = Vec::new();
+    let mut left_out = Vec::new();
+    for (email, m) in mails {
+        if !tx.claim_review_mail(&email, &d, round, "reminder")? {
+            left_out.push(email);
+            continue;
+        }
+        let id = tx.enqueue(&m)?;
+        tx.set_review_mail_outbox(&email, &d, id)?;
+        out.push(Queued {
+            to: m.recipients,
+            subject: String::new(),
+            outbox: id,
+        });
+    }
+    Ok((out, left_out))
 }
 
 /// Whether attachment bytes are a score sheet of ours.

@@ -416,6 +416,30 @@ impl RoundProblem {
             })
     }
 
+    /// Refuses `action` on a closed round.
+    fn still_open(&self, action: &'static str) -> Result<()> {
+        if self.round.state == "closed" {
+            return Err(ReviewError::WrongState {
+                round: self.round.id,
+                state: self.round.state.clone(),
+                action,
+            });
+        }
+        Ok(())
+    }
+
+    /// The assignment in force of expert `x` on `receipt`, among `current`.
+    fn assignment_of<'a>(
+        &self,
+        current: &'a [crate::registry::AssignmentRow],
+        receipt: &str,
+        x: usize,
+    ) -> Option<&'a crate::registry::AssignmentRow> {
+        current
+            .iter()
+            .find(|a| a.receipt == receipt && a.expert == self.experts[x].id)
+    }
+
     fn expert_index(&self, email: &str) -> Result<usize> {
         let e = email.trim().to_lowercase();
         self.experts
@@ -569,25 +593,18 @@ pub fn adjust(
     add: Option<&str>,
 ) -> Result<()> {
     let rp = RoundProblem::load(reg, rubric, round_id)?;
-    if rp.round.state == "closed" {
-        return Err(ReviewError::WrongState {
-            round: round_id,
-            state: rp.round.state.clone(),
-            action: "调整分配",
-        });
-    }
+    rp.still_open("调整分配")?;
     let e = rp.entry_index(receipt)?;
     let current = reg.assignments(round_id)?;
     let ended = match remove {
         Some(email) => {
             let x = rp.expert_index(email)?;
-            let row = current
-                .iter()
-                .find(|a| a.receipt == receipt && a.expert == rp.experts[x].id)
-                .ok_or_else(|| ReviewError::NotAssigned {
-                    expert: email.to_string(),
-                    receipt: receipt.to_string(),
-                })?;
+            let row =
+                rp.assignment_of(&current, receipt, x)
+                    .ok_or_else(|| ReviewError::NotAssigned {
+                        expert: email.to_string(),
+                        receipt: receipt.to_string(),
+                    })?;
             Some(row.id)
         }
         None => None,
@@ -595,10 +612,7 @@ pub fn adjust(
     let added = match add {
         Some(email) => {
             let x = rp.expert_index(email)?;
-            if current
-                .iter()
-                .any(|a| a.receipt == receipt && a.expert == rp.experts[x].id)
-            {
+            if rp.assignment_of(&current, receipt, x).is_some() {
                 return Err(ReviewError::AlreadyAssigned {
                     expert: email.to_string(),
                     receipt: receipt.to_string(),
@@ -628,7 +642,7 @@ pub fn adjust(
 /// An expert recuses from an entry: the conflict is recorded as declared, the assignment
 /// ends and the next-best feasible expert takes it (returned; None when every other expert
 /// is in conflict or at the cap: the entry is then short and staff add one with `adjust`).
-/// With `actor`, the audit log's `review_recuse` row is written in the same transaction.
+/// The audit log's `review_recuse` row (by `actor`) is written in the same transaction.
 pub fn recuse(
     reg: &mut Registry,
     rubric: &Rubric,
@@ -639,19 +653,12 @@ pub fn recuse(
     actor: &str,
 ) -> Result<Option<String>> {
     let rp = RoundProblem::load(reg, rubric, round_id)?;
-    if rp.round.state == "closed" {
-        return Err(ReviewError::WrongState {
-            round: round_id,
-            state: rp.round.state.clone(),
-            action: "回避替换",
-        });
-    }
+    rp.still_open("回避替换")?;
     let e = rp.entry_index(receipt)?;
     let x = rp.expert_index(email)?;
-    let row = reg
-        .assignments(round_id)?
-        .into_iter()
-        .find(|a| a.receipt == receipt && a.expert == rp.experts[x].id)
+    let current = reg.assignments(round_id)?;
+    let row = rp
+        .assignment_of(&current, receipt, x)
         .ok_or_else(|| ReviewError::NotAssigned {
             expert: email.to_string(),
             receipt: receipt.to_string(),

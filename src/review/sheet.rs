@@ -203,8 +203,12 @@ fn number(d: Option<&Data>) -> Result<f64, String> {
         Some(Data::Float(f)) => Ok(*f),
         Some(Data::Int(i)) => Ok(*i as f64),
         Some(Data::String(s)) => {
+            // "NaN" and "inf" parse as f64 but are no score.
             let t = s.trim();
-            t.parse::<f64>().map_err(|_| t.to_string())
+            t.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| t.to_string())
         }
         _ => Err(String::new()),
     }
@@ -407,5 +411,15 @@ mod tests {
         wb.add_worksheet().write(0, 0, "lndx-score-sheet").unwrap();
         assert!(read(&wb.save_to_buffer().unwrap()).is_none());
         assert!(read(b"not a zip").is_none());
+    }
+
+    #[test]
+    fn a_score_cell_is_a_finite_number_or_refused() {
+        let cell = |t: &str| number(Some(&Data::String(t.into())));
+        assert_eq!(cell(" 12.5 "), Ok(12.5));
+        assert_eq!(number(Some(&Data::Int(7))), Ok(7.0));
+        for t in ["NaN", "inf", "-infinity", "十二", ""] {
+            assert_eq!(cell(t), Err(t.to_string()), "{t}");
+        }
     }
 }

@@ -301,6 +301,7 @@ pub(super) async fn perform(
     Path(kind): Path<String>,
     Form(f): Form<ActionFormData>,
 ) -> Response {
+    let shared = std::sync::Arc::clone(&s);
     run(s, meta, move |s, _, ctx| {
         ctx.check_post(&f.csrf)?;
         let (u, role) = ctx.user()?;
@@ -312,10 +313,9 @@ pub(super) async fn perform(
         let back = safe_back(f.back.as_deref());
         match s.console.desk.perform(&actor, action) {
             Ok(done) => {
-                // 总览's numbers changed.
-                if let Ok(mut c) = s.overview.lock() {
-                    *c = None;
-                }
+                // 总览's numbers changed: compute them again in the background (the page
+                // keeps serving the last ones meanwhile, never computing inline).
+                super::Inner::refresh_overview(&shared);
                 render::html(
                     s,
                     ctx,

@@ -695,10 +695,8 @@ pub fn check_new_user(
     known_province: impl Fn(&str) -> bool,
 ) -> Result<Role, (&'static str, String)> {
     let email = email.trim();
-    if email.len() < 3
-        || !email.contains('@')
-        || email.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    // The address must be one mail can go to (sign-in links are mailed).
+    if crate::mail::check_address(email).is_err() {
         return Err(("bad_email", format!("“{email}”不是有效的邮箱地址。")));
     }
     let Some(role) = Role::parse(role) else {

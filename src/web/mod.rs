@@ -25,6 +25,7 @@ mod pages;
 mod render;
 mod review_expert;
 mod review_staff;
+mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -472,14 +473,16 @@ fn error_page(s: &Inner, ctx: &auth::Ctx, e: WebError) -> Response {
     if matches!(e, WebError::SignIn) {
         return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
     }
-    let body = render::page(
+    match render::page(
         s,
         ctx,
         "error.html",
         minijinja::context! { message => e.message(), code => e.code() },
-    )
-    .unwrap_or_else(|_| e.message());
-    (e.status(), axum::response::Html(body)).into_response()
+    ) {
+        Ok(body) => (e.status(), axum::response::Html(body)).into_response(),
+        // The message may carry what a person typed: never as HTML unescaped.
+        Err(_) => (e.status(), e.message()).into_response(),
+    }
 }
 
 /// What a page needs of its request besides its own parameters: the headers (cookie,

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Multipart, Path, Query, State};
+
+use crate::queued::{OutboxState, Purpose};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -31,6 +33,15 @@ fn given(v: &Option<String>) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(String::from)
+}
+
+/// A yes/no filter: Some(true) for "yes", Some(false) for "no", else no filter.
+fn yes_no(v: &Option<String>) -> Option<bool> {
+    match given(v).as_deref() {
+        Some("yes") => Some(true),
+        Some("no") => Some(false),
+        _ => None,
+    }
 }
 
 /// The rows before page `page` (1-based) of `limit` rows each.
@@ -151,21 +162,13 @@ impl EntryParams {
             Some("arrived") => EntrySort::Arrived,
             _ => EntrySort::Filed,
         };
-        let province = match scope {
-            Scope::Province(p) => Some(p.clone()),
-            _ => given(&self.province),
-        };
         EntryQuery {
-            province,
+            province: scope.province().or_else(|| given(&self.province)),
             batch: given(&self.batch).and_then(|b| b.parse().ok()),
             kind: given(&self.kind),
             status: given(&self.status).and_then(|s| s.parse::<EntryStatus>().ok()),
             theme: given(&self.theme),
-            late: match given(&self.late).as_deref() {
-                Some("yes") => Some(true),
-                Some("no") => Some(false),
-                _ => None,
-            },
+            late: yes_no(&self.late),
             text: given(&self.q),
             all_versions: given(&self.versions).is_some(),
             sort,
@@ -461,25 +464,16 @@ struct MailView {
     subject: String,
 }
 
+/// An outbox state's Chinese name (the command line's too).
 fn state_label(state: &str) -> &'static str {
-    match state {
-        "pending" => "待发送",
-        "sending" => "发送中",
-        "sent" => "已发送",
-        "failed" => "发送失败",
-        "unknown" => "状态不明",
-        "capped" | "held" => "已暂缓",
-        _ => "其他",
-    }
+    state
+        .parse::<OutboxState>()
+        .map_or("其他", OutboxState::label)
 }
 
+/// A purpose's Chinese name (the command line's too).
 fn purpose_label(p: &str) -> &'static str {
-    match p {
-        "reply" => "回执",
-        "copy" => "抄送",
-        "report" => "周报",
-        _ => "其他",
-    }
+    p.parse::<Purpose>().map_or("其他", Purpose::label)
 }
 
 fn mail_view(s: &Inner, o: &OutboxItem) -> MailView {
@@ -540,7 +534,7 @@ pub(super) async fn entry(
         let file_row = reg.file_row(file)?;
         let message = reg.console_message(e.message)?.map(|(m, _)| message_view(s, &m));
         let acts = ctx.role.is_some_and(|r| r.acts());
-        let history = history_of(s, &format!("entry:{}", e.receipt));
+        let history = history_of(s, ctx, &format!("entry:{}", e.receipt));
         let mut kinds = vec![crate::desk::ActionKind::Note];
         if e.superseded_by.is_none() {
             kinds.push(crate::desk::ActionKind::Withdraw);
@@ -612,9 +606,13 @@ pub(super) fn send_file(
     ))
 }
 
-/// Notes and actions on an object, newest first (from the desk's audit log); empty when
-/// the log cannot be read (logged).
-fn history_of(s: &Inner, object: &str) -> Vec<super::actions::AuditView> {
+/// Notes and actions on an object, newest first (from the desk's audit log), for accounts
+/// that see everything (the log names staff and holds their notes, like 办理记录); empty
+/// for others, and when the log cannot be read (logged).
+fn history_of(s: &Inner, ctx: &Ctx, object: &str) -> Vec<super::actions::AuditView> {
+    if !matches!(ctx.scope(), Ok(Scope::All)) {
+        return Vec::new();
+    }
     super::actions::audit_rows(s, Some(object.to_string()), None, 200).unwrap_or_else(|e| {
         tracing::error!(error = %e, "console: audit log");
         Vec::new()
@@ -637,16 +635,9 @@ pub(super) struct MessageParams {
 impl MessageParams {
     pub(super) fn query(&self, scope: &Scope, limit: Option<usize>) -> MessageQuery {
         MessageQuery {
-            province: match scope {
-                Scope::Province(p) => Some(p.clone()),
-                _ => given(&self.province),
-            },
+            province: scope.province().or_else(|| given(&self.province)),
             state: given(&self.state),
-            skipped: match given(&self.skipped).as_deref() {
-                Some("yes") => Some(true),
-                Some("no") => Some(false),
-                _ => None,
-            },
+            skipped: yes_no(&self.skipped),
             text: given(&self.q),
             by_arrival: false,
             ascending: given(&self.dir).as_deref() == Some("asc"),
@@ -796,7 +787,7 @@ pub(super) async fn message(
             })
             .collect();
         let acts = ctx.role.is_some_and(|r| r.acts());
-        let history = history_of(s, &format!("message:{id}"));
+        let history = history_of(s, ctx, &format!("message:{id}"));
         let mut kinds = vec![
             crate::desk::ActionKind::Note,
             crate::desk::ActionKind::Reprocess,
@@ -900,13 +891,13 @@ pub(super) async fn outbox(
         let page = p.page.unwrap_or(1).max(1);
         let pager = Pager::new(page, total, |n| p.link("/outbox", Some(n), None));
         let mails: Vec<MailView> = rows.iter().map(|o| mail_view(s, o)).collect();
-        let states: Vec<(&str, &str)> = ["pending", "sent", "failed", "unknown", "capped"]
-            .into_iter()
-            .map(|k| (k, state_label(k)))
+        let states: Vec<(&str, &str)> = OutboxState::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label()))
             .collect();
-        let purposes: Vec<(&str, &str)> = ["reply", "copy", "report"]
-            .into_iter()
-            .map(|k| (k, purpose_label(k)))
+        let purposes: Vec<(&str, &str)> = Purpose::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label()))
             .collect();
         let asc = given(&p.dir).as_deref() == Some("asc");
         render::html(
@@ -948,12 +939,12 @@ pub(super) async fn outbox_item(
             })
             .collect();
         let acts = ctx.role.is_some_and(|r| r.acts());
-        let history = history_of(s, &format!("outbox:{id}"));
+        let history = history_of(s, ctx, &format!("outbox:{id}"));
         let mut kinds = vec![crate::desk::ActionKind::Resend];
         if matches!(o.state.as_str(), "failed" | "unknown") {
             kinds.push(crate::desk::ActionKind::CloseMail);
         }
-        if matches!(o.state.as_str(), "capped" | "held") {
+        if o.state == OutboxState::Held.as_str() {
             kinds.push(crate::desk::ActionKind::ReleaseMail);
         }
         let forms = super::actions::forms_for(&kinds, None, None, Some(id));
@@ -1243,42 +1234,17 @@ pub(super) async fn check_page(State(s): State<super::State>, meta: Meta) -> Res
 pub(super) async fn check(
     State(s): State<super::State>,
     meta: Meta,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Response {
     let limit = s.console.check_upload_bytes;
     let address = meta.address();
-    let mut csrf = String::new();
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut problem: Option<WebError> = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_string();
-                let filename = field.file_name().map(String::from);
-                match field.bytes().await {
-                    Ok(bytes) if name == "csrf" => {
-                        csrf = String::from_utf8_lossy(&bytes).to_string();
-                    }
-                    Ok(bytes) if name == "file" => {
-                        let filename = filename.unwrap_or_default();
-                        if !filename.is_empty() {
-                            files.push((filename, bytes.to_vec()));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        problem = Some(WebError::TooLarge);
-                        break;
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                problem = Some(WebError::TooLarge);
-                break;
-            }
-        }
-    }
+    let super::upload::Upload {
+        csrf,
+        files,
+        problem,
+    } = super::upload::Upload::read(multipart).await;
+    // A file input left empty still sends a part without a file name.
+    let files: Vec<(String, Vec<u8>)> = files.into_iter().filter(|(n, _)| !n.is_empty()).collect();
     run(s, meta, move |s, _, ctx| {
         if let Some(p) = problem {
             return Err(p);

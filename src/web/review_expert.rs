@@ -84,7 +84,8 @@ fn mine(s: &Inner, ctx: &Ctx, reg: &Registry, id: i64) -> Result<Mine, WebError>
         .find(|a| a.id == id && !a.recused)
         .ok_or(WebError::NotFound)?;
     let round = reg.round(a.round)?.ok_or(WebError::NotFound)?;
-    if round.state == "draft" {
+    // Only rounds experts were invited to (an allow-list: a new state stays hidden).
+    if !matches!(round.state.as_str(), "published" | "closed") {
         return Err(WebError::NotFound);
     }
     Ok(Mine { a, round, expert })

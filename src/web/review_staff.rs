@@ -701,36 +701,12 @@ pub(super) async fn add_expert(
 pub(super) async fn import_experts(
     State(s): State<super::State>,
     meta: Meta,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Response {
-    let mut csrf = String::new();
-    let mut file: Option<Vec<u8>> = None;
-    let mut too_large = false;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_string();
-                match field.bytes().await {
-                    Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).to_string(),
-                    Ok(b) if name == "file" => {
-                        if !b.is_empty() {
-                            file = Some(b.to_vec());
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        too_large = true;
-                        break;
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(_) => {
-                too_large = true;
-                break;
-            }
-        }
-    }
+    let up = super::upload::Upload::read(multipart).await;
+    let csrf = up.csrf;
+    let too_large = up.problem.is_some();
+    let file: Option<Vec<u8>> = up.files.into_iter().map(|(_, b)| b).find(|b| !b.is_empty());
     run(s, meta, move |s, reg, ctx| {
         let actor = may_act(s, ctx, &csrf)?;
         if too_large || file.as_ref().is_some_and(|b| b.len() > IMPORT_BYTES) {
