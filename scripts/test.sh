@@ -24,5 +24,13 @@ trap stop EXIT
 MAILSTACK_PORT_BASE="${MAILSTACK_PORT_BASE:-30000}" tests/mailstack/start.sh "$state"
 export MAILSTACK_ENV="$state/env"
 
+# A clean checkout gains nothing from incremental compilation, and its cache would
+# take a few more GB; a developer who reruns the suite can set CARGO_INCREMENTAL=1.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# Free disk before and after the build, so a full disk shows up as a figure in the log.
+df -h . | sed 's/^/disk: /'
 cargo build --all-targets --locked
+cargo test --locked --no-run
+df -h . | sed 's/^/disk: /'
+du -sh target/debug 2>/dev/null | sed 's/^/disk: /' || true
 cargo test --locked --no-fail-fast -- --test-threads 2
