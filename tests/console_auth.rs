@@ -9,7 +9,7 @@
 mod console;
 mod util;
 
-use console::client::{multipart, Client};
+use console::client::{multipart, xlsx_rows, Client};
 use console::{Console, HOSTILE_FILE, HOSTILE_SUBJECT, HOSTILE_UNIT};
 
 /// The numbers after `prefix` in a page's links (e.g. "/files/").
@@ -613,6 +613,85 @@ fn the_book_is_a_download_for_staff_and_viewers_only() {
         assert_eq!(client.get("/book").status, 403, "{email}");
         assert_eq!(client.get(&all("pdf")).status, 403, "{email}");
     }
+}
+
+/// A report sent by hand from the console is queued once, by a role that acts, with its
+/// audit row; the outbox list's .xlsx names purposes and states in Chinese and shows
+/// local times.
+#[test]
+fn a_report_sent_from_the_console_is_audited_and_the_outbox_exports_in_chinese() {
+    let c = Console::start("console-report-send");
+    let reports = |c: &Console| -> i64 {
+        c.db()
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE purpose = 'report'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let mut viewer = Client::signed_in(&c, "viewer@moe.test");
+    let csrf = viewer.get("/reports").csrf();
+    assert_eq!(viewer.post("/reports/send", &[("csrf", &csrf)]).status, 403);
+    assert_eq!(reports(&c), 0);
+
+    let mut staff = Client::signed_in(&c, "staff@nou.test");
+    let page = staff.get("/reports");
+    assert!(
+        page.body.contains("action=\"/reports/send\""),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    assert_eq!(
+        staff.post("/reports/send", &[("csrf", "wrong")]).status,
+        403
+    );
+    let sent = staff.post("/reports/send", &[("csrf", &csrf)]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert_eq!(reports(&c), 1);
+    let (actor, object, after): (String, String, String) = c
+        .db()
+        .query_row(
+            "SELECT actor, object, after FROM audit_log WHERE action = 'report_send'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(actor, "staff@nou.test");
+    let id: i64 = c
+        .db()
+        .query_row("SELECT id FROM outbox WHERE purpose = 'report'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(object, format!("outbox:{id}"));
+    assert!(after.contains(console::REPORT_TO), "{after}");
+    let audit = staff.get("/audit");
+    assert!(audit.body.contains("手动发送周报"), "{}", audit.body);
+
+    let (status, bytes) = staff.download("/outbox.xlsx?purpose=report");
+    assert_eq!(status, 200);
+    let rows = xlsx_rows(bytes);
+    assert_eq!(rows.len(), 2, "the header and the one report: {rows:?}");
+    let col = |name: &str| rows[0].iter().position(|h| h == name).expect(name);
+    let row = &rows[1];
+    assert_eq!(row[col("编号")], id.to_string());
+    assert_eq!(row[col("类型")], "周报");
+    assert!(row[col("收件人")].contains(console::REPORT_TO), "{row:?}");
+    // The subject of the message a mail answers; a report answers none.
+    assert_eq!(row[col("来信主题")], "", "{row:?}");
+    assert!(
+        ["待发送", "发送中", "已发送"].contains(&row[col("状态")].as_str()),
+        "{row:?}"
+    );
+    // Local "YYYY-MM-DD HH:MM", not the registry's RFC 3339.
+    let created = &row[col("创建时间")];
+    assert_eq!(created.len(), 16, "{created}");
+    assert!(
+        !created.contains('T') && !created.contains('+'),
+        "{created}"
+    );
 }
 
 /// The 申报登记 filters, one at a time and combined, give exactly the current entries an

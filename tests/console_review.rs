@@ -13,7 +13,7 @@ mod util;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use console::client::Client;
+use console::client::{xlsx_rows, Client};
 use console::Console;
 
 /// The experts workbook (header under a title row), as staff fill it in.
@@ -167,6 +167,59 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
     assert_eq!(p.status, 400, "{}", p.body);
     assert!(p.body.contains("不是有效的电子邮件地址"), "{}", p.body);
 
+    // A declared conflict of interest: recorded with its audit row, and never assigned.
+    let declared: String = c
+        .db()
+        .query_row(
+            "SELECT receipt FROM entries WHERE receipt IS NOT NULL AND kind = 'case'
+             ORDER BY receipt LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let p = staff.post(
+        "/experts/conflict",
+        &[
+            ("csrf", &csrf),
+            ("email", "Feng8@experts.cn"),
+            ("receipt", &declared),
+            ("note", "本人指导的作品"),
+        ],
+    );
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body
+            .contains(&format!("已登记回避：feng8@experts.cn 不再评审 {declared}")),
+        "{}",
+        p.body
+    );
+    let p = staff.post(
+        "/experts/conflict",
+        &[
+            ("csrf", &csrf),
+            ("email", "feng8@experts.cn"),
+            ("receipt", "NO-SUCH-RECEIPT"),
+        ],
+    );
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(
+        p.body.contains("没有回执号为 NO-SUCH-RECEIPT 的申报"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("unknown_receipt"), "{}", p.body);
+    assert_eq!(
+        c.db()
+            .query_row(
+                "SELECT count(*) FROM review_conflicts WHERE receipt = ?1",
+                [&declared],
+                |r| r.get::<_, i64>(0)
+            )
+            .unwrap(),
+        1,
+        "one conflict, the refused one not recorded"
+    );
+
     // A round over batch 1.
     let page = staff.get("/rounds");
     assert_eq!(page.status, 200);
@@ -235,6 +288,12 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
     for (receipt, _) in &assignments {
         assert!(p.body.contains(receipt.as_str()), "{receipt} on the page");
     }
+    assert!(
+        !assignments
+            .iter()
+            .any(|(r, x)| *r == declared && x == "feng8@experts.cn"),
+        "the declared conflict is respected: {assignments:?}"
+    );
     let experts: BTreeSet<&str> = assignments.iter().map(|(_, x)| x.as_str()).collect();
     let n = c.scratch.outbox_files().len();
     let p = staff.post(&format!("{path}/publish"), &[("csrf", &csrf)]);
@@ -402,14 +461,7 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
     let (status, bytes) =
         staff.download(&format!("/recommend.xlsx?round={round}&decision=recommend"));
     assert_eq!(status, 200);
-    let mut wb: calamine::Xlsx<_> =
-        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
-    use calamine::Reader;
-    let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
-    let rows: Vec<Vec<String>> = sheet
-        .rows()
-        .map(|r| r.iter().map(|c| c.to_string()).collect())
-        .collect();
+    let rows = xlsx_rows(bytes);
     assert_eq!(rows.len(), 2, "header and the one recommended: {rows:?}");
     assert_eq!(rows[1][2], top);
     assert_eq!(rows[1][11], "推介");
@@ -464,9 +516,17 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
         "review_decide",
         "review_publish_decisions",
         "review_close",
+        "review_conflict",
     ] {
         assert!(actions.contains(&want), "{want} in {actions:?}");
     }
+    assert_eq!(
+        actions.iter().filter(|a| **a == "review_conflict").count(),
+        1,
+        "the refused declaration wrote nothing"
+    );
+    let page = staff.get("/audit?object=expert:feng8@experts.cn");
+    assert!(page.body.contains("登记回避关系"), "{}", page.body);
     assert!(audit.iter().all(|(_, _, who)| who == "staff@nou.test"));
     // Refused actions wrote nothing: one publish, no adjust.
     assert_eq!(

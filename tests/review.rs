@@ -246,6 +246,30 @@ fn a_round_from_ingest_to_published_decisions() {
         ],
     ));
 
+    // A receipt that names nothing is refused as such (not as "not in round 0").
+    let bad = s.lndx(
+        None,
+        &[
+            "review",
+            "expert",
+            "conflict",
+            "wang3@experts.cn",
+            "ZHZL-NOPE",
+        ],
+    );
+    assert!(!bad.status.success());
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(said.contains("没有回执号为 ZHZL-NOPE 的申报"), "{said}");
+    assert!(!said.contains("第 0 轮"), "{said}");
+    let audited: i64 = rusqlite::Connection::open(s.data().join("lndx.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'review_conflict'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 1, "the declaration is audited, the refusal is not");
     let out = ok(&s.lndx(None, &["review", "assign", &round, "--json"]));
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["round"].to_string(), round);

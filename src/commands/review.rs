@@ -161,21 +161,14 @@ pub fn expert_import(app: &App, file: &Path, json: bool) -> Result<ExitCode> {
 
 /// `lndx review expert conflict EMAIL RECEIPT`: a declared conflict.
 pub fn expert_conflict(app: &App, email: &str, receipt: &str, note: &str) -> Result<ExitCode> {
-    let reg = app.registry()?;
+    let parts = Parts::load(app)?;
+    let mut reg = app.registry()?;
     run(
         false,
         || {
-            let x = reg
-                .expert_by_email(email)?
-                .ok_or_else(|| ReviewError::NoExpert(email.to_string()))?;
-            let key = reg
-                .entry_key_of(receipt)?
-                .ok_or_else(|| ReviewError::NotInRound {
-                    round: 0,
-                    receipt: receipt.to_string(),
-                })?;
-            reg.declare_conflict(x.id, &key, receipt, note)?;
-            Ok(())
+            parts
+                .staff()
+                .declare_conflict(&mut reg, email, receipt, note)
         },
         |()| {
             println!("已登记回避：{email} — {receipt}");

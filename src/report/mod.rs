@@ -119,6 +119,9 @@ impl Sender {
     }
 }
 
+/// The audit log's action keys of reports (the console labels them).
+pub const ACTIONS: &[(&str, &str)] = &[("report_send", "手动发送周报")];
+
 /// Everything needed to build reports: the campaign, the templates and the sender.
 pub struct Reporter {
     pub campaign: Campaign,
@@ -221,6 +224,25 @@ impl Reporter {
 
     /// Queues a rendered report to the configured recipients. With a slot, the slot is
     /// claimed in the same transaction: None when it had been claimed already.
+    /// Queues a report that a person asked for (the console's 立即发送), with its
+    /// `report_send` audit row by `actor`, both or neither.
+    pub fn queue_by(&self, reg: &mut Registry, r: &Report, actor: &str) -> Result<Option<i64>> {
+        reg.atomically(|reg| {
+            let id = self.queue(reg, r, None)?;
+            let tx = reg.begin()?;
+            tx.audit(&crate::registry::NewAudit {
+                actor,
+                action: "report_send",
+                object: &format!("outbox:{}", id.unwrap_or_default()),
+                before: serde_json::Value::Null.to_string(),
+                after: serde_json::json!({ "to": self.sender.recipients() }).to_string(),
+                note: None,
+            })?;
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
     pub fn queue(&self, reg: &mut Registry, r: &Report, slot: Option<&str>) -> Result<Option<i64>> {
         let recipients = self.sender.recipients();
         if recipients.is_empty() {

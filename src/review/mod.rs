@@ -65,6 +65,8 @@ pub enum ReviewError {
     BadExpertise(String),
     #[error("专家姓名不能为空")]
     NoName,
+    #[error("没有回执号为 {0} 的申报（回执号见回执邮件，或用 lndx list 查询）")]
+    NoReceipt(String),
     #[error("回执号 {receipt} 不在第 {round} 轮评审中")]
     NotInRound { round: i64, receipt: String },
     #[error("专家 {expert} 未被分配评审 {receipt}")]
@@ -119,6 +121,7 @@ impl ReviewError {
             ReviewError::BadProvince(_) => "unknown_province",
             ReviewError::BadExpertise(_) => "unknown_expertise",
             ReviewError::NoName => "missing_name",
+            ReviewError::NoReceipt(_) => "unknown_receipt",
             ReviewError::NotInRound { .. } => "not_in_round",
             ReviewError::NotAssigned { .. } => "not_assigned",
             ReviewError::AlreadyAssigned { .. } => "already_assigned",

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::experts::{self, ExpertInput, ImportReport};
 use super::mail::{Mailer, Queued};
 use super::wording::Wording;
-use super::{Assigned, Decision, Ranked, Result, RoundRequest, Rubric};
+use super::{Assigned, Decision, Ranked, Result, ReviewError, RoundRequest, Rubric};
 use crate::campaign::Campaign;
 use crate::registry::{NewAudit, Registry};
 use crate::report::Sender;
@@ -57,6 +57,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("review_save", "保存评审草稿"),
     ("review_submit", "提交评审"),
     ("review_recuse", "专家回避"),
+    ("review_conflict", "登记回避关系"),
 ];
 
 /// Staff acting on review, as `actor` (an account's e-mail, or `cli:<login>`).
@@ -306,6 +307,37 @@ impl Staff<'_> {
                 after,
             )?;
             Ok(added)
+        })
+    }
+
+    /// Records that an expert must not review an entry (their own work, a colleague's, a
+    /// student's: whatever they declare). The conflict binds every round, present and
+    /// future; an assignment already made is left to [`Staff::adjust`] or a recusal.
+    pub fn declare_conflict(
+        &self,
+        reg: &mut Registry,
+        email: &str,
+        receipt: &str,
+        note: &str,
+    ) -> Result<()> {
+        reg.atomically(|reg| {
+            let email = email.trim().to_lowercase();
+            let receipt = receipt.trim();
+            let x = reg
+                .expert_by_email(&email)?
+                .ok_or_else(|| ReviewError::NoExpert(email.clone()))?;
+            let key = reg
+                .entry_key_of(receipt)?
+                .ok_or_else(|| ReviewError::NoReceipt(receipt.to_string()))?;
+            reg.declare_conflict(x.id, &key, receipt, note)?;
+            self.audit(
+                reg,
+                "review_conflict",
+                &format!("expert:{email}"),
+                Value::Null,
+                json!({"receipt": receipt, "note": note}),
+            )?;
+            Ok(())
         })
     }
 

@@ -372,6 +372,7 @@ pub(super) fn audit_rows(
                 .or_else(|| {
                     crate::review::staff::ACTIONS
                         .iter()
+                        .chain(crate::report::ACTIONS)
                         .find(|(k, _)| *k == r.action)
                         .map(|(_, l)| l.to_string())
                 })

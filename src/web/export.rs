@@ -4,7 +4,9 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use rust_xlsxwriter::{Format, Workbook};
 
-use super::pages::{download, entry_view, message_view, EntryParams, MessageParams, OutboxParams};
+use super::pages::{
+    download, entry_view, mail_view, message_view, EntryParams, MessageParams, OutboxParams,
+};
 use super::{run, Inner, Meta, WebError};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -151,6 +153,7 @@ pub(super) async fn outbox(
             "编号",
             "类型",
             "收件人",
+            "来信主题",
             "状态",
             "尝试次数",
             "错误",
@@ -160,15 +163,17 @@ pub(super) async fn outbox(
         let rows = rows
             .iter()
             .map(|o| {
+                let v = mail_view(s, o);
                 vec![
-                    o.id.to_string(),
-                    o.purpose.clone(),
-                    o.recipients.clone(),
-                    o.state.clone(),
-                    o.attempts.to_string(),
-                    o.last_error.clone().unwrap_or_default(),
-                    o.created_at.clone(),
-                    o.sent_at.clone().unwrap_or_default(),
+                    v.id.to_string(),
+                    v.purpose,
+                    v.recipients,
+                    v.subject,
+                    v.state,
+                    v.attempts.to_string(),
+                    v.error,
+                    v.created,
+                    v.sent,
                 ]
             })
             .collect();

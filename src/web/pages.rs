@@ -449,19 +449,19 @@ fn changes(s: &Inner, before: &EntryRow, after: &EntryRow) -> Vec<String> {
     out
 }
 
-/// A reply or other mail about a message, as shown beside it.
+/// A reply or other mail about a message, as shown beside it (and in the outbox's .xlsx).
 #[derive(Serialize)]
-struct MailView {
-    id: i64,
-    purpose: String,
-    recipients: String,
-    state: String,
+pub(super) struct MailView {
+    pub(super) id: i64,
+    pub(super) purpose: String,
+    pub(super) recipients: String,
+    pub(super) state: String,
     state_key: String,
-    attempts: i64,
-    error: String,
-    created: String,
-    sent: String,
-    subject: String,
+    pub(super) attempts: i64,
+    pub(super) error: String,
+    pub(super) created: String,
+    pub(super) sent: String,
+    pub(super) subject: String,
 }
 
 /// An outbox state's Chinese name (the command line's too).
@@ -476,7 +476,7 @@ fn purpose_label(p: &str) -> &'static str {
     p.parse::<Purpose>().map_or("其他", Purpose::label)
 }
 
-fn mail_view(s: &Inner, o: &OutboxItem) -> MailView {
+pub(super) fn mail_view(s: &Inner, o: &OutboxItem) -> MailView {
     MailView {
         id: o.id,
         purpose: purpose_label(&o.purpose).into(),
@@ -1183,7 +1183,7 @@ pub(super) async fn report_send(
             ));
         }
         let r = reporter.build(reg, chrono::Utc::now(), None)?;
-        let id = reporter.queue(reg, &r, None)?;
+        let id = reporter.queue_by(reg, &r, &u.email)?;
         tracing::info!(by = %u.email, outbox = ?id, "weekly report queued from the console");
         Ok(axum::response::Redirect::to("/reports").into_response())
     })

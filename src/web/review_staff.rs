@@ -37,6 +37,7 @@ pub(super) fn routes() -> Router<super::State> {
         .route("/rounds/{id}", get(round_page))
         .route("/rounds/{id}/{action}", post(round_action))
         .route("/experts", get(experts_page).post(add_expert))
+        .route("/experts/conflict", post(declare_conflict))
         .route(
             "/experts/import",
             post(import_experts).layer(DefaultBodyLimit::max(IMPORT_BYTES + 64 * 1024)),
@@ -693,6 +694,43 @@ pub(super) async fn add_expert(
                 account.text(&email)
             )
         })?;
+        experts_view(s, reg, ctx, true, out, Vec::new())
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ConflictForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    receipt: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// 登记回避关系: an expert must never be given an entry (their own unit's work, a
+/// student's, whatever they declared), in this round and every later one.
+pub(super) async fn declare_conflict(
+    State(s): State<super::State>,
+    meta: Meta,
+    Form(f): Form<ConflictForm>,
+) -> Response {
+    run(s, meta, move |s, reg, ctx| {
+        let actor = may_act(s, ctx, &f.csrf)?;
+        let note = f.note.trim();
+        let out = Outcome::of(
+            staff(s, &actor)?.declare_conflict(reg, &f.email, &f.receipt, note),
+            |()| {
+                format!(
+                    "已登记回避：{} 不再评审 {}。已分配的评审请在评审轮次中调整。",
+                    f.email.trim().to_lowercase(),
+                    f.receipt.trim()
+                )
+            },
+        )?;
         experts_view(s, reg, ctx, true, out, Vec::new())
     })
     .await

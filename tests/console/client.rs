@@ -180,3 +180,18 @@ pub fn multipart(csrf: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) 
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
+
+/// The first sheet of an .xlsx download, every cell as text, row by row.
+pub fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("an .xlsx");
+    let sheet = wb
+        .worksheet_range_at(0)
+        .expect("a first sheet")
+        .expect("a readable first sheet");
+    sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}

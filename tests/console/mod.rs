@@ -26,6 +26,9 @@ pub const ACCOUNTS: &[(&str, &str, Option<&str>)] = &[
     ("expert@nou.test", "expert", None),
 ];
 
+/// Where the weekly report goes.
+pub const REPORT_TO: &str = "report@moe.test";
+
 /// What carries markup in the hostile message.
 pub const HOSTILE_SUBJECT: &str = "<script>alert('subject')</script>广东补报";
 pub const HOSTILE_FILE: &str = "<img src=x onerror=alert(1)>案例.docx";
@@ -115,7 +118,11 @@ impl Console {
         files.push(hostile_message(&scratch.dir));
         let results = scratch.ingest(None, &files);
         let port = free_port();
-        let cfg = scratch.config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+        // The weekly report has a recipient (the console can send one) but no schedule
+        // of its own, so no report appears in the outbox at a time the test cannot know.
+        let cfg = scratch.config(&format!(
+            "[web]\nlisten = \"127.0.0.1:{port}\"\n\n[report]\nto = [\"{REPORT_TO}\"]\nenabled = false\n"
+        ));
         let mut links = Vec::new();
         for (email, role, province) in ACCOUNTS {
             let mut args = vec!["user", "add", email, "--role", role];
