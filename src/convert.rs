@@ -172,7 +172,8 @@ impl Converter {
 
     /// Like [`Converter::prepare`], with the worker's warm LibreOffice when it has one.
     /// A file the warm converter fails on (other than by the timeout) is tried once more
-    /// cold, so the warm path never answers worse than the cold one did.
+    /// cold, so the warm path never answers worse than the cold one did; while the warm
+    /// converter is paused after a failed start, files go cold at once.
     pub fn prepare_with(&self, c: &Conversion, warm: Option<&mut Warm>) {
         let key = prepared_key(&c.bytes, c.input_ext, c.import_filter, c.target);
         {
@@ -184,7 +185,7 @@ impl Converter {
                 return;
             }
         }
-        let out = match warm.filter(|_| Warm::takes(c.input_ext, c.import_filter)) {
+        let out = match warm.filter(|w| w.usable() && Warm::takes(c.input_ext, c.import_filter)) {
             Some(w) => match w.convert(
                 &c.bytes,
                 c.input_ext,
@@ -424,6 +425,43 @@ mod tests {
         // Both copies were taken: a third filing converts again.
         c.convert(b"same form", "doc", "docx").unwrap();
         assert_eq!(recorded(dir.path(), "runs"), "run\nrun");
+    }
+
+    #[test]
+    fn a_warm_converter_that_did_not_start_is_left_alone_for_a_while() {
+        let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = tempfile::tempdir().unwrap();
+        let program = stand_in(
+            dir.path(),
+            "echo run >> \"$rec/runs\"\nmkdir -p \"$outdir\" && cp \"$in\" \"$outdir/input.docx\"",
+        );
+        let c = Converter::find(Some(&program), Duration::from_secs(20)).expect("found");
+        // A warm LibreOffice that cannot start (its program is missing).
+        let mut warm = Warm::new(Path::new("/nonexistent/soffice"));
+        assert!(warm.usable());
+        for (i, bytes) in [b"first".as_slice(), b"second"].into_iter().enumerate() {
+            c.prepare_with(
+                &Conversion {
+                    bytes: bytes.to_vec(),
+                    input_ext: "doc",
+                    import_filter: None,
+                    target: "docx",
+                },
+                Some(&mut warm),
+            );
+            assert_eq!(c.convert(bytes, "doc", "docx").unwrap(), bytes, "cold");
+            assert_eq!(
+                recorded(dir.path(), "runs").lines().count(),
+                i + 1,
+                "converted cold once per file"
+            );
+        }
+        assert_eq!(
+            warm.starts(),
+            1,
+            "the second file did not try the warm start"
+        );
+        assert!(!warm.usable());
     }
 
     #[test]

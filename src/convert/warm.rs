@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{ConvertError, PROFILE_SETTINGS};
 
@@ -26,6 +26,12 @@ const BRIDGE: &str = include_str!("warm.py");
 
 /// How long LibreOffice may take to start and accept the bridge.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// After a start that failed, files go to the cold converter for this long before the warm
+/// one is tried again. A start can fail slowly (up to [`START_TIMEOUT`]); without the pause
+/// a LibreOffice that never comes up would cost every legacy file that minute before its
+/// cold conversion, on deadline day as on any other.
+const START_PAUSE: Duration = Duration::from_secs(600);
 
 /// Whether Debian's python3 imports `uno` (checked once per process). When it does not,
 /// converter workers use the cold converter.
@@ -58,6 +64,8 @@ pub struct Warm {
     count: u64,
     /// LibreOffice starts so far.
     starts: u64,
+    /// Until when the warm converter is not used, after a failed start.
+    paused_until: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -114,7 +122,14 @@ impl Warm {
             running: None,
             count: 0,
             starts: 0,
+            paused_until: None,
         }
+    }
+
+    /// Whether files should go to this warm converter now: false for a while after
+    /// LibreOffice failed to start (see [`START_PAUSE`]).
+    pub fn usable(&self) -> bool {
+        self.paused_until.is_none_or(|t| Instant::now() >= t)
     }
 
     /// The process group of the running LibreOffice, if one runs.
@@ -132,15 +147,30 @@ impl Warm {
     /// tries again.
     pub fn start_now(&mut self) {
         if self.running.is_none() {
-            match self.start() {
-                Ok(r) => self.running = Some(r),
-                Err(e) => tracing::warn!(error = %e, "the warm converter did not start"),
-            }
+            // A failure is logged by `start`, which also pauses the warm converter.
+            self.running = self.start().ok();
         }
     }
 
+    /// Starts LibreOffice and the bridge; a failure pauses the warm converter.
     fn start(&mut self) -> Result<Running, ConvertError> {
         self.starts += 1;
+        let started = self.start_inner();
+        match &started {
+            Ok(_) => self.paused_until = None,
+            Err(e) => {
+                self.paused_until = Some(Instant::now() + START_PAUSE);
+                tracing::warn!(
+                    error = %e,
+                    pause_s = START_PAUSE.as_secs(),
+                    "the warm converter did not start; legacy files convert cold until it is tried again"
+                );
+            }
+        }
+        started
+    }
+
+    fn start_inner(&mut self) -> Result<Running, ConvertError> {
         let work = tempfile::Builder::new().prefix("lndx-warm-").tempdir()?;
         let profile = work.path().join("profile");
         std::fs::create_dir_all(profile.join("user"))?;
