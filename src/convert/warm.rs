@@ -143,8 +143,8 @@ impl Warm {
     }
 
     /// Starts LibreOffice now (a converter worker does so when it starts, so that the
-    /// first legacy file does not wait for it). A failure is logged; the next conversion
-    /// tries again.
+    /// first legacy file does not wait for it). A failure is logged and pauses the warm
+    /// converter; the first conversion after the pause tries again.
     pub fn start_now(&mut self) {
         if self.running.is_none() {
             // A failure is logged by `start`, which also pauses the warm converter.
