@@ -349,11 +349,19 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
         .map(|n| n == 1)
         .unwrap());
 
-    // Reminders now: every expert was mailed today already (the invitation), so none.
+    // Reminders now: every expert was mailed today already (the invitation), so none,
+    // and no sign-in link is made for a mail that does not go.
+    let links = |c: &Console| -> i64 {
+        c.db()
+            .query_row("SELECT count(*) FROM signin_links", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = links(&c);
     let p = staff.post(&format!("{path}/remind"), &[("csrf", &csrf)]);
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains("已向 0 位专家发出催办邮件"), "{}", p.body);
     assert!(p.body.contains("今天已收到评审邮件"), "{}", p.body);
+    assert_eq!(links(&c), before, "no link for a reminder left out");
 
     // Scores recorded from the command line: every assignment, totals differing by entry.
     let keys = criteria(&c);

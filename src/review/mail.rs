@@ -59,8 +59,15 @@ pub type MakeLink =
 
 /// An assigned entry as the mail lists it: (receipt, kind key, entry name).
 type Listed = (String, String, String);
-/// Per expert address: their name and assigned entries.
-type PerExpert = BTreeMap<String, (String, Vec<Listed>)>;
+/// Per expert address: their id, name and assigned entries.
+type PerExpert = BTreeMap<String, (i64, String, Vec<Listed>)>;
+
+/// A reminder to be sent if the expert's review mail of the day can still be claimed: its
+/// wording's parameters, all but the sign-in link, which is made only for a mail that goes.
+struct PendingReminder {
+    email: String,
+    params: Value,
+}
 
 /// A mail queued.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,8 +175,8 @@ impl Mailer<'_> {
                 continue;
             };
             out.entry(email.clone())
-                .or_insert_with(|| (name.clone(), Vec::new()))
-                .1
+                .or_insert_with(|| (a.expert, name.clone(), Vec::new()))
+                .2
                 .push((a.receipt.clone(), kind.clone(), title.clone()));
         }
         Ok(out)
@@ -228,7 +235,7 @@ impl Mailer<'_> {
         }
         let day = self.day(now).format("%Y-%m-%d").to_string();
         let mut mails = Vec::new();
-        for (email, (name, entries)) in self.per_expert(reg, round)? {
+        for (email, (_, name, entries)) in self.per_expert(reg, round)? {
             let filename = self.wording.sheet_filename(round);
             let params = json!({
                 "name": name,
@@ -343,49 +350,49 @@ impl Mailer<'_> {
         if reg.report_slot_taken(&key)? {
             return Ok(out);
         }
-        let mails = if day == today {
+        let pending = if day == today {
             self.reminder_mails(reg, r, when)?
         } else {
             Vec::new()
         };
-        let tx = reg.begin()?;
-        if !tx.claim_review_slot(&key)? {
-            return Ok(out);
-        }
-        let (queued, left_out) = queue_reminders(&tx, mails, today, r.id)?;
-        for email in left_out {
-            tracing::info!(round = r.id, expert = %email, "review mail already sent today; reminder left out");
-        }
+        // The day's slot, each expert's daily mail, the sign-in links and the queued mail:
+        // all or nothing.
+        let queued = reg.atomically(|reg| {
+            let tx = reg.begin()?;
+            let claimed = tx.claim_review_slot(&key)?;
+            tx.commit()?;
+            if !claimed {
+                return Ok(Vec::new());
+            }
+            let (queued, left_out) = self.queue_reminders(reg, pending, today, r.id)?;
+            for email in left_out {
+                tracing::info!(round = r.id, expert = %email, "review mail already sent today; reminder left out");
+            }
+            Ok::<_, ReviewError>(queued)
+        })?;
         out.extend(queued);
-        tx.commit()?;
         if day != today {
             tracing::info!(round = r.id, day = %day, "a reminder day passed while lndx was not running; not sent late");
         }
         Ok(out)
     }
 
-    /// The reminders of a round, one per expert with unfinished reviews, as (address,
-    /// mail), worded with the `when` phrase.
+    /// The reminders of a round, one per expert with unfinished reviews, worded with the
+    /// `when` phrase; [`Mailer::queue_reminders`] sends those that may go.
     fn reminder_mails(
         &self,
         reg: &Registry,
         r: &crate::registry::RoundRow,
         when: &str,
-    ) -> Result<Vec<(String, QueuedMail)>> {
+    ) -> Result<Vec<PendingReminder>> {
         let submitted: Vec<(String, i64)> = reg
             .current_reviews(r.id)?
             .into_iter()
             .filter(|v| v.submitted)
             .map(|v| (v.receipt, v.expert))
             .collect();
-        let ids: HashMap<String, i64> = reg
-            .experts()?
-            .into_iter()
-            .map(|x| (x.email, x.id))
-            .collect();
-        let mut mails = Vec::new();
-        for (email, (name, entries)) in self.per_expert(reg, r.id)? {
-            let id = ids[&email];
+        let mut pending = Vec::new();
+        for (email, (id, name, entries)) in self.per_expert(reg, r.id)? {
             let open: Vec<&(String, String, String)> = entries
                 .iter()
                 .filter(|(rc, _, _)| !submitted.contains(&(rc.clone(), id)))
@@ -399,20 +406,57 @@ impl Mailer<'_> {
                 "due": Self::date_text(&r.due),
                 "unfinished": open.len(),
                 "when": self.wording.when(when),
-                "sign_in": self.sign_in_text(reg, &email)?,
                 "entries": open.iter().map(|(rc, k, t)| json!({"receipt": rc, "kind": self.kind_name(k), "title": t})).collect::<Vec<_>>(),
                 "round": r.id,
             });
-            let m = self.mail(
-                vec![email.clone()],
-                self.wording.subject("reminder", &params),
-                self.wording.text("reminder", &params),
-                Vec::new(),
-                None,
-            )?;
-            mails.push((email, m));
+            pending.push(PendingReminder { email, params });
         }
-        Ok(mails)
+        Ok(pending)
+    }
+
+    /// Queues reminders of `day`, each only when the expert's one review mail of that day
+    /// can still be claimed (those who had one are returned second, not mailed); the
+    /// sign-in link of each is made after its claim, so no link is made for a mail that
+    /// does not go. Claims, links and mail commit together.
+    fn queue_reminders(
+        &self,
+        reg: &mut Registry,
+        pending: Vec<PendingReminder>,
+        day: NaiveDate,
+        round: i64,
+    ) -> Result<(Vec<Queued>, Vec<String>)> {
+        let d = day.format("%Y-%m-%d").to_string();
+        reg.atomically(|reg| {
+            let mut out = Vec::new();
+            let mut left_out = Vec::new();
+            for PendingReminder { email, mut params } in pending {
+                let tx = reg.begin()?;
+                let claimed = tx.claim_review_mail(&email, &d, round, "reminder")?;
+                tx.commit()?;
+                if !claimed {
+                    left_out.push(email);
+                    continue;
+                }
+                params["sign_in"] = Value::String(self.sign_in_text(reg, &email)?);
+                let m = self.mail(
+                    vec![email.clone()],
+                    self.wording.subject("reminder", &params),
+                    self.wording.text("reminder", &params),
+                    Vec::new(),
+                    None,
+                )?;
+                let tx = reg.begin()?;
+                let id = tx.enqueue(&m)?;
+                tx.set_review_mail_outbox(&email, &d, id)?;
+                tx.commit()?;
+                out.push(Queued {
+                    to: m.recipients,
+                    subject: String::new(),
+                    outbox: id,
+                });
+            }
+            Ok((out, left_out))
+        })
     }
 
     /// Reminders at staff's request (the console's 立即发送催办): to the experts of a
@@ -439,11 +483,8 @@ impl Mailer<'_> {
             Ok(due) if today > due => "overdue",
             _ => "soon",
         };
-        let mails = self.reminder_mails(reg, &r, when)?;
-        let tx = reg.begin()?;
-        let done = queue_reminders(&tx, mails, today, round)?;
-        tx.commit()?;
-        Ok(done)
+        let pending = self.reminder_mails(reg, &r, when)?;
+        self.queue_reminders(reg, pending, today, round)
     }
 
     /// Queues the staff's mail when every assignment in force of a round has a submitted
@@ -768,33 +809,6 @@ pub struct SheetOutcome {
     pub outbox: Option<i64>,
     pub subject: String,
     pub message_id: String,
-}
-
-/// Queues reminders in `tx`, each under the one-review-mail-a-day rule for `day`: what
-/// was queued, and who already had a review mail that day (left out).
-fn queue_reminders(
-    tx: &Tx,
-    mails: Vec<(String, QueuedMail)>,
-    day: NaiveDate,
-    round: i64,
-) -> Result<(Vec<Queued>, Vec<String>)> {
-    let d = day.format("%Y-%m-%d").to_string();
-    let mut out = Vec::new();
-    let mut left_out = Vec::new();
-    for (email, m) in mails {
-        if !tx.claim_review_mail(&email, &d, round, "reminder")? {
-            left_out.push(email);
-            continue;
-        }
-        let id = tx.enqueue(&m)?;
-        tx.set_review_mail_outbox(&email, &d, id)?;
-        out.push(Queued {
-            to: m.recipients,
-            subject: String::new(),
-            outbox: id,
-        });
-    }
-    Ok((out, left_out))
 }
 
 /// Whether attachment bytes are a score sheet of ours.
