@@ -449,6 +449,14 @@ fn link_only_and_empty_mails_are_marked_handled_with_an_optional_reply() {
     );
     let kinds = attention(&s, &["--kind", "link_only"]);
     assert_eq!(kinds.len(), 1);
+    // Filing it again changes nothing (still only a link): the item stays open, and the
+    // reprocess resolved nothing.
+    let (code, _, err) = run(&s, &["reprocess", &link.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        item(&attention(&s, &[]), &format!("message:{link}:link_attachment")).is_some(),
+        "a reprocess that fixed nothing hid the item"
+    );
     let (code, out, _) = run(&s, &["attention", "--kind", "nonsense", "--json"]);
     assert_eq!(code, 1);
     assert!(out.contains("unknown_kind"), "{out}");
@@ -493,7 +501,7 @@ fn link_only_and_empty_mails_are_marked_handled_with_an_optional_reply() {
         &["message", "handled", &link.to_string(), "--note", "x"],
     );
     assert_eq!(err, "nothing_to_handle");
-    assert_eq!(audit(&s, None).len(), 2);
+    assert_eq!(audit(&s, None).len(), 3, "the reprocess and the two handled");
     let text = report(&s);
     assert!(
         !text.contains("xujing@ah.test"),
@@ -836,6 +844,13 @@ fn unreadable_files_are_listed_once_per_filing_and_handled_together() {
     assert!(attention(&s, &["--kind", "unreadable_file"]).is_empty());
     let rows = audit(&s, Some(&format!("message:{id}")));
     assert_eq!(rows[0]["action"], "mark_handled");
+    // Filed once more (say after a rules fix): what was handled stays handled.
+    let (code, _, err) = run(&s, &["reprocess", &id.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        attention(&s, &["--kind", "unreadable_file"]).is_empty(),
+        "handled files came back after a reprocess"
+    );
     assert_eq!(
         rows[0]["after"]["handled"].as_array().unwrap().len(),
         want.len()

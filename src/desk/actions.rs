@@ -288,11 +288,26 @@ impl Ctx<'_> {
 
     /// Files a stored message again with staff's decisions (the ones recorded before, and
     /// this one): AssignProvince, ReleaseHeld, Reprocess.
+    ///
+    /// Filing again resolves only the items the new filing no longer has: a file still
+    /// unreadable, or a message still without a form, stays in the queue, as it would
+    /// after the first filing. Everything commits together.
     fn refile(&self, reg: &mut Registry, id: i64, how: Refile) -> Result<Done, DeskError> {
         let raw = reg
             .raw_message(id)?
             .ok_or_else(|| DeskError::NotFound(format!("来信 {id}")))?;
         let (_, arrived) = reg.message_source(id)?.unwrap_or_default();
+        reg.atomically(|reg| self.refile_in(reg, id, how, &raw, arrived.as_deref()))
+    }
+
+    fn refile_in(
+        &self,
+        reg: &mut Registry,
+        id: i64,
+        how: Refile,
+        raw: &[u8],
+        arrived: Option<&str>,
+    ) -> Result<Done, DeskError> {
         let tx = reg.begin()?;
         let m = self.message(&tx, id)?;
         let (action, keys) = match &how {
@@ -350,7 +365,7 @@ impl Ctx<'_> {
         let filed = self
             .desk
             .intake
-            .refile(&tx, id, &raw, arrived.as_deref(), &decision)
+            .refile(&tx, id, raw, arrived, &decision)
             .map_err(|e| match e {
                 IntakeError::Registry(e) => DeskError::Database(e),
                 IntakeError::Unparsable => DeskError::Unparsable(id),
@@ -368,7 +383,6 @@ impl Ctx<'_> {
             Refile::Release => tx.message_decision(id, "released", None, self.actor, audit)?,
             Refile::Again => tx.message_decision(id, "reprocessed", None, self.actor, audit)?,
         }
-        self.resolve(&tx, &keys, action, audit)?;
         let mut queued = Vec::new();
         if let Some(mid) = filed.json["reply"]["message_id"].as_str() {
             queued.extend(tx.outbox_id(mid)?);
@@ -378,6 +392,25 @@ impl Ctx<'_> {
             .iter()
             .filter(|e| e.id > max)
             .count();
+        let tx = match how {
+            Refile::Again => {
+                // Inside `atomically`: the new filing is seen, not yet committed.
+                commit(tx)?;
+                let still: Vec<String> =
+                    attention::current(self.desk, reg, attention::Scope::Message(id))?
+                        .into_iter()
+                        .map(|i| i.key)
+                        .collect();
+                let tx = reg.begin()?;
+                let fixed: Vec<String> = keys.into_iter().filter(|k| !still.contains(k)).collect();
+                self.resolve(&tx, &fixed, action, audit)?;
+                tx
+            }
+            _ => {
+                self.resolve(&tx, &keys, action, audit)?;
+                tx
+            }
+        };
         commit(tx)?;
         let province = after_m
             .province

@@ -34,6 +34,12 @@ pub const FILE_CODES: [Code; 5] = [
 /// Outbox states the loop guard leaves mail in (`capped`, renamed `held` by a later schema).
 pub const HELD_MAIL_STATES: [&str; 2] = ["capped", "held"];
 
+/// The key of an unreadable-file item: the message and the file's place in it, so that
+/// filing the message again (which stores new file rows) keeps a resolution.
+pub fn file_key(message: i64, seq: i64, code: &str) -> String {
+    format!("file:{message}:{seq}:{code}")
+}
+
 /// The key of a held-for-province item of a message.
 pub fn held_province_key(message: i64) -> String {
     format!("message:{message}:unknown_province")
@@ -229,7 +235,7 @@ pub fn current(desk: &Desk, reg: &Registry, scope: Scope) -> Result<Vec<Attentio
             continue;
         };
         let mut i = about(
-            format!("file:{}:{}", f.file, f.code),
+            file_key(f.message, f.seq, &f.code),
             K::UnreadableFile,
             &m,
             vec![A::MarkHandled, A::Reprocess],

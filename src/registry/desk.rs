@@ -73,6 +73,8 @@ pub struct DeskMessage {
 pub struct ProblemFile {
     pub file: i64,
     pub message: i64,
+    /// The file's place in its message (the same on every filing).
+    pub seq: i64,
     pub filename: String,
     pub code: String,
 }
@@ -256,7 +258,7 @@ impl Registry {
     /// message `only`'s when given.
     pub fn problem_files(&self, codes: &[&str], only: Option<i64>) -> Result<Vec<ProblemFile>> {
         let mut st = self.conn.prepare(
-            "SELECT f.id, f.message, f.filename, json_extract(c.value, '$.code')
+            "SELECT f.id, f.message, f.filename, json_extract(c.value, '$.code'), f.seq
              FROM files f JOIN messages m ON m.id = f.message, json_each(f.errors) c
              WHERE f.errors != '[]' AND m.skipped IS NULL AND (?2 IS NULL OR f.message = ?2)
                AND json_extract(c.value, '$.code') IN (SELECT value FROM json_each(?1))
@@ -271,6 +273,7 @@ impl Registry {
                     message: r.get(1)?,
                     filename: r.get(2)?,
                     code: r.get(3)?,
+                    seq: r.get(4)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
