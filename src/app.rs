@@ -5,6 +5,7 @@
 //! modules below it are given values, never the `App`.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 
@@ -29,6 +30,31 @@ pub struct App {
     pub data_dir: PathBuf,
     pub rules_dir: Option<PathBuf>,
     pub templates_dir: Option<PathBuf>,
+    /// What was read from the rules and templates folders, read once: `lndx run` builds
+    /// the daemon, the console, the desk, the reporter and the review reminders, and each
+    /// gets a copy of the same campaign, templates, rubric and wording, not a reading of
+    /// its own (before, the campaign was read seven times at start-up).
+    loaded: Loaded,
+}
+
+#[derive(Default)]
+struct Loaded {
+    has_review: OnceLock<bool>,
+    campaign: OnceLock<Campaign>,
+    intake: OnceLock<Intake>,
+    reporter: OnceLock<Reporter>,
+    rubric: OnceLock<crate::review::Rubric>,
+    review_wording: OnceLock<crate::review::wording::Wording>,
+}
+
+/// The value in `cell`, loaded by `load` the first time (a failure is returned, and the
+/// next call tries again).
+fn once<T: Clone>(cell: &OnceLock<T>, load: impl FnOnce() -> Result<T>) -> Result<T> {
+    if let Some(v) = cell.get() {
+        return Ok(v.clone());
+    }
+    let v = load()?;
+    Ok(cell.get_or_init(|| v).clone())
 }
 
 impl App {
@@ -46,11 +72,16 @@ impl App {
             data_dir,
             rules_dir,
             templates_dir,
+            loaded: Loaded::default(),
         })
     }
 
-    /// Loads the rules folder (or the built-in rules).
+    /// The rules folder (or the built-in rules), loaded once.
     pub fn campaign(&self) -> Result<Campaign> {
+        once(&self.loaded.campaign, || self.load_campaign())
+    }
+
+    fn load_campaign(&self) -> Result<Campaign> {
         let campaign = match &self.rules_dir {
             Some(dir) => Campaign::load(dir).map_err(anyhow::Error::from)?,
             None => Campaign::from_texts(EMBEDDED_RULES).context("built-in rules")?,
@@ -81,7 +112,13 @@ impl App {
         Converter::find(c.program.as_deref(), self.config.converter_timeout())
     }
 
+    /// The intake pipeline (rules, reply templates, converter, score-sheet import), built
+    /// once.
     pub fn intake(&self) -> Result<Intake> {
+        once(&self.loaded.intake, || self.load_intake())
+    }
+
+    fn load_intake(&self) -> Result<Intake> {
         let campaign = self.campaign()?;
         let mut settings = self.config.settings();
         if settings.own_name.trim().is_empty() {
@@ -92,7 +129,7 @@ impl App {
         let review = if self.has_review() {
             Some(crate::intake::ReviewIntake {
                 rubric: self.rubric(&campaign)?,
-                wording: crate::review::wording::Wording::load(self.templates_dir.as_deref())?,
+                wording: self.review_wording()?,
                 sender: self.report_sender(),
             })
         } else {
@@ -141,13 +178,16 @@ impl App {
         }
     }
 
-    /// The report builder: the campaign, the report templates and wording, the sender.
+    /// The report builder: the campaign, the report templates and wording, the sender;
+    /// built once.
     pub fn reporter(&self) -> Result<Reporter> {
-        Ok(Reporter::from_parts(
-            self.campaign()?,
-            self.templates_dir.as_deref(),
-            self.report_sender(),
-        )?)
+        once(&self.loaded.reporter, || {
+            Ok(Reporter::from_parts(
+                self.campaign()?,
+                self.templates_dir.as_deref(),
+                self.report_sender(),
+            )?)
+        })
     }
 
     /// The weekly report's scheduler on `report.schedule`, reading the time from `clock`
@@ -169,16 +209,32 @@ impl App {
     /// Whether the campaign has expert review: its rules folder has `review.toml` (an
     /// optional file), or the built-in rules are used.
     pub fn has_review(&self) -> bool {
-        self.rules_dir
-            .as_ref()
-            .is_none_or(|d| d.join(crate::review::rubric::FILE).is_file())
+        *self.loaded.has_review.get_or_init(|| {
+            self.rules_dir
+                .as_ref()
+                .is_none_or(|d| d.join(crate::review::rubric::FILE).is_file())
+        })
     }
 
-    /// The review rubric of the rules folder (or the built-in one).
+    /// The review rubric of the rules folder (or the built-in one), checked against
+    /// `campaign`, loaded once.
     pub fn rubric(&self, campaign: &Campaign) -> Result<crate::review::Rubric> {
-        Ok(match &self.rules_dir {
-            Some(dir) => crate::review::Rubric::load(dir, campaign)?,
-            None => crate::review::Rubric::builtin(campaign).context("built-in review rules")?,
+        once(&self.loaded.rubric, || {
+            Ok(match &self.rules_dir {
+                Some(dir) => crate::review::Rubric::load(dir, campaign)?,
+                None => {
+                    crate::review::Rubric::builtin(campaign).context("built-in review rules")?
+                }
+            })
+        })
+    }
+
+    /// Review mail's wording (`templates/review.toml`), loaded once.
+    fn review_wording(&self) -> Result<crate::review::wording::Wording> {
+        once(&self.loaded.review_wording, || {
+            Ok(crate::review::wording::Wording::load(
+                self.templates_dir.as_deref(),
+            )?)
         })
     }
 
@@ -186,7 +242,7 @@ impl App {
     pub fn review_setup(&self, campaign: &Campaign) -> Result<crate::review::staff::Setup> {
         Ok(crate::review::staff::Setup {
             rubric: self.rubric(campaign)?,
-            wording: crate::review::wording::Wording::load(self.templates_dir.as_deref())?,
+            wording: self.review_wording()?,
             sender: self.report_sender(),
             sign_in: Some(self.review_sign_in()),
         })
@@ -197,7 +253,7 @@ impl App {
     pub fn review_reminders(&self) -> Result<crate::report::schedule::Extra> {
         let campaign = self.campaign()?;
         let rubric = self.rubric(&campaign)?;
-        let wording = crate::review::wording::Wording::load(self.templates_dir.as_deref())?;
+        let wording = self.review_wording()?;
         let sender = self.report_sender();
         let sign_in = self.review_sign_in();
         let mut reg = self.registry()?;
@@ -275,5 +331,40 @@ impl App {
 
     pub fn cap(&self) -> u32 {
         self.config.limits.per_recipient_per_day
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rules are read once: with the folder gone after the first reading, every part
+    /// `lndx run` builds is still made, from what was read.
+    #[test]
+    fn the_rules_are_read_once_for_every_part() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rules = tmp.path().join("rules");
+        std::fs::create_dir(&rules).unwrap();
+        let repo_rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        for f in std::fs::read_dir(&repo_rules).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), rules.join(f.file_name())).unwrap();
+        }
+        let app = App::new(None, Some(tmp.path().join("var")), Some(rules.clone())).unwrap();
+        let first = app.intake().unwrap();
+        std::fs::remove_dir_all(&rules).unwrap();
+        let again = app.intake().unwrap();
+        assert_eq!(
+            again.campaign.info.short_name,
+            first.campaign.info.short_name
+        );
+        app.reporter().unwrap();
+        app.desk().unwrap();
+        app.review_setup(&app.campaign().unwrap()).unwrap();
+        let _reminders = app.review_reminders().unwrap();
+        assert!(app.console().unwrap().review.is_some());
+        // A fresh App reads the folder, and says it is gone.
+        let fresh = App::new(None, Some(tmp.path().join("var")), Some(rules)).unwrap();
+        assert!(fresh.campaign().is_err());
     }
 }

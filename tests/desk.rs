@@ -454,7 +454,11 @@ fn link_only_and_empty_mails_are_marked_handled_with_an_optional_reply() {
     let (code, _, err) = run(&s, &["reprocess", &link.to_string()]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        item(&attention(&s, &[]), &format!("message:{link}:link_attachment")).is_some(),
+        item(
+            &attention(&s, &[]),
+            &format!("message:{link}:link_attachment")
+        )
+        .is_some(),
         "a reprocess that fixed nothing hid the item"
     );
     let (code, out, _) = run(&s, &["attention", "--kind", "nonsense", "--json"]);
@@ -501,7 +505,11 @@ fn link_only_and_empty_mails_are_marked_handled_with_an_optional_reply() {
         &["message", "handled", &link.to_string(), "--note", "x"],
     );
     assert_eq!(err, "nothing_to_handle");
-    assert_eq!(audit(&s, None).len(), 3, "the reprocess and the two handled");
+    assert_eq!(
+        audit(&s, None).len(),
+        3,
+        "the reprocess and the two handled"
+    );
     let text = report(&s);
     assert!(
         !text.contains("xujing@ah.test"),

@@ -114,6 +114,7 @@ pub struct Filed {
 }
 
 /// The pipeline with everything it needs.
+#[derive(Clone)]
 pub struct Intake {
     pub campaign: Campaign,
     pub settings: Settings,
@@ -125,6 +126,7 @@ pub struct Intake {
 }
 
 /// What recognising and importing a score sheet mailed back needs.
+#[derive(Clone)]
 pub struct ReviewIntake {
     pub rubric: crate::review::Rubric,
     pub wording: crate::review::wording::Wording,

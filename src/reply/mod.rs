@@ -88,6 +88,7 @@ pub fn registries() -> (Handlebars<'static>, Handlebars<'static>) {
     (text, html)
 }
 
+#[derive(Clone)]
 pub struct Replier {
     text: Handlebars<'static>,
     html: Handlebars<'static>,

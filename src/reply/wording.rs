@@ -83,6 +83,7 @@ pub struct Facts<'a> {
     pub staff_notified: bool,
 }
 
+#[derive(Clone)]
 pub struct Wording {
     file: WordingFile,
     hb: Handlebars<'static>,

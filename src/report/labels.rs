@@ -166,6 +166,7 @@ struct LabelsFile {
 }
 
 /// The report's wording, checked complete.
+#[derive(Clone)]
 pub struct Labels {
     file: LabelsFile,
     hb: Handlebars<'static>,

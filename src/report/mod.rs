@@ -123,6 +123,7 @@ impl Sender {
 pub const ACTIONS: &[(&str, &str)] = &[("report_send", "手动发送周报")];
 
 /// Everything needed to build reports: the campaign, the templates and the sender.
+#[derive(Clone)]
 pub struct Reporter {
     pub campaign: Campaign,
     pub sender: Sender,

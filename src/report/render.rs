@@ -76,6 +76,7 @@ fn pad_helper(
     Ok(())
 }
 
+#[derive(Clone)]
 pub struct Renderer {
     html: Handlebars<'static>,
     text: Handlebars<'static>,

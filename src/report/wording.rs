@@ -15,6 +15,7 @@ use crate::forms::Kind;
 use crate::reply::{Facts, Wording};
 use crate::rules::Finding;
 
+#[derive(Clone)]
 pub struct ReportWording {
     findings: Wording,
     pub labels: Labels,

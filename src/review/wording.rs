@@ -60,7 +60,7 @@ pub struct WordingError {
     pub message: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
     sheet: BTreeMap<String, String>,
@@ -71,6 +71,7 @@ struct File {
 }
 
 /// The loaded wording.
+#[derive(Clone)]
 pub struct Wording {
     file: File,
     hb: Handlebars<'static>,
