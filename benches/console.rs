@@ -275,7 +275,7 @@ fn main() {
         session_idle_minutes: 120,
         check_upload_bytes: 20 * 1024 * 1024,
         reporter: reporter(),
-        desk: lndx::desk::Desk::new(&dir, intake(), Some(&repo().join("templates"))).unwrap(),
+        desk: lndx::desk::Desk::new(intake(), Some(&repo().join("templates"))).unwrap(),
         book: lndx::book::Setup::default(),
         review: Some(lndx::review::staff::Setup {
             rubric: lndx::review::Rubric::builtin(&campaign).unwrap(),

@@ -159,13 +159,17 @@ fn main() {
         converter: None,
         review: None,
     };
-    let desk = Desk::new(tmp.path(), intake, Some(&templates)).unwrap();
+    let desk = Desk::new(intake, Some(&templates)).unwrap();
+    let mut db = Registry::open(tmp.path()).unwrap();
 
     let mut times = Vec::new();
     let mut open = 0;
     for _ in 0..20 {
         let t = Instant::now();
-        open = desk.attention(&AttentionQuery::default()).unwrap().len();
+        open = desk
+            .attention(&db, &AttentionQuery::default())
+            .unwrap()
+            .len();
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     report(&format!("attention ({open} open items)"), times);
@@ -174,6 +178,7 @@ fn main() {
     for i in 0..20 {
         let t = Instant::now();
         desk.perform(
+            &mut db,
             "bench@ouchn.edu.cn",
             Action::Note {
                 target: NoteTarget::Message(i + 1),
@@ -189,6 +194,7 @@ fn main() {
     for receipt in late.iter().take(20) {
         let t = Instant::now();
         desk.perform(
+            &mut db,
             "bench@ouchn.edu.cn",
             Action::AcceptLate {
                 receipt: receipt.clone(),

@@ -147,12 +147,8 @@ impl App {
     /// The staff desk (the 待人工处理 queue, actions, audit log) on this registry, filing
     /// with this intake and worded from this templates folder.
     pub fn desk(&self) -> Result<Desk> {
-        Desk::new(
-            &self.data_dir,
-            self.intake()?,
-            self.templates_dir.as_deref(),
-        )
-        .context("desk wording (templates/desk.toml)")
+        Desk::new(self.intake()?, self.templates_dir.as_deref())
+            .context("desk wording (templates/desk.toml)")
     }
 
     pub fn transport(&self) -> Result<Transport> {

@@ -47,7 +47,7 @@ fn refused(e: &DeskError, json: bool) -> Result<ExitCode> {
 /// Performs an action, delivers what it queued, prints what it did.
 pub fn perform(app: &App, actor: &str, action: Action, json: bool) -> Result<ExitCode> {
     let desk = app.desk()?;
-    let done = match desk.perform(actor, action) {
+    let done = match desk.perform(&mut app.registry()?, actor, action) {
         Ok(d) => d,
         Err(e) => return refused(&e, json),
     };
@@ -67,7 +67,11 @@ pub fn perform(app: &App, actor: &str, action: Action, json: bool) -> Result<Exi
 /// new filing result as before.
 pub fn reprocess(app: &App, actor: &str, id: i64) -> Result<ExitCode> {
     let desk = app.desk()?;
-    let done = match desk.perform(actor, Action::Reprocess { message: id }) {
+    let done = match desk.perform(
+        &mut app.registry()?,
+        actor,
+        Action::Reprocess { message: id },
+    ) {
         Ok(d) => d,
         Err(e) => return refused(&e, false),
     };
@@ -106,11 +110,14 @@ pub fn attention(
     };
     let desk = app.desk()?;
     let province = province.map(|p| p.trim().to_ascii_uppercase());
-    let items = match desk.attention(&AttentionQuery {
-        include_resolved: all,
-        kind,
-        province,
-    }) {
+    let items = match desk.attention(
+        &app.registry()?,
+        &AttentionQuery {
+            include_resolved: all,
+            kind,
+            province,
+        },
+    ) {
         Ok(i) => i,
         Err(e) => return refused(&e, json),
     };
@@ -151,11 +158,14 @@ pub fn audit(
     json: bool,
 ) -> Result<ExitCode> {
     let desk = app.desk()?;
-    let rows = match desk.audit(&AuditQuery {
-        object,
-        actor,
-        limit,
-    }) {
+    let rows = match desk.audit(
+        &app.registry()?,
+        &AuditQuery {
+            object,
+            actor,
+            limit,
+        },
+    ) {
         Ok(r) => r,
         Err(e) => return refused(&e, json),
     };

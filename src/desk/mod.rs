@@ -17,7 +17,7 @@ mod actions;
 mod attention;
 pub mod wording;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -28,20 +28,19 @@ use crate::registry::{Registry, RegistryError};
 pub use wording::{DeskWording, WordingError};
 
 /// Staff actions on the registry, with everything needed to file a message again and queue
-/// mail. Cheap to clone; each call opens its own registry connection.
+/// mail. Cheap to clone; each call works on the registry connection it is given (the
+/// console's pooled one, the command line's own).
 #[derive(Clone)]
 pub struct Desk {
-    dir: PathBuf,
     intake: Arc<Intake>,
     wording: Arc<DeskWording>,
 }
 
 impl Desk {
-    /// A desk on the registry in `dir`, filing with `intake`, worded from the templates
-    /// folder (else the built-in copy).
-    pub fn new(dir: &Path, intake: Intake, templates: Option<&Path>) -> Result<Desk, DeskError> {
+    /// A desk filing with `intake`, worded from the templates folder (else the built-in
+    /// copy).
+    pub fn new(intake: Intake, templates: Option<&Path>) -> Result<Desk, DeskError> {
         Ok(Desk {
-            dir: dir.to_path_buf(),
             intake: Arc::new(intake),
             wording: Arc::new(DeskWording::load(templates)?),
         })
@@ -52,29 +51,31 @@ impl Desk {
         &self.wording
     }
 
-    fn open(&self) -> Result<Registry, DeskError> {
-        Ok(Registry::open(&self.dir)?)
-    }
-
     /// The 待人工处理 queue, computed from the registry: open items, and resolved ones too
     /// when asked, oldest first.
-    pub fn attention(&self, q: &AttentionQuery) -> Result<Vec<AttentionItem>, DeskError> {
-        let reg = self.open()?;
-        attention::items(self, &reg, q)
+    pub fn attention(
+        &self,
+        reg: &Registry,
+        q: &AttentionQuery,
+    ) -> Result<Vec<AttentionItem>, DeskError> {
+        attention::items(self, reg, q)
     }
 
     /// Performs one action as `actor` (an account's e-mail, or `cli:<login name>`).
-    pub fn perform(&self, actor: &str, action: Action) -> Result<Done, DeskError> {
+    pub fn perform(
+        &self,
+        reg: &mut Registry,
+        actor: &str,
+        action: Action,
+    ) -> Result<Done, DeskError> {
         if actor.trim().is_empty() {
             return Err(DeskError::NoActor);
         }
-        let mut reg = self.open()?;
-        actions::perform(self, &mut reg, actor.trim(), action)
+        actions::perform(self, reg, actor.trim(), action)
     }
 
     /// Audit rows, newest first.
-    pub fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRow>, DeskError> {
-        let reg = self.open()?;
+    pub fn audit(&self, reg: &Registry, q: &AuditQuery) -> Result<Vec<AuditRow>, DeskError> {
         let limit = if q.limit == 0 { 100 } else { q.limit };
         Ok(reg
             .audit_rows(q.object.as_deref(), q.actor.as_deref(), limit)?

@@ -153,7 +153,7 @@ pub(super) async fn attention(
     meta: Meta,
     Query(p): Query<AttentionParams>,
 ) -> Response {
-    run(s, meta, move |s, _, ctx| {
+    run(s, meta, move |s, reg, ctx| {
         let scope = ctx.list_scope()?;
         let kind = p
             .kind
@@ -161,7 +161,7 @@ pub(super) async fn attention(
             .filter(|k| !k.is_empty())
             .and_then(AttentionKind::parse);
         let include_resolved = p.all.as_deref().is_some_and(|a| !a.is_empty());
-        let items = match s.console.desk.attention(&AttentionQuery {
+        let items = match s.console.desk.attention(reg, &AttentionQuery {
             include_resolved,
             kind,
             province: scope.province(),
@@ -302,7 +302,7 @@ pub(super) async fn perform(
     Form(f): Form<ActionFormData>,
 ) -> Response {
     let shared = std::sync::Arc::clone(&s);
-    run(s, meta, move |s, _, ctx| {
+    run(s, meta, move |s, reg, ctx| {
         ctx.check_post(&f.csrf)?;
         let (u, role) = ctx.user()?;
         if !role.acts() {
@@ -311,7 +311,7 @@ pub(super) async fn perform(
         let actor = u.email.clone();
         let action = action_of(&kind, &f)?;
         let back = safe_back(f.back.as_deref());
-        match s.console.desk.perform(&actor, action) {
+        match s.console.desk.perform(reg, &actor, action) {
             Ok(done) => {
                 // 总览's numbers changed: compute them again in the background (the page
                 // keeps serving the last ones meanwhile, never computing inline).
@@ -353,15 +353,19 @@ pub(super) struct AuditView {
 /// The audit rows of one object (or all), newest first.
 pub(super) fn audit_rows(
     s: &Inner,
+    reg: &crate::registry::Registry,
     object: Option<String>,
     actor: Option<String>,
     limit: usize,
 ) -> Result<Vec<AuditView>, DeskError> {
-    let rows = s.console.desk.audit(&AuditQuery {
-        object,
-        actor,
-        limit,
-    })?;
+    let rows = s.console.desk.audit(
+        reg,
+        &AuditQuery {
+            object,
+            actor,
+            limit,
+        },
+    )?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -428,12 +432,12 @@ pub(super) async fn audit(
     meta: Meta,
     Query(p): Query<AuditParams>,
 ) -> Response {
-    run(s, meta, move |s, _, ctx| {
+    run(s, meta, move |s, reg, ctx| {
         if ctx.scope()? != Scope::All {
             return Err(WebError::Forbidden);
         }
         let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
-        let rows = match audit_rows(s, given(&p.object), given(&p.actor), 500) {
+        let rows = match audit_rows(s, reg, given(&p.object), given(&p.actor), 500) {
             Ok(r) => r,
             Err(e) => return desk_error(s, ctx, e),
         };

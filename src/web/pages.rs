@@ -534,7 +534,7 @@ pub(super) async fn entry(
         let file_row = reg.file_row(file)?;
         let message = reg.console_message(e.message)?.map(|(m, _)| message_view(s, &m));
         let acts = ctx.role.is_some_and(|r| r.acts());
-        let history = history_of(s, ctx, &format!("entry:{}", e.receipt));
+        let history = history_of(s, reg, ctx, &format!("entry:{}", e.receipt));
         let mut kinds = vec![crate::desk::ActionKind::Note];
         if e.superseded_by.is_none() {
             kinds.push(crate::desk::ActionKind::Withdraw);
@@ -609,11 +609,16 @@ pub(super) fn send_file(
 /// Notes and actions on an object, newest first (from the desk's audit log), for accounts
 /// that see everything (the log names staff and holds their notes, like 办理记录); empty
 /// for others, and when the log cannot be read (logged).
-fn history_of(s: &Inner, ctx: &Ctx, object: &str) -> Vec<super::actions::AuditView> {
+fn history_of(
+    s: &Inner,
+    reg: &Registry,
+    ctx: &Ctx,
+    object: &str,
+) -> Vec<super::actions::AuditView> {
     if !matches!(ctx.scope(), Ok(Scope::All)) {
         return Vec::new();
     }
-    super::actions::audit_rows(s, Some(object.to_string()), None, 200).unwrap_or_else(|e| {
+    super::actions::audit_rows(s, reg, Some(object.to_string()), None, 200).unwrap_or_else(|e| {
         tracing::error!(error = %e, "console: audit log");
         Vec::new()
     })
@@ -787,7 +792,7 @@ pub(super) async fn message(
             })
             .collect();
         let acts = ctx.role.is_some_and(|r| r.acts());
-        let history = history_of(s, ctx, &format!("message:{id}"));
+        let history = history_of(s, reg, ctx, &format!("message:{id}"));
         let mut kinds = vec![
             crate::desk::ActionKind::Note,
             crate::desk::ActionKind::Reprocess,
@@ -939,7 +944,7 @@ pub(super) async fn outbox_item(
             })
             .collect();
         let acts = ctx.role.is_some_and(|r| r.acts());
-        let history = history_of(s, ctx, &format!("outbox:{id}"));
+        let history = history_of(s, reg, ctx, &format!("outbox:{id}"));
         let mut kinds = vec![crate::desk::ActionKind::Resend];
         if matches!(o.state.as_str(), "failed" | "unknown") {
             kinds.push(crate::desk::ActionKind::CloseMail);
