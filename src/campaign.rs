@@ -643,6 +643,30 @@ impl Campaign {
         self.provinces.iter().find(|p| p.code == code)
     }
 
+    /// The province a person typed (a command-line option, a form field, a cell of an
+    /// experts workbook): its code in any case, its full or short name, or an alias of
+    /// rules/provinces.toml. One rule for every place a person names a province.
+    pub fn province_typed(&self, typed: &str) -> Option<&Province> {
+        let t = typed.trim();
+        self.provinces.iter().find(|p| {
+            p.code.eq_ignore_ascii_case(t)
+                || p.name == t
+                || p.short == t
+                || p.aliases.iter().any(|a| a == t)
+        })
+    }
+
+    /// A province's full name from its code: the code itself when the rules do not know
+    /// it, "" for none.
+    pub fn province_name(&self, code: Option<&str>) -> String {
+        code.map(|c| {
+            self.province(c)
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| c.to_string())
+        })
+        .unwrap_or_default()
+    }
+
     /// The province registered for a sender address (exact address first, then its domain
     /// and parent domains).
     pub fn registered_province(&self, address: &str) -> Option<&str> {
@@ -734,6 +758,22 @@ mod tests {
 
     fn shipped() -> Campaign {
         Campaign::from_texts(BUILTIN_RULES).expect("the shipped rules load")
+    }
+
+    #[test]
+    fn a_typed_province_is_a_code_in_any_case_a_name_or_an_alias() {
+        let c = shipped();
+        let code = |t: &str| c.province_typed(t).map(|p| p.code.as_str());
+        for t in ["gd", " GD ", "广东省", "广东"] {
+            assert_eq!(code(t), Some("GD"), "{t}");
+        }
+        assert_eq!(code("新疆兵团"), Some("XJBT"));
+        assert_eq!(code("兵团"), Some("XJBT"));
+        assert_eq!(code("广东开放大学"), None, "a name inside a text is not typed");
+        assert_eq!(code(""), None);
+        assert_eq!(c.province_name(Some("GD")), "广东省");
+        assert_eq!(c.province_name(Some("ZZ")), "ZZ");
+        assert_eq!(c.province_name(None), "");
     }
 
     #[test]

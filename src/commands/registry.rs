@@ -80,14 +80,7 @@ impl UnknownFilter {
 /// A province's code from what was typed: a code in any case, a full or short name, or an
 /// alias of rules/provinces.toml.
 pub fn province(campaign: &Campaign, typed: &str) -> Result<String, UnknownFilter> {
-    let t = typed.trim();
-    let found = campaign.provinces.iter().find(|p| {
-        p.code.eq_ignore_ascii_case(t)
-            || p.name == t
-            || p.short == t
-            || p.aliases.iter().any(|a| a == t)
-    });
-    if let Some(p) = found {
+    if let Some(p) = campaign.province_typed(typed) {
         return Ok(p.code.clone());
     }
     let known: Vec<String> = campaign

@@ -48,13 +48,8 @@ fn refuse(json: bool, code: &str, message: &str) -> Result<ExitCode> {
 pub fn add(app: &App, a: &AddArgs, json: bool) -> Result<ExitCode> {
     let campaign = app.campaign()?;
     let province = a.province.as_deref().map(|p| {
-        // A code in any case, or a province's Chinese name.
         campaign
-            .provinces
-            .iter()
-            .find(|x| {
-                x.code.eq_ignore_ascii_case(p.trim()) || x.name == p.trim() || x.short == p.trim()
-            })
+            .province_typed(p)
             .map(|x| x.code.clone())
             .unwrap_or_else(|| p.trim().to_string())
     });

@@ -206,8 +206,7 @@ impl Ctx<'_> {
     fn province_code(&self, p: &str) -> Result<String, DeskError> {
         let c = &self.desk.intake.campaign;
         let p = p.trim();
-        let upper = p.to_ascii_uppercase();
-        if let Some(found) = c.province(p).or_else(|| c.province(&upper)) {
+        if let Some(found) = c.province_typed(p) {
             return Ok(found.code.clone());
         }
         match c.province_in_text(p) {

@@ -146,15 +146,6 @@ fn item(
     }
 }
 
-fn province_name(c: &Campaign, code: Option<&str>) -> String {
-    code.map(|p| {
-        c.province(p)
-            .map(|x| x.name.clone())
-            .unwrap_or_else(|| p.to_string())
-    })
-    .unwrap_or_default()
-}
-
 fn subject(l: &Labels, s: Option<String>) -> String {
     s.filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| l.label("no_subject").to_string())
@@ -197,7 +188,7 @@ fn answered(
     as_of: DateTime<Utc>,
 ) -> Option<PendingItem> {
     let mut i = item(c, l, item_key(&p.code)?, &p.arrived_at, as_of);
-    i.province_name = province_name(c, p.province.as_deref());
+    i.province_name = c.province_name(p.province.as_deref());
     i.address = p.sender.unwrap_or_default();
     i.subject = subject(l, p.subject);
     i.file = p.filename.unwrap_or_default();
@@ -292,7 +283,7 @@ fn bounce(
         None => l.label("unmatched_bounce").to_string(),
         Some(s) => {
             let to: Vec<String> = serde_json::from_str(&s.recipients).unwrap_or_default();
-            i.province_name = province_name(c, s.province.as_deref());
+            i.province_name = c.province_name(s.province.as_deref());
             let sep = l.label("separator");
             i.receipt = s.receipts.join(sep);
             l.phrase(
@@ -326,7 +317,7 @@ fn undelivered(c: &Campaign, l: &Labels, u: Undelivered, as_of: DateTime<Utc>) -
         l.label("state_failed")
     };
     let error: String = u.last_error.unwrap_or_default().chars().take(160).collect();
-    i.province_name = province_name(c, u.province.as_deref());
+    i.province_name = c.province_name(u.province.as_deref());
     i.address = to.join(l.label("separator"));
     i.subject = u.answered_subject.unwrap_or_default();
     i.detail = l.phrase(

@@ -77,21 +77,6 @@ pub fn email_ok(s: &str) -> bool {
         && s.matches('@').count() == 1
 }
 
-/// The province code for what a person wrote (code in any case, name, short name, alias).
-pub fn province_code(campaign: &Campaign, s: &str) -> Option<String> {
-    let s = s.trim();
-    campaign
-        .provinces
-        .iter()
-        .find(|p| {
-            p.code.eq_ignore_ascii_case(s)
-                || p.name == s
-                || p.short == s
-                || p.aliases.iter().any(|a| a == s)
-        })
-        .map(|p| p.code.clone())
-}
-
 /// Checks an expert as given and turns it into what the registry stores.
 pub fn check_expert(campaign: &Campaign, x: &ExpertInput) -> Result<NewExpert> {
     let email = x.email.trim().to_lowercase();
@@ -106,7 +91,9 @@ pub fn check_expert(campaign: &Campaign, x: &ExpertInput) -> Result<NewExpert> {
         None
     } else {
         Some(
-            province_code(campaign, &x.province)
+            campaign
+                .province_typed(&x.province)
+                .map(|p| p.code.clone())
                 .ok_or_else(|| ReviewError::BadProvince(x.province.trim().to_string()))?,
         )
     };

@@ -105,15 +105,7 @@ pub(super) fn html(s: &Inner, ctx: &Ctx, name: &str, extra: Value) -> Result<Res
 
 /// A province's name from its code ("" for none).
 pub(super) fn province_name(s: &Inner, code: Option<&str>) -> String {
-    match code {
-        Some(c) => s
-            .console
-            .campaign()
-            .province(c)
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| c.to_string()),
-        None => String::new(),
-    }
+    s.console.campaign().province_name(code)
 }
 
 /// A stored RFC 3339 time in the campaign's zone, to the minute.
