@@ -769,7 +769,11 @@ mod tests {
         }
         assert_eq!(code("新疆兵团"), Some("XJBT"));
         assert_eq!(code("兵团"), Some("XJBT"));
-        assert_eq!(code("广东开放大学"), None, "a name inside a text is not typed");
+        assert_eq!(
+            code("广东开放大学"),
+            None,
+            "a name inside a text is not typed"
+        );
         assert_eq!(code(""), None);
         assert_eq!(c.province_name(Some("GD")), "广东省");
         assert_eq!(c.province_name(Some("ZZ")), "ZZ");

@@ -48,16 +48,14 @@ pub struct Daemon {
     pub cap: u32,
     /// The weekly report's scheduler; None when reports are off or have no recipients.
     pub scheduler: Option<Scheduler>,
-    /// Loopback address for the console, /healthz and /metrics (checked by
-    /// [`crate::health::listen_address`]); None: not served.
-    pub listen: Option<std::net::SocketAddr>,
+    /// The console, /healthz and /metrics, with the loopback address they are served on
+    /// (checked by [`crate::health::check_listen`]); None: not served.
+    pub web: Option<(std::net::SocketAddr, crate::web::Console)>,
     /// When /healthz turns degraded (`[health]`).
     pub thresholds: crate::health::Thresholds,
     /// Converter workers making LibreOffice conversions ahead of filing (0: the intake
     /// worker converts itself, holding up the queue).
     pub converter_workers: usize,
-    /// The console served there.
-    pub console: Option<crate::web::Console>,
 }
 
 /// Why `lndx run` could not start.
@@ -98,10 +96,9 @@ pub fn run(d: Daemon) -> Result<(), DaemonError> {
         transport,
         cap,
         scheduler,
-        listen,
+        web,
         thresholds,
         converter_workers,
-        console,
     } = d;
     // Opened here first so that database problems stop start-up.
     let mut reg = open(&data_dir)?;
@@ -126,7 +123,7 @@ pub fn run(d: Daemon) -> Result<(), DaemonError> {
     if let Some(scheduler) = scheduler {
         threads.push(start_scheduler(scheduler, &shared)?);
     }
-    if let (Some(listen), Some(console)) = (listen, console) {
+    if let Some((listen, console)) = web {
         threads.push(start_web(listen, console, &shared)?);
     }
     threads.push(start_source(source, jobs, &shared)?);

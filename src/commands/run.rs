@@ -23,8 +23,8 @@ pub fn run(app: &App) -> Result<ExitCode> {
         .as_deref()
         .map(crate::health::check_listen)
         .transpose()?;
-    let console = match listen {
-        Some(_) => Some(app.console()?),
+    let web = match listen {
+        Some(address) => Some((address, app.console()?)),
         None => None,
     };
     let source = config
@@ -47,10 +47,9 @@ pub fn run(app: &App) -> Result<ExitCode> {
         transport,
         cap: app.cap(),
         scheduler,
-        listen,
+        web,
         thresholds: config.health.thresholds(),
         converter_workers: config.converter.workers,
-        console,
     })?;
     Ok(ExitCode::SUCCESS)
 }
