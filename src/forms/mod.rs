@@ -26,6 +26,8 @@ use std::collections::BTreeMap;
 pub use crate::kind::Kind;
 pub use ooxml::is_encrypted_package;
 pub use spec::FormsSpec;
+/// A spreadsheet cell as text, as forms read it (also for review's workbooks).
+pub use xlsx::data_text as cell_text;
 
 /// One option of a tick list (课程资源类型) and whether it was ticked.
 #[derive(Debug, Clone, PartialEq, Eq)]

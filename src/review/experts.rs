@@ -142,17 +142,9 @@ pub fn add_expert(
     Ok((added, account_for_expert(reg, &row)?))
 }
 
+/// A cell as text, trimmed, the way forms are read (`forms::cell_text`).
 fn cell_text(d: &Data) -> String {
-    match d {
-        Data::String(s) => s.trim().to_string(),
-        Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Int(i) => i.to_string(),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-        Data::DateTime(d) => d.to_string(),
-        Data::Error(_) | Data::Empty => String::new(),
-    }
+    crate::forms::cell_text(d).trim().to_string()
 }
 
 /// Reads the rows of an experts workbook: (row number, input) per non-empty row.

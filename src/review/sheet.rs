@@ -182,20 +182,10 @@ pub struct Filled {
     pub rows: Vec<FilledRow>,
 }
 
+/// A cell as text, trimmed, the way forms are read (`forms::cell_text`).
 fn text(d: Option<&Data>) -> String {
-    match d {
-        Some(Data::String(s)) => s.trim().to_string(),
-        Some(Data::Float(f)) => {
-            if f.fract() == 0.0 {
-                format!("{}", *f as i64)
-            } else {
-                f.to_string()
-            }
-        }
-        Some(Data::Int(i)) => i.to_string(),
-        Some(Data::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
+    d.map(|d| crate::forms::cell_text(d).trim().to_string())
+        .unwrap_or_default()
 }
 
 fn number(d: Option<&Data>) -> Result<f64, String> {
