@@ -28,6 +28,35 @@ pub struct Outgoing {
     pub attachments: Vec<OutAttachment>,
 }
 
+/// What kind of automatic mail one of ours is, for its `Auto-Submitted` header (RFC 3834).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Automatic {
+    /// An answer to a message (receipts, findings, the desk's notices).
+    Replied,
+    /// Sent on its own (reports, review mail).
+    Generated,
+}
+
+/// The headers every mail of ours carries: `Auto-Submitted` and
+/// `X-Auto-Response-Suppress`, so that autoresponders stay silent, and our loop header with
+/// our address, by which our own intake knows its mail when it comes back. One place, so
+/// that no kind of mail goes out without them.
+pub fn automatic_headers(
+    why: Automatic,
+    loop_header: &str,
+    own_address: &str,
+) -> Vec<(String, String)> {
+    let auto = match why {
+        Automatic::Replied => "auto-replied",
+        Automatic::Generated => "auto-generated",
+    };
+    vec![
+        ("Auto-Submitted".into(), auto.into()),
+        ("X-Auto-Response-Suppress".into(), "All".into()),
+        (loop_header.to_string(), own_address.to_string()),
+    ]
+}
+
 #[derive(Debug, Clone)]
 pub struct OutAttachment {
     pub filename: String,

@@ -204,6 +204,39 @@ fn simple(headers: &str) -> Inbound {
     parse(raw.as_bytes(), &opts())
 }
 
+/// Every kind of mail lndx sends carries the automatic headers, so that it comes back to
+/// the mailbox (a forward, a catch-all, a staff copy) as our own mail, never answered,
+/// even from an address intake does not know as its own.
+#[test]
+fn our_own_mail_is_known_as_ours_when_it_comes_back() {
+    use lndx::mail::{automatic_headers, encode, Automatic, Outgoing};
+    for why in [Automatic::Replied, Automatic::Generated] {
+        let out = Outgoing {
+            from: "other-robot@ouchn.test".into(),
+            to: vec!["gd@gd.test".into()],
+            subject: "回执".into(),
+            text: "已收到".into(),
+            html: "<p>已收到</p>".into(),
+            message_id: "<x@ouchn.test>".into(),
+            headers: automatic_headers(why, "X-Lndx-Loop", "other-robot@ouchn.test"),
+            ..Outgoing::default()
+        };
+        let raw = encode(&out).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.contains("X-Auto-Response-Suppress: All"), "{text}");
+        assert_eq!(parse(&raw, &opts()).skip, Some(Skip::OwnMail), "{why:?}");
+        let no_loop = ParseOptions {
+            loop_header: String::new(),
+            ..opts()
+        };
+        assert_eq!(
+            parse(&raw, &no_loop).skip,
+            Some(Skip::AutoReply),
+            "{why:?}: an autoresponder's rules hold even without our loop header"
+        );
+    }
+}
+
 #[test]
 fn skip_rules_in_order() {
     assert_eq!(

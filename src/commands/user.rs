@@ -217,10 +217,11 @@ fn mail_link(app: &App, reg: &Registry, to: &str, link: &str) -> Result<bool> {
         message_id: message_id.clone(),
         in_reply_to: None,
         references: Vec::new(),
-        headers: vec![
-            ("Auto-Submitted".into(), "auto-generated".into()),
-            (c.identity.loop_header.clone(), "1".into()),
-        ],
+        headers: crate::mail::automatic_headers(
+            crate::mail::Automatic::Generated,
+            &c.identity.loop_header,
+            &from,
+        ),
         attachments: Vec::new(),
     };
     let body = match crate::mail::encode(&out) {

@@ -264,11 +264,11 @@ impl Ctx<'_> {
             message_id: message_id.clone(),
             in_reply_to: m.message_id.clone(),
             references: m.message_id.iter().cloned().collect(),
-            headers: vec![
-                ("Auto-Submitted".into(), "auto-replied".into()),
-                ("X-Auto-Response-Suppress".into(), "All".into()),
-                (settings.loop_header.clone(), settings.own_address.clone()),
-            ],
+            headers: crate::mail::automatic_headers(
+                crate::mail::Automatic::Replied,
+                &settings.loop_header,
+                &settings.own_address,
+            ),
             attachments: Vec::new(),
         };
         let bytes = crate::mail::encode(&out).map_err(|e| DeskError::Render(e.to_string()))?;

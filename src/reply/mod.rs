@@ -317,11 +317,11 @@ impl Replier {
             message_id: message_id.clone(),
             in_reply_to: inbound.message_id.clone(),
             references,
-            headers: vec![
-                ("Auto-Submitted".into(), "auto-replied".into()),
-                ("X-Auto-Response-Suppress".into(), "All".into()),
-                (settings.loop_header.clone(), settings.own_address.clone()),
-            ],
+            headers: mail::automatic_headers(
+                mail::Automatic::Replied,
+                &settings.loop_header,
+                &settings.own_address,
+            ),
             attachments: Vec::new(),
         };
         let bytes = mail::encode(&out)?;

@@ -208,12 +208,12 @@ impl Reporter {
             message_id: message_id.clone(),
             in_reply_to: None,
             references: Vec::new(),
-            headers: vec![
-                // A report is not a reply (RFC 3834): generated, not answered.
-                ("Auto-Submitted".into(), "auto-generated".into()),
-                ("X-Auto-Response-Suppress".into(), "All".into()),
-                (self.sender.loop_header.clone(), self.sender.address.clone()),
-            ],
+            // A report is not a reply (RFC 3834): generated, not answered.
+            headers: crate::mail::automatic_headers(
+                crate::mail::Automatic::Generated,
+                &self.sender.loop_header,
+                &self.sender.address,
+            ),
             attachments: vec![OutAttachment {
                 filename: r.filename.clone(),
                 content_type: XLSX_TYPE.into(),

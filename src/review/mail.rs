@@ -136,11 +136,11 @@ impl Mailer<'_> {
             message_id: message_id.clone(),
             in_reply_to: in_reply_to.clone(),
             references: in_reply_to.into_iter().collect(),
-            headers: vec![
-                ("Auto-Submitted".into(), "auto-generated".into()),
-                ("X-Auto-Response-Suppress".into(), "All".into()),
-                (self.sender.loop_header.clone(), self.sender.address.clone()),
-            ],
+            headers: mail::automatic_headers(
+                mail::Automatic::Generated,
+                &self.sender.loop_header,
+                &self.sender.address,
+            ),
             attachments,
         };
         let body = mail::encode(&out).map_err(|e| ReviewError::Mail(e.to_string()))?;
