@@ -3,7 +3,7 @@
 //! decisions (the latest counts) and the review mail log (one mail per address and day).
 //! Plain values in and out; the stage that uses them is `crate::review`.
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{now, Registry, Result, Tx};
 
@@ -275,14 +275,7 @@ impl Registry {
 
     /// The expert with this address (any case).
     pub fn expert_by_email(&self, email: &str) -> Result<Option<ExpertRow>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {EXPERT_COLUMNS} FROM review_experts WHERE email = ?1"),
-                [email.trim().to_lowercase()],
-                expert_row,
-            )
-            .optional()?)
+        expert_by_email(&self.conn, email)
     }
 
     /// Records a conflict an expert declared with an entry (idempotent).
@@ -293,12 +286,7 @@ impl Registry {
         receipt: &str,
         note: &str,
     ) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR IGNORE INTO review_conflicts (expert, entry_key, receipt, note, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![expert, entry_key, receipt, note, now()],
-        )?;
-        Ok(())
+        declare_conflict(&self.conn, expert, entry_key, receipt, note)
     }
 
     /// Declared conflicts: (expert id, entry key).
@@ -362,14 +350,7 @@ impl Registry {
     }
 
     pub fn round(&self, id: i64) -> Result<Option<RoundRow>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {ROUND_COLUMNS} FROM review_rounds WHERE id = ?1"),
-                [id],
-                round_row,
-            )
-            .optional()?)
+        round_by_id(&self.conn, id)
     }
 
     pub fn rounds(&self) -> Result<Vec<RoundRow>> {
@@ -690,36 +671,17 @@ impl Tx<'_> {
         receipt: &str,
         note: &str,
     ) -> Result<()> {
-        self.tx.execute(
-            "INSERT OR IGNORE INTO review_conflicts (expert, entry_key, receipt, note, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![expert, entry_key, receipt, note, now()],
-        )?;
-        Ok(())
+        declare_conflict(&self.tx, expert, entry_key, receipt, note)
     }
 
     /// As [`Registry::round`], inside the transaction.
     pub fn review_round(&self, id: i64) -> Result<Option<RoundRow>> {
-        Ok(self
-            .tx
-            .query_row(
-                &format!("SELECT {ROUND_COLUMNS} FROM review_rounds WHERE id = ?1"),
-                [id],
-                round_row,
-            )
-            .optional()?)
+        round_by_id(&self.tx, id)
     }
 
     /// As [`Registry::expert_by_email`], inside the transaction.
     pub fn review_expert(&self, email: &str) -> Result<Option<ExpertRow>> {
-        Ok(self
-            .tx
-            .query_row(
-                &format!("SELECT {EXPERT_COLUMNS} FROM review_experts WHERE email = ?1"),
-                [email.trim().to_lowercase()],
-                expert_row,
-            )
-            .optional()?)
+        expert_by_email(&self.tx, email)
     }
 
     /// The receipts assigned to an expert in a round (assignments in force).
@@ -810,7 +772,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// As [`Registry::mark_decisions_published`], inside the transaction.
+    /// Stamps that a round's decisions were published; false when they already were.
     pub fn mark_decisions_published(&self, round: i64) -> Result<bool> {
         let n = self.tx.execute(
             "UPDATE review_rounds SET decisions_published_at = ?2
@@ -831,7 +793,7 @@ impl Tx<'_> {
     }
 }
 
-fn set_state(conn: &rusqlite::Connection, round: i64, state: &str) -> Result<()> {
+fn set_state(conn: &Connection, round: i64, state: &str) -> Result<()> {
     let column = match state {
         "published" => "published_at",
         "closed" => "closed_at",
@@ -846,7 +808,7 @@ fn set_state(conn: &rusqlite::Connection, round: i64, state: &str) -> Result<()>
     Ok(())
 }
 
-fn insert_review(conn: &rusqlite::Connection, r: &NewReview) -> Result<i64> {
+fn insert_review(conn: &Connection, r: &NewReview) -> Result<i64> {
     conn.execute(
         "INSERT INTO review_versions (round, receipt, expert, scores, total, comment,
             recommendation, submitted, via, message, created_at)
@@ -866,4 +828,39 @@ fn insert_review(conn: &rusqlite::Connection, r: &NewReview) -> Result<i64> {
         ],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+// Statements used both on the registry and inside a transaction.
+
+fn expert_by_email(c: &Connection, email: &str) -> Result<Option<ExpertRow>> {
+    Ok(c.query_row(
+        &format!("SELECT {EXPERT_COLUMNS} FROM review_experts WHERE email = ?1"),
+        [email.trim().to_lowercase()],
+        expert_row,
+    )
+    .optional()?)
+}
+
+fn round_by_id(c: &Connection, id: i64) -> Result<Option<RoundRow>> {
+    Ok(c.query_row(
+        &format!("SELECT {ROUND_COLUMNS} FROM review_rounds WHERE id = ?1"),
+        [id],
+        round_row,
+    )
+    .optional()?)
+}
+
+fn declare_conflict(
+    c: &Connection,
+    expert: i64,
+    entry_key: &str,
+    receipt: &str,
+    note: &str,
+) -> Result<()> {
+    c.execute(
+        "INSERT OR IGNORE INTO review_conflicts (expert, entry_key, receipt, note, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![expert, entry_key, receipt, note, now()],
+    )?;
+    Ok(())
 }
