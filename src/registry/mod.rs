@@ -166,6 +166,11 @@ impl Registry {
         Ok(Tx { tx })
     }
 
+    /// Whether no transaction is open on this connection (it may be reused as it is).
+    pub fn idle(&self) -> bool {
+        self.conn.is_autocommit()
+    }
+
     /// Runs `work` in one transaction (taken at once, like `begin`): whatever it writes,
     /// through `begin` or not, commits together when it returns Ok and is rolled back when
     /// it returns an error or panics. An action and its audit row are written this way.
@@ -496,11 +501,14 @@ mod tests {
         assert!(reg.conn.is_autocommit());
         assert_eq!(audit_rows(&reg), 0);
         // Success: both writes, one commit.
+        assert!(reg.idle());
         reg.atomically(|reg| {
+            assert!(!reg.idle(), "inside the transaction");
             write(reg, "third")?;
             write(reg, "fourth")
         })
         .unwrap();
+        assert!(reg.idle());
         assert_eq!(audit_rows(&reg), 2);
         // Outside, `begin` is a transaction of its own again.
         write(&mut reg, "fifth").unwrap();

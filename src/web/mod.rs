@@ -202,10 +202,16 @@ impl Inner {
             None => Registry::open(&self.console.data_dir)?,
         };
         let out = f(&mut reg);
-        if let Ok(mut p) = self.pool.lock() {
-            if p.len() < POOL {
-                p.push(reg);
+        // A connection left inside a transaction (which no path should do) is closed, which
+        // rolls it back, rather than handed to the next request.
+        if reg.idle() {
+            if let Ok(mut p) = self.pool.lock() {
+                if p.len() < POOL {
+                    p.push(reg);
+                }
             }
+        } else {
+            tracing::error!("console: a registry connection was left in a transaction; closed");
         }
         out
     }
