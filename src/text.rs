@@ -4,6 +4,13 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+/// A stored date (`YYYY-MM-DD`) as people read it, 2021年11月20日; anything else as given.
+pub fn date_cn(d: &str) -> String {
+    chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+        .map(|d| d.format("%Y年%-m月%-d日").to_string())
+        .unwrap_or_else(|_| d.to_string())
+}
+
 /// 字数: characters once every Unicode white-space character is removed (U+3000 and NBSP
 /// included); punctuation and digits count.
 pub fn char_count(s: &str) -> usize {

@@ -310,22 +310,6 @@ fn review_rounds_and_the_ranking_in_a_browser() {
     let doc: Value = serde_json::from_str(&out).unwrap();
     cli(&c, &["review", "publish", &round]);
     // Every assignment scored: the criteria from the rules, totals differing by entry.
-    let rules = std::fs::read_to_string(c.scratch.rules().join("review.toml")).unwrap();
-    let mut keys: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    let mut section: Option<String> = None;
-    for line in rules.lines().map(str::trim) {
-        if line == "[[general]]" {
-            section = Some(String::new());
-        } else if let Some(rest) = line.strip_prefix("[[kinds.") {
-            section = rest.split('.').next().map(String::from);
-        } else if line.starts_with('[') {
-            section = None;
-        } else if let (Some(s), Some(v)) = (&section, line.strip_prefix("key = ")) {
-            keys.entry(s.clone())
-                .or_default()
-                .push(v.trim_matches('"').to_string());
-        }
-    }
     for (i, a) in doc["assignments"].as_array().unwrap().iter().enumerate() {
         let receipt = a["receipt"].as_str().unwrap();
         let kind: String = c
@@ -351,7 +335,7 @@ fn review_rounds_and_the_ranking_in_a_browser() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for k in keys[&kind].iter().chain(&keys[""]) {
+        for k in c.criterion_keys(&kind) {
             args.push("--score".into());
             args.push(format!("{k}={}", 3 + (i * 7) % 6));
         }

@@ -16,46 +16,6 @@ use std::time::{Duration, Instant};
 use console::client::{xlsx_rows, Client};
 use console::Console;
 
-/// The experts workbook (header under a title row), as staff fill it in.
-fn experts_xlsx(rows: &[[&str; 5]]) -> Vec<u8> {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.write(0, 0, "评审专家名单").unwrap();
-    for (c, h) in ["姓名", "单位", "省份", "邮箱", "擅长类型"]
-        .iter()
-        .enumerate()
-    {
-        ws.write(1, c as u16, *h).unwrap();
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            ws.write(2 + r as u32, c as u16, *v).unwrap();
-        }
-    }
-    wb.save_to_buffer().unwrap()
-}
-
-/// Criterion keys per kind from the rules' review.toml (general ones under "").
-fn criteria(c: &Console) -> BTreeMap<String, Vec<String>> {
-    let text = std::fs::read_to_string(c.scratch.rules().join("review.toml")).unwrap();
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut section: Option<String> = None;
-    for line in text.lines().map(str::trim) {
-        if line == "[[general]]" {
-            section = Some(String::new());
-        } else if let Some(rest) = line.strip_prefix("[[kinds.") {
-            section = rest.split('.').next().map(String::from);
-        } else if line.starts_with('[') {
-            section = None;
-        } else if let (Some(s), Some(v)) = (&section, line.strip_prefix("key = ")) {
-            out.entry(s.clone())
-                .or_default()
-                .push(v.trim_matches('"').to_string());
-        }
-    }
-    out
-}
-
 /// The recipients of the outbox files after the first `n`, waiting (the daemon's outbox
 /// worker writes them) until `want` have appeared.
 fn new_mail(c: &Console, n: usize, want: usize) -> Vec<String> {
@@ -103,7 +63,7 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
     let page = staff.get("/experts");
     assert_eq!(page.status, 200, "{}", page.body);
     let csrf = page.csrf();
-    let xlsx = experts_xlsx(&[
+    let xlsx = util::experts_xlsx(&[
         [
             "张一",
             "广东开放大学",
@@ -364,7 +324,6 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
     assert_eq!(links(&c), before, "no link for a reminder left out");
 
     // Scores recorded from the command line: every assignment, totals differing by entry.
-    let keys = criteria(&c);
     let kinds: BTreeMap<String, String> = {
         let db = c.db();
         let mut st = db
@@ -392,7 +351,7 @@ fn staff_run_a_round_from_experts_to_published_decisions() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for k in keys[kind].iter().chain(&keys[""]) {
+        for k in c.criterion_keys(kind) {
             args.push("--score".into());
             args.push(format!("{k}={}", 4 + (i % 5)));
         }

@@ -28,23 +28,9 @@ fn last_line(s: &str) -> String {
     s.lines().last().unwrap_or_default().trim().to_string()
 }
 
-/// The experts workbook, as staff would fill it in (header on row 2 under a title).
-fn experts_xlsx(path: &Path, rows: &[[&str; 5]]) {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.write(0, 0, "评审专家名单").unwrap();
-    for (c, h) in ["姓名", "单位", "省份", "邮箱", "擅长类型"]
-        .iter()
-        .enumerate()
-    {
-        ws.write(1, c as u16, *h).unwrap();
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            ws.write(2 + r as u32, c as u16, *v).unwrap();
-        }
-    }
-    wb.save(path).unwrap();
+/// The experts workbook written to `path`.
+fn write_experts(path: &Path, rows: &[[&str; 5]]) {
+    std::fs::write(path, util::experts_xlsx(rows)).unwrap();
 }
 
 /// receipt → (province, unit) of the current valid entries.
@@ -79,7 +65,7 @@ fn a_round_from_ingest_to_published_decisions() {
 
     // Experts: six good rows, three bad ones.
     let xlsx = s.dir.join("专家名单.xlsx");
-    experts_xlsx(
+    write_experts(
         &xlsx,
         &[
             [

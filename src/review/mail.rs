@@ -82,12 +82,6 @@ impl Mailer<'_> {
         t.with_timezone(&self.campaign.tz).date_naive()
     }
 
-    fn date_text(d: &str) -> String {
-        NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map(|d| d.format("%Y年%-m月%-d日").to_string())
-            .unwrap_or_else(|_| d.to_string())
-    }
-
     fn batch_name(&self, batch: u8) -> String {
         self.campaign
             .batch(batch)
@@ -241,7 +235,7 @@ impl Mailer<'_> {
                 "name": name,
                 "short_name": self.campaign.info.short_name,
                 "batch_name": self.batch_name(r.batch),
-                "due": Self::date_text(&r.due),
+                "due": crate::text::date_cn(&r.due),
                 "count": entries.len(),
                 "entries": entries.iter().map(|(rc, k, t)| json!({"receipt": rc, "kind": self.kind_name(k), "title": t})).collect::<Vec<_>>(),
                 "sheet": filename,
@@ -403,7 +397,7 @@ impl Mailer<'_> {
             let params = json!({
                 "name": name,
                 "batch_name": self.batch_name(r.batch),
-                "due": Self::date_text(&r.due),
+                "due": crate::text::date_cn(&r.due),
                 "unfinished": open.len(),
                 "when": self.wording.when(when),
                 "entries": open.iter().map(|(rc, k, t)| json!({"receipt": rc, "kind": self.kind_name(k), "title": t})).collect::<Vec<_>>(),
@@ -714,18 +708,15 @@ impl Mailer<'_> {
                         submit: true,
                     };
                     if let Err(ps) = validate_scores(self.rubric, kind, &input) {
-                        for (code, _) in ps {
-                            match code {
+                        for pr in ps {
+                            match pr.code {
                                 "score_out_of_range" => {
-                                    for c in criteria {
-                                        if let Some(v) = scores.get(&c.key) {
-                                            if !(0.0..=c.points as f64).contains(v) {
-                                                row_problems.push((
-                                                    "score_out_of_range",
-                                                    with(json!({"criterion": c.name, "value": v, "max": c.points})),
-                                                ));
-                                            }
-                                        }
+                                    let c = criteria.iter().find(|c| c.key == pr.field);
+                                    if let Some((c, v)) = c.zip(scores.get(&pr.field)) {
+                                        row_problems.push((
+                                            "score_out_of_range",
+                                            with(json!({"criterion": c.name, "value": v, "max": c.points})),
+                                        ));
                                     }
                                 }
                                 "missing_comment" => {

@@ -700,8 +700,23 @@ pub struct ScoreInput {
     pub submit: bool,
 }
 
-/// A problem with given scores: its stable code and the Chinese text.
-pub type ScoreProblem = (&'static str, String);
+/// A problem with given scores: its stable code, what it is about and the Chinese text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreProblem {
+    pub code: &'static str,
+    /// A criterion's key, `comment`, `recommendation`, or "" (the scores as a whole: a
+    /// criterion the rubric does not have).
+    pub field: String,
+    pub text: String,
+}
+
+fn problem(code: &'static str, field: &str, text: String) -> ScoreProblem {
+    ScoreProblem {
+        code,
+        field: field.to_string(),
+        text,
+    }
+}
 
 /// Checks scores against the rubric of a kind: every criterion scored within 0..=max,
 /// no unknown criterion, a comment and a recommendation when submitted. Returns the
@@ -719,11 +734,16 @@ pub fn validate_scores(
             .iter()
             .find(|c| &c.key == given || &c.name == given)
         {
-            None => problems.push(("unknown_criterion", format!("没有评分项“{given}”"))),
+            None => problems.push(problem(
+                "unknown_criterion",
+                "",
+                format!("没有评分项“{given}”"),
+            )),
             Some(c) => {
                 if !(points.is_finite() && *points >= 0.0 && *points <= c.points as f64) {
-                    problems.push((
+                    problems.push(problem(
                         "score_out_of_range",
+                        &c.key,
                         format!("{}：{} 分超出范围（0–{} 分）", c.name, points, c.points),
                     ));
                 } else {
@@ -735,22 +755,28 @@ pub fn validate_scores(
     if input.submit {
         for c in criteria {
             if !input.scores.keys().any(|g| g == &c.key || g == &c.name) {
-                problems.push((
+                problems.push(problem(
                     "missing_score",
+                    &c.key,
                     format!("{}：未评分（0–{} 分）", c.name, c.points),
                 ));
             }
         }
         if input.comment.trim().is_empty() {
-            problems.push(("missing_comment", "评审意见（评语）未填写".to_string()));
+            problems.push(problem(
+                "missing_comment",
+                "comment",
+                "评审意见（评语）未填写".to_string(),
+            ));
         }
         if input
             .recommendation
             .as_deref()
             .is_none_or(|r| r.trim().is_empty())
         {
-            problems.push((
+            problems.push(problem(
                 "missing_recommendation",
+                "recommendation",
                 format!(
                     "推荐意见未填写（可选：{}）",
                     rubric.settings.recommendations.join("、")
@@ -760,8 +786,9 @@ pub fn validate_scores(
     }
     if let Some(r) = &input.recommendation {
         if !r.trim().is_empty() && !rubric.is_recommendation(r.trim()) {
-            problems.push((
+            problems.push(problem(
                 "bad_recommendation",
+                "recommendation",
                 format!(
                     "推荐意见“{}”不是可选项（可选：{}）",
                     r.trim(),
@@ -848,7 +875,7 @@ pub fn check_review(
     let (scores, total) = validate_scores(rubric, kind, input).map_err(|ps| {
         ReviewError::BadScores(
             ps.into_iter()
-                .map(|(_, m)| m)
+                .map(|p| p.text)
                 .collect::<Vec<_>>()
                 .join("；"),
         )

@@ -6,8 +6,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Multipart, Path, Query, State};
-
-use crate::queued::{OutboxState, Purpose};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::context;
@@ -17,6 +15,7 @@ use super::auth::{Ctx, Scope};
 use super::render::{self, batch_name, kind_name, local_time, province_name};
 use super::{run, Inner, Meta, WebError};
 use crate::filing::EntryStatus;
+use crate::queued::{OutboxState, Purpose};
 use crate::registry::console::{
     ConsoleMessage, EntryQuery, EntrySort, MessageQuery, OutboxItem, OutboxQuery,
 };

@@ -127,6 +127,14 @@ pub(super) fn kind_name(s: &Inner, key: &str) -> String {
         .unwrap_or_else(|| key.to_string())
 }
 
+/// Kinds' Chinese names, joined with 、.
+pub(super) fn kinds_text(s: &Inner, keys: &[String]) -> String {
+    keys.iter()
+        .map(|k| kind_name(s, k))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
 /// A batch's Chinese name.
 pub(super) fn batch_name(s: &Inner, batch: Option<u8>) -> String {
     batch

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Ctx, Role};
 use super::pages::{entry_view, field_views, send_file};
-use super::render::{self, batch_name, kind_name, local_time};
+use super::render::{self, batch_name, kind_name, kinds_text, local_time};
 use super::{run, Inner, Meta, WebError};
 use crate::registry::{ExpertAssignment, ExpertRow, NewAudit, Registry, ReviewRow, RoundRow};
 use crate::review::{self, ScoreInput};
@@ -110,12 +110,6 @@ fn points(p: f64) -> String {
     }
 }
 
-fn due_text(due: &str) -> String {
-    chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d")
-        .map(|d| d.format("%Y年%-m月%-d日").to_string())
-        .unwrap_or_else(|_| due.to_string())
-}
-
 #[derive(Deserialize)]
 pub(super) struct ListQuery {
     #[serde(default)]
@@ -132,13 +126,16 @@ pub(super) async fn list(
     run(s, meta, move |s, reg, ctx| {
         rubric(s)?;
         let (_, x) = expert(ctx, reg)?;
-        let mut rounds: BTreeMap<i64, Vec<minijinja::Value>> = BTreeMap::new();
+        // Per round: the entries, and how many are still to do (not started or draft).
+        let mut rounds: BTreeMap<i64, (Vec<minijinja::Value>, usize)> = BTreeMap::new();
         if let Some(x) = &x {
             for a in reg.expert_assignments(x.id)? {
                 let versions = reg.review_versions(a.round, &a.receipt, x.id)?;
                 let (key, label) = state_of(a.recused, versions.last());
                 let entry = reg.entry_and_file(&a.receipt)?.map(|(e, _)| e);
-                rounds.entry(a.round).or_default().push(context! {
+                let round = rounds.entry(a.round).or_default();
+                round.1 += usize::from(matches!(key, "todo" | "draft"));
+                round.0.push(context! {
                     id => a.id,
                     receipt => a.receipt,
                     name => entry.as_ref().map(|e| e.name.clone()).unwrap_or_default(),
@@ -152,20 +149,13 @@ pub(super) async fn list(
         }
         let mut open = Vec::new();
         let mut closed = Vec::new();
-        for (id, entries) in rounds {
+        for (id, (entries, todo)) in rounds {
             let Some(r) = reg.round(id)? else { continue };
-            let todo = entries
-                .iter()
-                .filter(|e| {
-                    let st = e.get_attr("state").ok().map(|v| v.to_string());
-                    matches!(st.as_deref(), Some("todo") | Some("draft"))
-                })
-                .count();
             let view = context! {
                 id,
                 batch => batch_name(s, Some(r.batch)),
-                kinds => r.kinds.iter().map(|k| kind_name(s, k)).collect::<Vec<_>>().join("、"),
-                due => due_text(&r.due),
+                kinds => kinds_text(s, &r.kinds),
+                due => crate::text::date_cn(&r.due),
                 todo,
                 entries,
             };
@@ -321,7 +311,7 @@ fn form_page(
             round => context! {
                 id => m.round.id,
                 batch => batch_name(s, Some(m.round.batch)),
-                due => due_text(&m.round.due),
+                due => crate::text::date_cn(&m.round.due),
             },
             open => m.round.state == "published",
             criteria,
@@ -463,19 +453,8 @@ pub(super) async fn save(
         }
         if filled.errors.is_empty() {
             if let Err(problems) = review::validate_scores(rubric(s)?, kind, &input) {
-                for (code, text) in problems {
-                    let field = match code {
-                        "missing_comment" => "comment".to_string(),
-                        "missing_recommendation" | "bad_recommendation" => {
-                            "recommendation".to_string()
-                        }
-                        _ => criteria
-                            .iter()
-                            .find(|c| text.starts_with(&format!("{}：", c.name)))
-                            .map(|c| c.key.clone())
-                            .unwrap_or_default(),
-                    };
-                    filled.errors.entry(field).or_default().push(text);
+                for p in problems {
+                    filled.errors.entry(p.field).or_default().push(p.text);
                 }
             }
         }

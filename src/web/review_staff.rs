@@ -20,7 +20,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Ctx, Role};
-use super::render::{self, batch_name, kind_name, province_name};
+use super::render::{self, batch_name, kind_name, kinds_text, province_name};
 use super::{run, Inner, Meta, WebError};
 use crate::registry::Registry;
 use crate::review::experts::ExpertInput;
@@ -102,6 +102,11 @@ fn refusal(e: ReviewError) -> Result<(StatusCode, String), WebError> {
     }
 }
 
+/// A review error where a page cannot be shown at all (an unknown round: 404).
+fn page_error(e: ReviewError) -> WebError {
+    refusal(e).err().unwrap_or(WebError::NotFound)
+}
+
 /// What a page shows after an action: a notice, or a refusal with its status.
 #[derive(Default)]
 struct Outcome {
@@ -114,6 +119,12 @@ impl Outcome {
         Outcome {
             flash: Some(flash),
             error: None,
+        }
+    }
+    fn refused(status: StatusCode, message: String) -> Outcome {
+        Outcome {
+            flash: None,
+            error: Some((status, message)),
         }
     }
     fn of<T>(r: review::Result<T>, flash: impl FnOnce(T) -> String) -> Result<Outcome, WebError> {
@@ -140,14 +151,6 @@ fn state_label(state: &str) -> &'static str {
         "closed" => "已结束",
         _ => "未知",
     }
-}
-
-fn kinds_text(s: &Inner, kinds: &[String]) -> String {
-    kinds
-        .iter()
-        .map(|k| kind_name(s, k))
-        .collect::<Vec<_>>()
-        .join("、")
 }
 
 /// Today in the campaign's zone.
@@ -183,12 +186,28 @@ fn round_view(
     reg: &Registry,
     r: &crate::registry::RoundRow,
 ) -> Result<RoundView, WebError> {
-    let assigned = reg.assignments(r.id)?;
     let submitted = reg
         .current_reviews(r.id)?
         .iter()
         .filter(|v| v.submitted)
         .count();
+    Ok(round_view_of(
+        s,
+        r,
+        &reg.assignments(r.id)?,
+        submitted,
+        reg.round_entries(r.id)?.len(),
+    ))
+}
+
+/// [`round_view`] from what the caller already read.
+fn round_view_of(
+    s: &Inner,
+    r: &crate::registry::RoundRow,
+    assigned: &[crate::registry::AssignmentRow],
+    submitted: usize,
+    entries: usize,
+) -> RoundView {
     let mut experts: Vec<i64> = assigned.iter().map(|a| a.expert).collect();
     experts.sort_unstable();
     experts.dedup();
@@ -200,7 +219,7 @@ fn round_view(
     } else {
         0
     };
-    Ok(RoundView {
+    RoundView {
         id: r.id,
         batch: batch_name(s, Some(r.batch)),
         kinds: kinds_text(s, &r.kinds),
@@ -212,13 +231,13 @@ fn round_view(
         due: r.due.clone(),
         state: state_label(&r.state),
         state_key: r.state.clone(),
-        entries: reg.round_entries(r.id)?.len(),
+        entries,
         experts: experts.len(),
         submitted,
         expected: assigned.len(),
         overdue,
         decisions_published: r.decisions_published_at.is_some(),
-    })
+    }
 }
 
 fn rounds_page(
@@ -308,13 +327,10 @@ pub(super) async fn create_round(
             k => match k.parse::<u32>() {
                 Ok(n) => Some(n),
                 Err(_) => {
-                    let out = Outcome {
-                        flash: None,
-                        error: Some((
-                            StatusCode::BAD_REQUEST,
-                            format!("每件评审专家数“{k}”不是整数（bad_per_entry）"),
-                        )),
-                    };
+                    let out = Outcome::refused(
+                        StatusCode::BAD_REQUEST,
+                        format!("每件评审专家数“{k}”不是整数（bad_per_entry）"),
+                    );
                     return rounds_page(s, reg, ctx, true, out);
                 }
             },
@@ -388,11 +404,7 @@ fn round_detail(
     out: Outcome,
     unservable: Vec<String>,
 ) -> Result<Response, WebError> {
-    let r = match review::round(reg, id) {
-        Ok(r) => r,
-        Err(e) => return Err(refusal(e).err().unwrap_or(WebError::NotFound)),
-    };
-    let view = round_view(s, reg, &r)?;
+    let r = review::round(reg, id).map_err(page_error)?;
     let experts = reg.experts()?;
     let by_id: HashMap<i64, &crate::registry::ExpertRow> =
         experts.iter().map(|x| (x.id, x)).collect();
@@ -437,6 +449,8 @@ fn round_detail(
         .collect();
     progress.sort_by_key(|p| std::cmp::Reverse(p.assigned - p.submitted));
     let entries = reg.round_entries(id)?;
+    let submitted = reviews.values().filter(|s| **s).count();
+    let view = round_view_of(s, &r, &assigned, submitted, entries.len());
     let mut per_entry: HashMap<&str, Vec<AssignedExpert>> = HashMap::new();
     for a in &assigned {
         let Some(x) = by_id.get(&a.expert) else {
@@ -541,30 +555,24 @@ pub(super) async fn round_action(
                 Ok(list) => Outcome::done(format!("已计算分配草案：共 {} 条分配。", list.len())),
                 Err(ReviewError::Unservable { k, entries, list }) => {
                     unservable = list.lines().map(|l| l.trim().to_string()).collect();
-                    Outcome {
-                        flash: None,
-                        error: Some((
-                            StatusCode::CONFLICT,
-                            format!(
-                                "无法为所有作品分配 {k} 位专家：{} 件作品无法满足，原因见下（unservable_entries）",
-                                entries.len()
-                            ),
-                        )),
-                    }
+                    Outcome::refused(
+                        StatusCode::CONFLICT,
+                        format!(
+                            "无法为所有作品分配 {k} 位专家：{} 件作品无法满足，原因见下（unservable_entries）",
+                            entries.len()
+                        ),
+                    )
                 }
-                Err(e) => Outcome::of::<()>(Err(e), |_| String::new())?,
+                Err(e) => Outcome::of(Err(e), |()| String::new())?,
             },
             "adjust" => {
                 let opt = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(String::from);
                 let (remove, add) = (opt(&f.remove), opt(&f.add));
                 if f.receipt.trim().is_empty() || (remove.is_none() && add.is_none()) {
-                    Outcome {
-                        flash: None,
-                        error: Some((
-                            StatusCode::BAD_REQUEST,
-                            "请选择作品，以及要替换下的专家和/或要加入的专家。".into(),
-                        )),
-                    }
+                    Outcome::refused(
+                        StatusCode::BAD_REQUEST,
+                        "请选择作品，以及要替换下的专家和/或要加入的专家。".into(),
+                    )
                 } else {
                     let receipt = f.receipt.trim().to_string();
                     Outcome::of(
@@ -751,13 +759,10 @@ pub(super) async fn import_experts(
             return Err(WebError::TooLarge);
         }
         let Some(bytes) = file else {
-            let out = Outcome {
-                flash: None,
-                error: Some((
-                    StatusCode::BAD_REQUEST,
-                    "请选择专家名单文件（.xlsx）。".into(),
-                )),
-            };
+            let out = Outcome::refused(
+                StatusCode::BAD_REQUEST,
+                "请选择专家名单文件（.xlsx）。".into(),
+            );
             return experts_view(s, reg, ctx, true, out, Vec::new());
         };
         match staff(s, &actor)?.import_experts(reg, &bytes) {
@@ -771,10 +776,7 @@ pub(super) async fn import_experts(
                 experts_view(s, reg, ctx, true, out, report.problems)
             }
             Err(e) => {
-                let out = Outcome {
-                    flash: None,
-                    error: Some(refusal(e)?),
-                };
+                let out = Outcome::of(Err(e), |()| String::new())?;
                 experts_view(s, reg, ctx, true, out, Vec::new())
             }
         }
@@ -830,11 +832,8 @@ fn flag_text(f: &str) -> &'static str {
 }
 
 fn decision_label(d: Option<&str>) -> &'static str {
-    match d {
-        Some("recommend") => "推介",
-        Some("decline") => "不推介",
-        _ => "未定",
-    }
+    d.and_then(|k| Decision::parse(k).ok())
+        .map_or("未定", Decision::text)
 }
 
 /// The board's rows as filtered.
@@ -852,12 +851,7 @@ fn rank_rows(s: &Inner, board: &staff::Board, p: &RecommendParams) -> Vec<RankRo
         .map(|r| RankRow {
             receipt: r.ranked.receipt.clone(),
             name: r.name.clone(),
-            province: province_name(
-                s,
-                Some(&r.province)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| p.as_str()),
-            ),
+            province: province_name(s, Some(&r.province)),
             kind: kind_name(s, &r.ranked.kind),
             rank: r.ranked.rank,
             mean: figure(r.ranked.mean),
@@ -929,10 +923,7 @@ fn recommend_view(
         return Ok((out.status(), Html(body)).into_response());
     };
     let c = s.console.campaign();
-    let board = match staff::board(reg, c, &setup(s)?.rubric, id) {
-        Ok(b) => b,
-        Err(e) => return Err(refusal(e).err().unwrap_or(WebError::NotFound)),
-    };
+    let board = staff::board(reg, c, &setup(s)?.rubric, id).map_err(page_error)?;
     let rows = rank_rows(s, &board, &p);
     let progress: Vec<minijinja::Value> = board
         .kinds
@@ -947,12 +938,7 @@ fn recommend_view(
     let mut provinces: Vec<(String, usize)> = board
         .provinces
         .iter()
-        .map(|(code, n)| {
-            (
-                province_name(s, Some(code).filter(|c| !c.is_empty()).map(|c| c.as_str())),
-                *n,
-            )
-        })
+        .map(|(code, n)| (province_name(s, Some(code)), *n))
         .collect();
     provinces.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let r = review::round(reg, id).map_err(|_| WebError::NotFound)?;
@@ -999,10 +985,8 @@ pub(super) async fn recommend_xlsx(
     run(s, meta, move |s, reg, ctx| {
         sees(s, ctx)?;
         let id = p.round.ok_or(WebError::NotFound)?;
-        let board = match staff::board(reg, s.console.campaign(), &setup(s)?.rubric, id) {
-            Ok(b) => b,
-            Err(e) => return Err(refusal(e).err().unwrap_or(WebError::NotFound)),
-        };
+        let board =
+            staff::board(reg, s.console.campaign(), &setup(s)?.rubric, id).map_err(page_error)?;
         let head = [
             "类别",
             "名次",

@@ -245,6 +245,20 @@ impl Drop for Console {
 /// experts, a round over batch 1 (two experts per entry, due far ahead) in which the
 /// console's expert reviews at least two entries, published (invitations queued).
 impl Console {
+    /// Every criterion key of a kind (its own and the general ones), as lndx's own rubric
+    /// loader reads them from the scratch rules.
+    pub fn criterion_keys(&self, kind: &str) -> Vec<String> {
+        let rules = self.scratch.rules();
+        let campaign = lndx::campaign::Campaign::load(&rules).expect("the scratch rules");
+        let rubric = lndx::review::Rubric::load(&rules, &campaign).expect("review.toml");
+        let kind = campaign.kind(kind).expect("a kind of the rules");
+        rubric
+            .criteria(kind)
+            .iter()
+            .map(|c| c.key.clone())
+            .collect()
+    }
+
     pub const EXPERT: &'static str = "expert@nou.test";
 
     /// Makes and publishes the round; returns its id and the outbox files before it.

@@ -210,3 +210,22 @@ pub fn lndx_in(
     cmd.args(args).env("LNDX_LOG", "error").current_dir(cwd);
     cmd.output().expect("run lndx")
 }
+
+/// The experts workbook (a title row, then the header, then `rows`), as staff fill it in.
+pub fn experts_xlsx(rows: &[[&str; 5]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write(0, 0, "评审专家名单").unwrap();
+    for (c, h) in ["姓名", "单位", "省份", "邮箱", "擅长类型"]
+        .iter()
+        .enumerate()
+    {
+        ws.write(1, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write(2 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
